@@ -1,0 +1,20 @@
+"""The one base class of every expected failure.
+
+A ``CustodyError`` carries a message an operator can act on. It never carries secret
+material: callers pass labels, paths and reasons, never passphrases, keys or seeds.
+"""
+
+
+class CustodyError(Exception):
+    """An expected failure with an operator-facing message."""
+
+    #: a short hint of what to do next, shown under the message when present
+    hint: str | None = None
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        if hint is not None:
+            self.hint = hint
+
+    def __str__(self) -> str:  # noqa: D105 - the message alone, never the args' repr
+        return self.args[0] if self.args else self.__class__.__name__
