@@ -1,0 +1,191 @@
+"""The append-only audit log an operator's every action is recorded in."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from backends.audit.anchor import AnchorUnreadable, HeadAnchor, anchor_path_for, read_anchor, write_anchor
+from backends.audit.entry import GENESIS_HASH, OUTCOMES, AuditEntry, canonical_json, entry_hash
+from backends.audit.errors import AuditDetailsError, AuditError
+from backends.audit.export import export_document
+from backends.audit.redaction import redact
+from backends.audit.storage import COLUMNS, file_lock, open_database, row_to_record
+from backends.audit.verify import ChainStatus, verify_chain
+from backends.fsutil import atomic_write, ensure_private_dir
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def format_timestamp(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        raise AuditError("the audit clock returned a time without a time zone; it must return UTC")
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _required_text(name: str, value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise AuditError(f"an audit entry needs a non-empty {name}")
+    return value
+
+
+def _committed_details(details: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Details exactly as they will be hashed: redacted, then round-tripped through JSON."""
+    if details is None:
+        return {}
+    if not isinstance(details, Mapping):
+        raise AuditDetailsError(f"audit details must be a mapping of names to values, not {type(details).__name__}")
+    try:
+        # default=str keeps amounts (Decimal), paths and times readable instead of failing
+        # the operator's action because its record had an unusual type.
+        text = json.dumps(redact(dict(details)), sort_keys=True, default=str, allow_nan=False)
+    except ValueError as exc:
+        raise AuditDetailsError(f"audit details cannot be recorded: {exc}") from exc
+    return json.loads(text)
+
+
+class AuditLog:
+    """An append-only, hash-chained log in a SQLite file, with a head anchor beside it.
+
+    Safe to share between threads, and to open from several processes at once.
+    """
+
+    def __init__(self, path: Path | str, *, clock: Clock = utc_now) -> None:
+        self.path = Path(path)
+        ensure_private_dir(self.path.parent)
+        self.anchor_path = anchor_path_for(self.path)
+        self._lock_path = self.path.with_name(self.path.name + ".lock")
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._db = open_database(self.path)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> AuditLog:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- writing
+
+    def append(
+        self,
+        area: str,
+        action: str,
+        *,
+        actor: str,
+        details: Mapping[str, Any] | None = None,
+        outcome: str = "ok",
+    ) -> AuditEntry:
+        """Record one action and return the entry as hashed and stored."""
+        _required_text("area", area)
+        _required_text("action", action)
+        _required_text("actor", actor)
+        if outcome not in OUTCOMES:
+            raise AuditError(f"audit outcome must be one of {', '.join(OUTCOMES)}, not {outcome!r}")
+        committed = _committed_details(details)
+        with self._lock, file_lock(self._lock_path, exclusive=True):
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                head = db.execute("SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
+                seq, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
+                record = {
+                    "seq": seq,
+                    "timestamp": format_timestamp(self._clock()),
+                    "actor": actor,
+                    "area": area,
+                    "action": action,
+                    "details": committed,
+                    "outcome": outcome,
+                    "prev_hash": prev_hash,
+                }
+                record["hash"] = entry_hash(record)
+                stored = {**record, "details": canonical_json(committed)}
+                db.execute(
+                    f"INSERT INTO entries ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
+                    [stored[name] for name in COLUMNS],
+                )
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            # After the commit and still under the file lock: a crash here leaves the
+            # anchor one entry behind (reported, never hidden), never ahead of the rows.
+            write_anchor(self.anchor_path, HeadAnchor(seq=seq, hash=record["hash"]))
+        return AuditEntry.from_dict(record)
+
+    # -- reading
+
+    def _filters(self, area: str | None, text: str | None) -> tuple[str, list[Any]]:
+        clauses, params = [], []
+        if area is not None:
+            clauses.append("area = ?")
+            params.append(area)
+        if text:
+            clauses.append("instr(lower(actor || ' ' || area || ' ' || action || ' ' || outcome || ' ' || details), lower(?)) > 0")
+            params.append(text)
+        return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+    def entries(
+        self,
+        *,
+        area: str | None = None,
+        text: str | None = None,
+        limit: int | None = 200,
+        offset: int = 0,
+        newest_first: bool = True,
+    ) -> list[AuditEntry]:
+        """A page of entries, optionally of one area and containing ``text`` (case-insensitive)."""
+        where, params = self._filters(area, text)
+        order = "DESC" if newest_first else "ASC"
+        query = f"SELECT {', '.join(COLUMNS)} FROM entries{where} ORDER BY seq {order} LIMIT ? OFFSET ?"
+        with self._lock:
+            rows = self._db.execute(query, [*params, -1 if limit is None else limit, offset]).fetchall()
+        return [AuditEntry.from_dict(row_to_record(row)) for row in rows]
+
+    def count(self, *, area: str | None = None, text: str | None = None) -> int:
+        where, params = self._filters(area, text)
+        with self._lock:
+            return self._db.execute(f"SELECT COUNT(*) FROM entries{where}", params).fetchone()[0]
+
+    def _snapshot(self) -> tuple[list[dict[str, Any]], HeadAnchor | None, str | None]:
+        """All rows and the anchor, read together so no append falls between them."""
+        with self._lock, file_lock(self._lock_path, exclusive=False):
+            rows = self._db.execute(f"SELECT {', '.join(COLUMNS)} FROM entries ORDER BY seq").fetchall()
+            try:
+                anchor, anchor_error = read_anchor(self.anchor_path), None
+            except AnchorUnreadable as exc:
+                anchor, anchor_error = None, str(exc)
+        return [row_to_record(row) for row in rows], anchor, anchor_error
+
+    def verify(self) -> ChainStatus:
+        """Recompute every hash and link, and compare the head with the anchor."""
+        records, anchor, anchor_error = self._snapshot()
+        return verify_chain(records, anchor=anchor, anchor_error=anchor_error)
+
+    # -- exporting
+
+    def export_dicts(self) -> list[dict[str, Any]]:
+        """Every entry as stored, oldest first."""
+        records, _, _ = self._snapshot()
+        return records
+
+    def export_json(self, path: Path | str) -> ChainStatus:
+        """Write every entry and the verification result to ``path`` (atomically)."""
+        records, anchor, anchor_error = self._snapshot()
+        status = verify_chain(records, anchor=anchor, anchor_error=anchor_error)
+        document = export_document(records, status, anchor, exported_at=format_timestamp(self._clock()))
+        atomic_write(Path(path), (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8"), mode=0o600)
+        return status

@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+import json
+import multiprocessing
+import threading
+from pathlib import Path
+
+from backends.audit import REDACTED, AuditLog, verify_export
+
+
+def test_appends_from_many_threads_keep_one_valid_chain(audit_log: AuditLog) -> None:
+    def worker(name: str) -> None:
+        for number in range(25):
+            audit_log.append("quorum", "heartbeat", actor=name, details={"n": number})
+
+    threads = [threading.Thread(target=worker, args=(f"signer-{index}",)) for index in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert audit_log.count() == 200
+    assert [entry.seq for entry in audit_log.entries(limit=None, newest_first=False)] == list(range(1, 201))
+    assert audit_log.verify().ok
+
+
+def _append_from_another_process(path: str, actor: str) -> None:
+    with AuditLog(Path(path)) as log:
+        for number in range(20):
+            log.append("app", "tick", actor=actor, details={"n": number})
+
+
+def test_appends_from_several_processes_keep_one_valid_chain(log_path: Path) -> None:
+    context = multiprocessing.get_context("fork")
+    AuditLog(log_path).close()
+    processes = [context.Process(target=_append_from_another_process, args=(str(log_path), f"p{i}")) for i in range(3)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(timeout=30)
+        assert process.exitcode == 0
+    with AuditLog(log_path) as log:
+        assert log.count() == 60
+        assert log.verify().ok
+
+
+def test_json_export_round_trips_and_reverifies(five_entries: AuditLog, tmp_path: Path) -> None:
+    target = tmp_path / "exports" / "audit.json"
+    status = five_entries.export_json(target)
+    document = json.loads(target.read_text(encoding="utf-8"))
+    assert status.ok and document["verification"] == status.to_dict()
+    assert document["entries"] == five_entries.export_dicts()
+    assert [entry["seq"] for entry in document["entries"]] == [1, 2, 3, 4, 5]
+    assert document["anchor"] == {"seq": 5, "hash": status.head_hash}
+    assert verify_export(document).ok
+    assert target.stat().st_mode & 0o777 == 0o600
+
+
+def test_an_edited_export_fails_reverification(five_entries: AuditLog, tmp_path: Path) -> None:
+    target = tmp_path / "audit.json"
+    five_entries.export_json(target)
+    document = json.loads(target.read_text(encoding="utf-8"))
+    document["entries"][1]["actor"] = "mallory"
+    assert [(p.kind, p.seq) for p in verify_export(document).problems] == [("edited", 2)]
+
+
+def test_an_export_of_a_tampered_log_carries_the_problems(five_entries: AuditLog, tmp_path: Path) -> None:
+    five_entries.anchor_path.unlink()
+    target = tmp_path / "audit.json"
+    status = five_entries.export_json(target)
+    document = json.loads(target.read_text(encoding="utf-8"))
+    assert not status.ok
+    assert document["verification"]["problems"][0]["kind"] == "anchor-mismatch"
+
+
+def test_secret_details_are_redacted_before_they_are_hashed_or_stored(audit_log: AuditLog, log_path: Path) -> None:
+    details = {
+        "label": "treasury",
+        "Passphrase": "correct horse",
+        "mnemonic": "abandon " * 11 + "about",
+        "device": {"pin-code": "1234", "PIN": "9999", "serial": "C0FFEE", "spinner": "on"},
+        "keys": [{"private_key": "deadbeef", "fingerprint": "0f056943"}],
+        "note": "xprv9s21ZrQH143K3QTDL4LXw2F7HEK3wJUD2nW2nRk4stbPy6cq3jPPqjiChkVvvNKmPGJxWUtg6LnF5kejMRNNU3TGtRBeJgk33yuGBxrMPHi",
+        "nsec": "nsec1vl029mgpspedva04g90vltkh6fvh240zqtv9k0t9af8935ke9laqsnlfe5",
+    }
+    entry = audit_log.append("keys", "create-mnemonic", actor="alice", details=details)
+    assert entry.details == {
+        "label": "treasury",
+        "Passphrase": REDACTED,
+        "mnemonic": REDACTED,
+        "device": {"pin-code": REDACTED, "PIN": REDACTED, "serial": "C0FFEE", "spinner": "on"},
+        "keys": [{"private_key": REDACTED, "fingerprint": "0f056943"}],
+        "note": REDACTED,
+        "nsec": REDACTED,
+    }
+    assert audit_log.verify().ok
+    audit_log.close()
+    stored = b"".join(path.read_bytes() for path in log_path.parent.iterdir() if path.is_file())
+    for secret in (b"correct horse", b"abandon", b"deadbeef", b"9999", b"xprv9s21", b"nsec1vl0"):
+        assert secret not in stored
