@@ -1,0 +1,265 @@
+"""``Bitcoind``: the ``Chain`` interface over a Bitcoin Core (>= 26) node's JSON-RPC.
+
+It keeps a watch-only descriptor wallet on the node (created on first use:
+``createwallet <name> disable_private_keys=true blank=true descriptors=true``) and talks to it
+through wallet-scoped URLs. Which descriptor, branch and index an output belongs to is
+worked out here from the scripts the descriptors derive, the same way the embedded chain
+does, so both backends answer alike. Descriptors live in the node's wallet; callers watch
+their descriptors again after opening (cheap: what the wallet already has is not re-imported).
+"""
+
+from __future__ import annotations
+
+import threading
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from .descriptors import derive_scripts, is_ranged, single_path_descriptors, strip_checksum
+from .errors import ChainError, DescriptorError, NotRegtest, WalletUnavailable
+from .interface import DEFAULT_RANGE_END, HistoryEntry, Tip, TxStatus, Utxo
+from .rpc import (
+    RPC_INVALID_ADDRESS_OR_KEY, RPC_WALLET_ALREADY_LOADED, RPC_WALLET_NOT_FOUND, RpcClient, RpcError, btc_to_sat,
+)
+from .store import ScriptOwner
+
+MIN_CORE_VERSION = 260000
+_LONG_CALL_TIMEOUT = 3600.0  # importdescriptors rescans, generate on a slow machine
+
+
+class Bitcoind:
+    backend_name = "bitcoind"
+
+    def __init__(self, url: str, *, wallet: str = "custody-watch", user: str | None = None,
+                 password: str | None = None, cookie_file: Path | str | None = None, timeout: float = 30.0,
+                 transport: httpx.BaseTransport | None = None) -> None:
+        self._rpc = RpcClient(url, user=user, password=password, cookie_file=cookie_file, timeout=timeout,
+                              transport=transport)
+        self.url = self._rpc.url
+        self.wallet = wallet
+        self._lock = threading.RLock()
+        self._owners: dict[bytes, ScriptOwner] = {}
+        self._ranges: dict[str, int] = {}
+        try:
+            version = int(self._rpc.call("getnetworkinfo")["version"])
+            if version < MIN_CORE_VERSION:
+                raise ChainError(f"bitcoind at {self.url} is version {version}; custody-tui needs Bitcoin Core 26 or newer")
+            self.network: str = self._rpc.call("getblockchaininfo")["chain"]
+            self._ensure_wallet()
+        except BaseException:
+            self._rpc.close()
+            raise
+
+    # -- the watch-only wallet
+
+    def _ensure_wallet(self) -> None:
+        if self.wallet not in self._rpc.call("listwallets"):
+            try:
+                self._rpc.call("loadwallet", self.wallet)
+            except RpcError as exc:
+                if exc.code == RPC_WALLET_ALREADY_LOADED:
+                    pass
+                elif exc.code == RPC_WALLET_NOT_FOUND or "not found" in exc.core_message.lower():
+                    # name, disable_private_keys, blank, passphrase, avoid_reuse, descriptors, load_on_startup
+                    self._rpc.call("createwallet", self.wallet, True, True, "", False, True, True)
+                else:
+                    raise
+        info = self._wallet_call("getwalletinfo")
+        if info.get("private_keys_enabled") or not info.get("descriptors", False):
+            raise WalletUnavailable(
+                f"wallet {self.wallet!r} on {self.url} is not a watch-only descriptor wallet",
+                hint="choose another [chain] wallet name; custody-tui creates its own watch-only wallet")
+
+    def _wallet_call(self, method: str, *params: Any, timeout: float | None = None) -> Any:
+        return self._rpc.call(method, *params, wallet=self.wallet, timeout=timeout)
+
+    # -- reads
+
+    def tip(self) -> Tip:
+        info = self._rpc.call("getblockchaininfo")
+        time = info.get("time")
+        if time is None:
+            time = self._rpc.call("getblockheader", info["bestblockhash"])["time"]
+        return Tip(int(info["blocks"]), info["bestblockhash"], int(time))
+
+    def watched(self) -> list[str]:
+        return list(self._ranges)
+
+    def watch(self, descriptor: str, *, range_end: int = DEFAULT_RANGE_END, label: str = "",
+              birth_time: int | None = None) -> None:
+        """Import ``descriptor`` into the node's wallet (rescanning from ``birth_time``, default genesis)."""
+        key = strip_checksum(descriptor)
+        ranged = is_ranged(key)
+        with self._lock:
+            have = self._wallet_ranges()
+            requests = []
+            for single, internal in single_path_descriptors(key):
+                canonical = self._rpc.call("getdescriptorinfo", single)["descriptor"]
+                if strip_checksum(canonical) in have and (not ranged or have[strip_checksum(canonical)] >= range_end):
+                    continue
+                request: dict[str, Any] = {"desc": canonical, "timestamp": 0 if birth_time is None else birth_time,
+                                           "active": False, "internal": internal}
+                if ranged:
+                    request["range"] = [0, range_end]
+                if label and not internal and not ranged:  # Core refuses labels on ranged descriptors
+                    request["label"] = label
+                requests.append(request)
+            if requests:
+                results = self._wallet_call("importdescriptors", requests, timeout=_LONG_CALL_TIMEOUT)
+                for result in results:
+                    if not result.get("success"):
+                        error = result.get("error") or {}
+                        raise DescriptorError(f"bitcoind refused to watch {key[:60]}…: {error.get('message', error)}")
+            old = self._ranges.get(key, -1)
+            if range_end > old:
+                for spk, branch, index in derive_scripts(key, old + 1, range_end):
+                    self._owners.setdefault(spk, ScriptOwner(key, branch, index))
+                self._ranges[key] = range_end
+
+    def _wallet_ranges(self) -> dict[str, int]:
+        listed = self._wallet_call("listdescriptors").get("descriptors", [])
+        return {strip_checksum(d["desc"]): int(d.get("range", [0, 0])[1]) for d in listed}
+
+    def _owners_for(self, descriptor: str | None) -> dict[bytes, ScriptOwner]:
+        if descriptor is None:
+            return self._owners
+        key = strip_checksum(descriptor)
+        if key not in self._ranges:
+            raise DescriptorError(f"descriptor is not watched: {key[:80]}", hint="watch it first")
+        return {spk: o for spk, o in self._owners.items() if o.descriptor == key}
+
+    def utxos(self, descriptor: str | None = None) -> list[Utxo]:
+        owners = self._owners_for(descriptor)
+        tip_height = self.tip().height
+        unspent = self._wallet_call("listunspent", 0, 9_999_999, [], True, {"include_immature_coinbase": True})
+        txids = sorted({u["txid"] for u in unspent})
+        details = dict(zip(txids, self._rpc.batch([("gettransaction", [t, True]) for t in txids], wallet=self.wallet)))
+        result = []
+        for u in unspent:
+            spk = bytes.fromhex(u["scriptPubKey"])
+            owner = owners.get(spk)
+            if owner is None:
+                continue
+            confirmations = int(u["confirmations"])
+            tx = details.get(u["txid"])
+            coinbase = bool(isinstance(tx, dict) and tx.get("generated"))
+            height = tip_height - confirmations + 1 if confirmations > 0 else None
+            result.append(Utxo(u["txid"], int(u["vout"]), btc_to_sat(u["amount"]), spk, confirmations, height,
+                               owner.descriptor, owner.branch, owner.index, coinbase))
+        return sorted(result, key=lambda u: (u.height is None, u.height or 0, u.txid, u.vout))
+
+    def history(self, descriptor: str | None = None) -> list[HistoryEntry]:
+        owners = self._owners_for(descriptor)
+        listed = self._wallet_call("listtransactions", "*", 1_000_000, 0, True)
+        wallet_txids = list(dict.fromkeys(e["txid"] for e in listed))
+        txs = self._decoded_wallet_txs(wallet_txids)
+        live = self._live_unconfirmed([t for t, tx in txs.items() if int(tx["confirmations"]) == 0])
+        prevout_txids = sorted({vin["txid"] for tx in txs.values() for vin in tx["decoded"]["vin"] if "txid" in vin} - set(txs))
+        prev_txs = {**txs, **self._decoded_wallet_txs(prevout_txids)}
+        result = []
+        for txid, tx in txs.items():
+            confirmations = int(tx["confirmations"])
+            if confirmations < 0 or tx.get("abandoned") or (confirmations == 0 and txid not in live):
+                continue  # conflicted, abandoned, or gone from the mempool
+            entry = self._history_entry(txid, tx, prev_txs, owners)
+            if entry is not None:
+                result.append(entry)
+        return sorted(result, key=lambda e: (e.height is None, e.height or 0, e.time))
+
+    def _decoded_wallet_txs(self, txids: list[str]) -> dict[str, dict]:
+        answers = self._rpc.batch([("gettransaction", [t, True, True]) for t in txids], wallet=self.wallet)
+        return {t: a for t, a in zip(txids, answers) if isinstance(a, dict)}
+
+    def _live_unconfirmed(self, txids: list[str]) -> set[str]:
+        answers = self._rpc.batch([("getmempoolentry", [t]) for t in txids])
+        return {t for t, a in zip(txids, answers) if isinstance(a, dict)}
+
+    @staticmethod
+    def _history_entry(txid: str, tx: dict, prev_txs: dict[str, dict], owners: dict[bytes, ScriptOwner]) -> HistoryEntry | None:
+        decoded = tx["decoded"]
+        received = sum(btc_to_sat(o["value"]) for o in decoded["vout"]
+                       if bytes.fromhex(o["scriptPubKey"]["hex"]) in owners)
+        sent, value_in, all_known = 0, 0, True
+        for vin in decoded["vin"]:
+            prev = prev_txs.get(vin.get("txid", ""))
+            if prev is None:
+                all_known = False
+                continue
+            out = prev["decoded"]["vout"][vin["vout"]]
+            amount = btc_to_sat(out["value"])
+            value_in += amount
+            if bytes.fromhex(out["scriptPubKey"]["hex"]) in owners:
+                sent += amount
+        if not received and not sent:
+            return None
+        value_out = sum(btc_to_sat(o["value"]) for o in decoded["vout"])
+        fee = value_in - value_out if sent and all_known else None
+        confirmations = int(tx["confirmations"])
+        height = tx.get("blockheight") if confirmations > 0 else None
+        time = int(tx.get("timereceived") or tx.get("time") or 0)
+        return HistoryEntry(txid, time, height, max(confirmations, 0), received, sent, fee)
+
+    def tx_status(self, txid: str) -> TxStatus:
+        try:
+            self._rpc.call("getmempoolentry", txid)
+            return TxStatus("mempool", 0)
+        except RpcError as exc:
+            if exc.code != RPC_INVALID_ADDRESS_OR_KEY:
+                raise
+        try:
+            tx = self._wallet_call("gettransaction", txid, True)
+        except RpcError as exc:
+            if exc.code != RPC_INVALID_ADDRESS_OR_KEY:
+                raise
+            return self._non_wallet_status(txid)
+        confirmations = int(tx["confirmations"])
+        if confirmations > 0:
+            return TxStatus("confirmed", confirmations)
+        if confirmations < 0 or tx.get("walletconflicts") or tx.get("mempoolconflicts"):
+            return TxStatus("conflicted", 0)
+        return TxStatus("unknown", 0)
+
+    def _non_wallet_status(self, txid: str) -> TxStatus:
+        try:
+            raw = self._rpc.call("getrawtransaction", txid, True)  # confirmed ones only with -txindex
+        except RpcError as exc:
+            if exc.code == RPC_INVALID_ADDRESS_OR_KEY:
+                return TxStatus("unknown", 0)
+            raise
+        confirmations = int(raw.get("confirmations", 0))
+        return TxStatus("confirmed", confirmations) if confirmations > 0 else TxStatus("mempool", 0)
+
+    def estimate_fee_rate(self, target_blocks: int) -> float:
+        if target_blocks < 1:
+            raise ChainError(f"fee estimate target must be at least 1 block, not {target_blocks}")
+        estimate = self._rpc.call("estimatesmartfee", target_blocks)
+        if "feerate" in estimate:
+            return float(Decimal(estimate["feerate"]) * 100_000)  # BTC/kvB -> sat/vB
+        if self.network == "main":
+            raise ChainError(f"bitcoind at {self.url} has no fee estimate for {target_blocks} blocks yet",
+                             hint="a freshly started node needs some blocks before it can estimate fees")
+        return float(Decimal(self._rpc.call("getmempoolinfo")["mempoolminfee"]) * 100_000)
+
+    # -- writes
+
+    def broadcast(self, raw_tx: bytes) -> str:
+        return self._rpc.call("sendrawtransaction", raw_tx.hex())
+
+    def mine(self, n: int, address_or_script: str | bytes) -> list[str]:
+        if self.network != "regtest":
+            raise NotRegtest(f"mining is only possible on regtest; bitcoind at {self.url} is on {self.network}")
+        if isinstance(address_or_script, (bytes, bytearray)):
+            descriptor = self._rpc.call("getdescriptorinfo", f"raw({bytes(address_or_script).hex()})")["descriptor"]
+            return self._rpc.call("generatetodescriptor", n, descriptor, timeout=_LONG_CALL_TIMEOUT)
+        return self._rpc.call("generatetoaddress", n, address_or_script, timeout=_LONG_CALL_TIMEOUT)
+
+    def close(self) -> None:
+        self._rpc.close()
+
+    def __enter__(self) -> "Bitcoind":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,174 @@
+"""A synchronous Bitcoin Core JSON-RPC client over httpx, with Core's errors made typed.
+
+Amounts come back as :class:`decimal.Decimal` (JSON floats would lose satoshis).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from .errors import ChainError, ChainUnavailable, TransactionRejected, WalletUnavailable
+
+# Bitcoin Core's RPC error codes (src/rpc/protocol.h) that callers act on
+RPC_MISC_ERROR = -1
+RPC_METHOD_NOT_FOUND = -32601
+RPC_INVALID_ADDRESS_OR_KEY = -5
+RPC_INVALID_PARAMETER = -8
+RPC_WALLET_ERROR = -4
+RPC_WALLET_NOT_FOUND = -18
+RPC_WALLET_ALREADY_LOADED = -35
+RPC_WALLET_ALREADY_EXISTS = -36
+RPC_IN_WARMUP = -28
+RPC_DESERIALIZATION_ERROR = -22
+RPC_VERIFY_ERROR = -25
+RPC_VERIFY_REJECTED = -26
+RPC_VERIFY_ALREADY_IN_CHAIN = -27
+
+_TX_REJECTION_CODES = {RPC_DESERIALIZATION_ERROR, RPC_VERIFY_ERROR, RPC_VERIFY_REJECTED, RPC_VERIFY_ALREADY_IN_CHAIN}
+_WALLET_CODES = {RPC_WALLET_ERROR, RPC_WALLET_NOT_FOUND, RPC_WALLET_ALREADY_LOADED, RPC_WALLET_ALREADY_EXISTS}
+
+
+class RpcError(ChainError):
+    """Bitcoin Core answered a call with an error; ``code`` and ``core_message`` are Core's."""
+
+    def __init__(self, method: str, code: int, message: str) -> None:
+        self.method = method
+        self.code = code
+        self.core_message = message
+        super().__init__(f"bitcoind {method} failed: {message} (code {code})")
+
+
+class RpcWalletError(RpcError, WalletUnavailable):
+    """A wallet RPC error (-4, -18, -35, -36)."""
+
+
+class RpcTransactionRejected(RpcError, TransactionRejected):
+    """sendrawtransaction refused the transaction; ``reason`` is Core's reject reason."""
+
+    def __init__(self, method: str, code: int, message: str) -> None:
+        RpcError.__init__(self, method, code, message)
+        self.reason = message
+        self.txid = None
+        self.args = (f"transaction rejected: {message}",)
+
+
+class RpcAuthError(ChainUnavailable):
+    """The node refused the RPC credentials."""
+
+
+def rpc_error(method: str, code: int, message: str) -> RpcError:
+    if code in _TX_REJECTION_CODES and method in ("sendrawtransaction", "testmempoolaccept", "submitpackage"):
+        return RpcTransactionRejected(method, code, message)
+    if code in _WALLET_CODES:
+        return RpcWalletError(method, code, message)
+    if code == RPC_METHOD_NOT_FOUND:
+        err = RpcError(method, code, message)
+        err.hint = "custody-tui needs Bitcoin Core 26 or newer with the wallet enabled"
+        return err
+    return RpcError(method, code, message)
+
+
+def read_cookie(path: Path) -> tuple[str, str]:
+    try:
+        user, _, password = Path(path).read_text().strip().partition(":")
+    except OSError as exc:
+        raise ChainUnavailable(f"cannot read the bitcoind cookie file {path}: {exc.strerror}",
+                               hint="is bitcoind running with this datadir, and is the file readable by you?") from None
+    return user, password
+
+
+class RpcClient:
+    def __init__(self, url: str, *, user: str | None = None, password: str | None = None,
+                 cookie_file: Path | str | None = None, timeout: float = 30.0,
+                 transport: httpx.BaseTransport | None = None) -> None:
+        self.url = url.rstrip("/")
+        self._user, self._password = user, password
+        self._cookie_file = Path(cookie_file).expanduser() if cookie_file else None
+        self.timeout = timeout
+        self._ids = itertools.count(1)
+        self._http = httpx.Client(timeout=timeout, transport=transport)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _auth(self) -> tuple[str, str] | None:
+        if self._cookie_file is not None:
+            return read_cookie(self._cookie_file)  # re-read: bitcoind writes a new cookie on each start
+        if self._user is not None:
+            return (self._user, self._password or "")
+        return None
+
+    def _post(self, payload: Any, *, wallet: str | None, timeout: float | None, what: str) -> Any:
+        url = self.url + (f"/wallet/{wallet}" if wallet is not None else "")
+        try:
+            response = self._http.post(url, content=json.dumps(payload), auth=self._auth(),
+                                       headers={"Content-Type": "application/json"},
+                                       timeout=self.timeout if timeout is None else timeout)
+        except httpx.TimeoutException:
+            raise ChainUnavailable(f"bitcoind at {self.url} did not answer {what} within "
+                                   f"{self.timeout if timeout is None else timeout:g} s") from None
+        except httpx.TransportError as exc:
+            raise ChainUnavailable(f"cannot reach bitcoind at {self.url}: {exc}",
+                                   hint="is bitcoind running, and do [chain] rpc_url and the port match?") from None
+        if response.status_code in (401, 403):
+            raise RpcAuthError(f"bitcoind at {self.url} refused the RPC credentials",
+                               hint="check [chain] rpc_user/rpc_password or rpc_cookie_file")
+        try:
+            return json.loads(response.text, parse_float=Decimal)
+        except ValueError:
+            raise ChainUnavailable(f"bitcoind at {self.url} answered {what} with HTTP {response.status_code} "
+                                   f"and no JSON-RPC body") from None
+
+    def call(self, method: str, *params: Any, wallet: str | None = None, timeout: float | None = None) -> Any:
+        body = self._post({"jsonrpc": "1.0", "id": next(self._ids), "method": method, "params": list(params)},
+                          wallet=wallet, timeout=timeout, what=method)
+        if not isinstance(body, dict):
+            raise ChainUnavailable(f"bitcoind at {self.url} answered {method} with something that is not JSON-RPC")
+        return self._result(method, body)
+
+    def batch(self, calls: list[tuple[str, list[Any]]], *, wallet: str | None = None,
+              timeout: float | None = None) -> list[Any]:
+        """Several calls in one request; each item is the result or the :class:`RpcError` it raised."""
+        if not calls:
+            return []
+        ids = [next(self._ids) for _ in calls]
+        body = self._post([{"jsonrpc": "1.0", "id": i, "method": m, "params": p} for i, (m, p) in zip(ids, calls)],
+                          wallet=wallet, timeout=timeout, what=f"a batch of {len(calls)} calls")
+        if not isinstance(body, list):
+            if isinstance(body, dict) and body.get("error"):
+                raise self._error(calls[0][0], body["error"])
+            raise ChainUnavailable(f"bitcoind at {self.url} answered a batch with something that is not JSON-RPC")
+        by_id = {item.get("id"): item for item in body}
+        out: list[Any] = []
+        for i, (method, _) in zip(ids, calls):
+            item = by_id.get(i, {"error": {"code": RPC_MISC_ERROR, "message": "no answer in batch"}})
+            try:
+                out.append(self._result(method, item))
+            except RpcError as exc:
+                out.append(exc)
+        return out
+
+    def _result(self, method: str, body: dict) -> Any:
+        if body.get("error"):
+            raise self._error(method, body["error"])
+        return body.get("result")
+
+    def _error(self, method: str, error: Any) -> Exception:
+        code = int(error.get("code", RPC_MISC_ERROR)) if isinstance(error, dict) else RPC_MISC_ERROR
+        message = str(error.get("message", error)) if isinstance(error, dict) else str(error)
+        if code == RPC_IN_WARMUP:
+            return ChainUnavailable(f"bitcoind at {self.url} is still starting: {message}", hint="try again shortly")
+        return rpc_error(method, code, message)
+
+
+def btc_to_sat(value: Decimal | int | str) -> int:
+    sat = Decimal(value) * 100_000_000
+    if sat != sat.to_integral_value():
+        raise ChainError(f"amount {value} BTC is not a whole number of satoshis")
+    return int(sat)

@@ -1,0 +1,166 @@
+"""What every Chain backend must do alike (runs against EmbeddedChain, and bitcoind with BITCOIND set)."""
+
+from __future__ import annotations
+
+import pytest
+
+from backends.chain import Chain, TransactionRejected
+
+from .funding import BURN_ADDRESS, fund, watch_all
+from .wallets import flip_signature_byte, spend
+
+COIN = 100_000_000
+FEE = 2_000
+
+
+def test_backend_satisfies_the_chain_interface(chain):
+    assert isinstance(chain, Chain)
+    assert chain.network == "regtest"
+    assert chain.backend_name in ("embedded", "bitcoind")
+
+
+def test_mining_moves_the_tip_to_the_last_mined_block(chain):
+    start = chain.tip()
+    hashes = chain.mine(3, BURN_ADDRESS)
+    tip = chain.tip()
+    assert len(hashes) == 3 and len(set(hashes)) == 3
+    assert tip.height == start.height + 3
+    assert tip.hash_hex == hashes[-1]
+    assert tip.time >= start.time
+
+
+def test_watched_coinbase_is_an_immature_utxo_that_gains_confirmations(chain):
+    funded = watch_all(chain)
+    chain.mine(1, funded.wpkh.address(3))
+    [utxo] = chain.utxos(funded.wpkh.descriptor)
+    assert (utxo.amount_sat, utxo.coinbase, utxo.confirmations) == (50 * COIN, True, 1)
+    assert (utxo.branch, utxo.index) == (0, 3)
+    assert utxo.height == chain.tip().height
+    chain.mine(99, BURN_ADDRESS)
+    [utxo] = chain.utxos(funded.wpkh.descriptor)
+    assert utxo.confirmations == 100
+    assert chain.utxos(funded.multisig.descriptor) == []
+
+
+@pytest.mark.parametrize("wallet_name", ["wpkh", "multisig", "taproot"])
+def test_signed_spend_is_accepted_into_the_mempool_then_confirmed(chain, wallet_name):
+    funded = fund(chain)
+    wallet = getattr(funded, wallet_name)
+    [coin] = funded.coins(chain, wallet)
+    pay = 10 * COIN
+    raw = spend([coin], [(funded.wpkh.script(5), pay), (wallet.script(0, branch=1), coin.amount_sat - pay - FEE)])
+    assert chain.tx_status(coin.txid).state == "confirmed"
+    txid = chain.broadcast(raw)
+    assert chain.tx_status(txid).state == "mempool"
+    unconfirmed = {(u.txid, u.vout): u for u in chain.utxos() if u.confirmations == 0}
+    assert unconfirmed[(txid, 1)].branch == 1 and unconfirmed[(txid, 1)].descriptor == wallet.descriptor
+    assert all(u.txid != coin.txid for u in chain.utxos(wallet.descriptor))  # spent in the mempool
+    chain.mine(1, BURN_ADDRESS)
+    status = chain.tx_status(txid)
+    assert (status.state, status.confirmations) == ("confirmed", 1)
+    chain.mine(1, BURN_ADDRESS)
+    assert chain.tx_status(txid).confirmations == 2
+
+
+def test_history_counts_mempool_and_confirmed_spends_for_velocity(chain):
+    funded = fund(chain)
+    [coin] = funded.coins(chain, funded.multisig)
+    first = spend([coin], [(bytes.fromhex("0014" + "22" * 20), 3 * COIN),
+                           (funded.multisig.script(0, branch=1), coin.amount_sat - 3 * COIN - FEE)])
+    first_txid = chain.broadcast(first)
+    chain.mine(1, BURN_ADDRESS)
+    [change] = [c for c in funded.coins(chain, funded.multisig) if c.txid == first_txid]
+    second = spend([change], [(bytes.fromhex("0014" + "33" * 20), 2 * COIN),
+                              (funded.multisig.script(1, branch=1), change.amount_sat - 2 * COIN - FEE)])
+    second_txid = chain.broadcast(second)
+
+    history = {e.txid: e for e in chain.history(funded.multisig.descriptor)}
+    assert set(history) == {coin.txid, first_txid, second_txid}
+    received = history[coin.txid]
+    assert (received.received_sat, received.sent_sat, received.fee_sat) == (50 * COIN, 0, None)
+    confirmed, pending = history[first_txid], history[second_txid]
+    assert (confirmed.confirmations, confirmed.height) == (1, chain.tip().height)
+    assert (pending.confirmations, pending.height) == (0, None)
+    assert confirmed.sent_sat == 50 * COIN and confirmed.fee_sat == FEE
+    assert pending.sent_sat == change.amount_sat and pending.fee_sat == FEE
+    assert confirmed.outflow_sat == 3 * COIN + FEE
+    assert sum(e.outflow_sat for e in history.values()) == 5 * COIN + 2 * FEE
+    # the payee side of the same transactions is not watched, so whole-wallet history agrees
+    everything = {e.txid: e for e in chain.history()}
+    assert everything[second_txid].outflow_sat == 2 * COIN + FEE
+
+
+def test_spend_between_watched_wallets_shows_on_both_sides(chain):
+    funded = fund(chain)
+    [coin] = funded.coins(chain, funded.wpkh)
+    raw = spend([coin], [(funded.taproot.script(2), 7 * COIN), (funded.wpkh.script(0, branch=1), coin.amount_sat - 7 * COIN - FEE)])
+    txid = chain.broadcast(raw)
+    [to_taproot] = [e for e in chain.history(funded.taproot.descriptor) if e.txid == txid]
+    assert (to_taproot.received_sat, to_taproot.sent_sat, to_taproot.fee_sat) == (7 * COIN, 0, None)
+    [from_wpkh] = [e for e in chain.history(funded.wpkh.descriptor) if e.txid == txid]
+    assert from_wpkh.net_sat == -(7 * COIN + FEE)
+
+
+def test_double_spend_of_a_mempool_coin_is_rejected(chain):
+    funded = fund(chain)
+    [coin] = funded.coins(chain, funded.wpkh)
+    chain.broadcast(spend([coin], [(funded.wpkh.script(1), coin.amount_sat - FEE)]))
+    with pytest.raises(TransactionRejected) as excinfo:
+        chain.broadcast(spend([coin], [(funded.wpkh.script(2), coin.amount_sat - FEE)]))
+    assert any(s in excinfo.value.reason for s in ("txn-mempool-conflict", "insufficient fee", "replacement"))
+
+
+def test_double_spend_of_a_confirmed_spent_coin_is_rejected(chain):
+    funded = fund(chain)
+    [coin] = funded.coins(chain, funded.taproot)
+    chain.broadcast(spend([coin], [(funded.taproot.script(1), coin.amount_sat - FEE)]))
+    chain.mine(1, BURN_ADDRESS)
+    with pytest.raises(TransactionRejected) as excinfo:
+        chain.broadcast(spend([coin], [(funded.taproot.script(2), coin.amount_sat - 2 * FEE)]))
+    assert "bad-txns-inputs-missingorspent" in excinfo.value.reason
+
+
+def test_overspend_is_rejected_with_the_amounts(chain):
+    funded = fund(chain)
+    [coin] = funded.coins(chain, funded.wpkh)
+    with pytest.raises(TransactionRejected) as excinfo:
+        chain.broadcast(spend([coin], [(funded.wpkh.script(1), coin.amount_sat + 1)]))
+    assert excinfo.value.reason == "bad-txns-in-belowout, value in (50.00) < value out (50.00000001)"
+
+
+def test_immature_coinbase_spend_is_rejected(chain):
+    funded = watch_all(chain)
+    chain.mine(1, funded.wpkh.address(0))
+    chain.mine(98, BURN_ADDRESS)
+    [coin] = funded.coins(chain, funded.wpkh, mature_only=False)
+    with pytest.raises(TransactionRejected) as excinfo:
+        chain.broadcast(spend([coin], [(funded.wpkh.script(1), coin.amount_sat - FEE)]))
+    assert "bad-txns-premature-spend-of-coinbase, tried to spend coinbase at depth 99" in excinfo.value.reason
+
+
+@pytest.mark.parametrize("wallet_name", ["wpkh", "multisig", "taproot"])
+def test_bad_signature_is_rejected_by_script_verification(chain, wallet_name):
+    funded = fund(chain)
+    wallet = getattr(funded, wallet_name)
+    [coin] = funded.coins(chain, wallet)
+    raw = spend([coin], [(wallet.script(1), coin.amount_sat - FEE)])
+    with pytest.raises(TransactionRejected) as excinfo:
+        chain.broadcast(flip_signature_byte(raw, wallet.kind))
+    assert "script-verify-flag-failed" in excinfo.value.reason
+
+
+def test_multisig_spend_with_one_signature_twice_is_rejected(chain):
+    funded = fund(chain)
+    [coin] = funded.coins(chain, funded.multisig)
+    raw = spend([coin], [(funded.multisig.script(1), coin.amount_sat - FEE)], signers=(0, 0))
+    with pytest.raises(TransactionRejected) as excinfo:
+        chain.broadcast(raw)
+    assert "script-verify-flag-failed" in excinfo.value.reason
+
+
+def test_unknown_transaction_has_unknown_status(chain):
+    assert chain.tx_status("ab" * 32).state == "unknown"
+
+
+def test_fee_estimate_is_a_positive_rate(chain):
+    assert chain.estimate_fee_rate(6) >= 0.1
