@@ -1,0 +1,280 @@
+"""Coin selection as a reusable policy: which coins fund a spend, what it costs, what comes back.
+
+Two rules, one engine:
+
+- the mint's rule (:func:`mint_policy`): the smallest sufficient set (fewest coins; among sets
+  of that size, the one with the least left over), change only if it is at least
+  ``min_change`` and not dust, at most ``max_inputs`` coins; otherwise CannotFund with the
+  reason, never a transaction that breaks the rule;
+- the quorum's rule (:func:`quorum_policy`): seed the spend with the largest coin, then add
+  coins as needed, so few inputs keep the fee under Coldcard's 5% "big fee" warning (which an
+  HSM policy refuses); a fee at or above ``max_fee_fraction`` of the amount is CannotFund.
+
+The coins of one wallet cost the same to spend, so ranking by value ranks by effective value.
+A set of k coins is the k-1 largest plus the smallest coin that completes it. Only the
+``max_inputs`` largest coins are ever sorted (a partial sort); prefix sums of those give the
+best k-coin total for every k at once, and one linear pass finds the completing coin, so
+100k coins take a few tens of milliseconds and no full sort.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from dataclasses import dataclass
+from itertools import accumulate
+from typing import Sequence
+
+from .errors import CannotFund
+from .fees import (
+    SEGWIT_MARKER_WEIGHT,
+    TX_BASE,
+    ScriptKind,
+    compact_size_len,
+    fee_for,
+    output_size,
+    vsize,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Utxo:
+    """A coin the wallet can spend, with where it sits on the wallet's descriptor."""
+
+    txid: str  # hex, display byte order
+    vout: int
+    value: int  # sat
+    script_pubkey: bytes = b""
+    branch: int | None = None  # 0 receive, 1 change
+    index: int | None = None
+    prev_tx: bytes | None = None  # the full funding transaction, for PSBT_IN_NON_WITNESS_UTXO
+    confirmations: int = 0
+
+    @property
+    def outpoint(self) -> str:
+        return f"{self.txid}:{self.vout}"
+
+
+@dataclass(frozen=True)
+class SelectionPolicy:
+    """How to choose coins for one wallet. Build with :func:`mint_policy` or :func:`quorum_policy`."""
+
+    name: str
+    kind: ScriptKind  # the wallet's own script type: its inputs and its change output
+    max_inputs: int
+    min_change: int  # smallest change output worth creating (never below dust)
+    seed_with_largest: bool
+    max_fee_fraction: float | None = None  # fee / amount must stay below this
+    max_absorbed: int | None = None  # leftover that may go to the fee instead of change
+
+    @property
+    def change_floor(self) -> int:
+        return max(self.min_change, self.kind.dust_threshold)
+
+
+def mint_policy(kind: ScriptKind, *, min_change: int = 10_000, max_inputs: int = 50) -> SelectionPolicy:
+    """The mint's rule: smallest sufficient set, change >= ``min_change`` or none."""
+    return SelectionPolicy("mint", kind, max_inputs, min_change, seed_with_largest=False)
+
+
+def quorum_policy(
+    kind: ScriptKind, *, max_fee_fraction: float = 0.05, max_inputs: int = 100
+) -> SelectionPolicy:
+    """The quorum's rule: largest coin first, fee below ``max_fee_fraction`` of the amount."""
+    return SelectionPolicy(
+        "quorum", kind, max_inputs, 0, seed_with_largest=True, max_fee_fraction=max_fee_fraction
+    )
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The chosen coins and the resulting fee and change."""
+
+    coins: tuple[Utxo, ...]
+    target: int
+    fee: int
+    change: int  # 0 when there is no change output
+    absorbed: int  # leftover given to the fee because it was too small to be change
+    fee_rate: float
+    weight: int
+    policy: str
+
+    @property
+    def total_in(self) -> int:
+        return sum(c.value for c in self.coins)
+
+    @property
+    def vsize(self) -> int:
+        return vsize(self.weight)
+
+    @property
+    def has_change(self) -> bool:
+        return self.change > 0
+
+
+class _Costs:
+    """Fees of a spend as a function of its input count, in whole sat, never underestimated."""
+
+    def __init__(self, target: int, fee_rate: float, policy: SelectionPolicy, payment_sizes: list[int]):
+        self.target, self.fee_rate, self.policy = target, fee_rate, policy
+        self.payment_sizes = payment_sizes
+        self.input_fee = math.ceil(fee_rate * policy.kind.input_weight / 4)
+        # rounding vsize up and the fee up can cost at most this much over the per-part sum
+        self.margin = math.ceil(fee_rate * 0.75) + 1
+
+    def _base_weight(self, n_inputs: int, n_outputs: int, output_bytes: int) -> int:
+        header = TX_BASE + compact_size_len(n_inputs) + compact_size_len(n_outputs)
+        return 4 * (header + output_bytes) + SEGWIT_MARKER_WEIGHT
+
+    def need(self, k: int, with_change: bool) -> int:
+        """Effective value ``k`` coins must reach (coins' own input fees already deducted)."""
+        sizes = sum(self.payment_sizes) + (self.policy.kind.output_size if with_change else 0)
+        n_out = len(self.payment_sizes) + int(with_change)
+        base = self._base_weight(k, n_out, sizes)
+        return self.target + math.ceil(self.fee_rate * base / 4) + self.margin
+
+    def weight(self, k: int, with_change: bool) -> int:
+        sizes = sum(self.payment_sizes) + (self.policy.kind.output_size if with_change else 0)
+        n_out = len(self.payment_sizes) + int(with_change)
+        return self._base_weight(k, n_out, sizes) + k * self.policy.kind.input_weight
+
+
+def select_coins(
+    utxos: Sequence[Utxo],
+    target: int,
+    fee_rate: float,
+    policy: SelectionPolicy,
+    *,
+    payment_scripts: Sequence[bytes] | None = None,
+) -> Selection:
+    """Choose coins paying ``target`` sat at ``fee_rate`` sat/vB under ``policy``.
+
+    ``payment_scripts`` are the scriptPubKeys paid (their sizes set the fee); by default one
+    output of the wallet's own type. Raises CannotFund with the reason when no set fits.
+    """
+    if target <= 0:
+        raise CannotFund(f"the amount must be positive, got {target} sat")
+    if not fee_rate > 0:
+        raise CannotFund(f"the fee rate must be positive, got {fee_rate} sat/vB")
+    sizes = (
+        [output_size(s) for s in payment_scripts]
+        if payment_scripts is not None
+        else [policy.kind.output_size]
+    )
+    costs = _Costs(target, fee_rate, policy, sizes)
+    values = [u.value for u in utxos]
+    indexes = _search(values, costs)
+    return _finish([utxos[i] for i in indexes], costs)
+
+
+def _search(values: list[int], costs: _Costs) -> list[int]:
+    """Indexes of the chosen coins, largest first."""
+    policy, fee = costs.policy, costs.input_fee
+    # The only coins that can be "the k-1 largest" are among the max_inputs largest, so a
+    # partial sort of those replaces a sort of every coin.
+    top = [v for v in heapq.nlargest(policy.max_inputs, values) if v > fee]
+    if not top:
+        raise CannotFund(
+            f"none of the wallet's {len(values)} coins is worth spending at {costs.fee_rate:g} "
+            f"sat/vB (each input costs {fee} sat)",
+            hint="wait for a lower fee rate or receive more funds",
+        )
+    best = list(accumulate(top, initial=0))  # best[k]: value of the k largest coins
+
+    def need(k: int, with_change: bool) -> int:  # value k coins must hold, their fees included
+        return costs.need(k, with_change) + k * fee
+
+    limit = len(top)
+    if best[limit] < need(limit, False):
+        raise _not_enough(values, costs, limit, best[limit], need)
+    change_cost = costs.need(1, True) - costs.need(1, False)
+    absorb_limit = (
+        policy.max_absorbed if policy.max_absorbed is not None else policy.change_floor + change_cost
+    )
+    first_k = next(k for k in range(1, limit + 1) if best[k] >= need(k, False))
+    for k in range(first_k, limit + 1):
+        fixed = best[k - 1]
+        need0, need1 = need(k, False) - fixed, need(k, True) - fixed
+        coin = _smallest_completion(values, top, k, need0, costs)
+        if coin is not None and not (
+            coin - need1 >= policy.change_floor or coin - need0 <= absorb_limit
+        ):
+            coin = _smallest_completion(values, top, k, need1 + policy.change_floor, costs)
+        if coin is not None:
+            return _indexes_of(values, top[: k - 1], coin)
+    raise CannotFund(
+        f"no set of at most {policy.max_inputs} coins pays {costs.target} sat with either no "
+        f"change or change of at least {policy.change_floor} sat",
+        hint="lower min_change, change the amount, or consolidate",
+    )
+
+
+def _smallest_completion(
+    values: list[int], top: list[int], k: int, at_least: int, costs: _Costs
+) -> int | None:
+    """Value of the smallest coin outside the k-1 largest that is worth at least ``at_least``."""
+    at_least = max(at_least, costs.input_fee + 1)
+    if k == 1 and costs.policy.seed_with_largest:
+        return top[0] if top[0] >= at_least else None
+    candidates = [v for v in values if v >= at_least]
+    if not candidates:
+        return None
+    coin = min(candidates)
+    if k >= 2 and coin >= top[k - 2]:
+        # every candidate ties with the fixed coins; the k-th largest is the only one left
+        return top[k - 1] if len(top) >= k and top[k - 1] >= at_least else None
+    return coin
+
+
+def _indexes_of(values: list[int], fixed: list[int], coin: int) -> list[int]:
+    """Indexes of the coins holding ``fixed`` (the largest) and ``coin``; ties go to the first."""
+    chosen: list[int] = []
+    if fixed:
+        floor = fixed[-1]
+        candidates = [i for i, v in enumerate(values) if v >= floor]
+        candidates.sort(key=lambda i: (-values[i], i))
+        chosen = candidates[: len(fixed)]
+    used, start = set(chosen), 0
+    while True:
+        i = values.index(coin, start)
+        if i not in used:
+            return chosen + [i]
+        start = i + 1
+
+
+def _not_enough(values: list[int], costs: _Costs, limit: int, best: int, need) -> CannotFund:
+    spendable = [v for v in values if v > costs.input_fee]
+    total = sum(spendable)
+    if len(spendable) <= limit or total < need(len(spendable), False):
+        return CannotFund(
+            f"the wallet's {len(spendable)} spendable coins hold {total} sat; paying "
+            f"{costs.target} sat at {costs.fee_rate:g} sat/vB needs "
+            f"{need(len(spendable), False)} sat with all of them",
+            hint="receive more funds or lower the amount",
+        )
+    return CannotFund(
+        f"paying {costs.target} sat needs more than {costs.policy.max_inputs} coins under the "
+        f"{costs.policy.name} policy; its {limit} largest coins hold {best} sat",
+        hint="consolidate small coins first or raise max_inputs",
+    )
+
+
+def _finish(coins: list[Utxo], costs: _Costs) -> Selection:
+    policy = costs.policy
+    total, k = sum(c.value for c in coins), len(coins)
+    weight_change = costs.weight(k, True)
+    change = total - costs.target - fee_for(weight_change, costs.fee_rate)
+    if change >= policy.change_floor:
+        fee, absorbed, weight = total - costs.target - change, 0, weight_change
+    else:
+        weight = costs.weight(k, False)
+        change, fee = 0, total - costs.target
+        absorbed = fee - fee_for(weight, costs.fee_rate)
+    if policy.max_fee_fraction is not None and fee >= policy.max_fee_fraction * costs.target:
+        raise CannotFund(
+            f"the fee of {fee} sat would be {100 * fee / costs.target:.1f}% of the {costs.target} sat "
+            f"amount (limit {100 * policy.max_fee_fraction:g}%: Coldcard warns above 5% and an HSM "
+            "policy refuses warnings)",
+            hint="send a larger amount, wait for a lower fee rate, or consolidate coins",
+        )
+    return Selection(tuple(coins), costs.target, fee, change, absorbed, costs.fee_rate, weight, policy.name)
