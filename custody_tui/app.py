@@ -1,0 +1,159 @@
+"""CustodyApp: one screen stack per work area, global keys, the command palette, F1 help
+and the status line poller. ``make_app`` is the one factory used by the CLI and tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import partial
+from pathlib import Path
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from screens.audit import AuditScreen
+from screens.base import AreaScreen
+from screens.dashboard import DashboardScreen
+from screens.help import HelpScreen
+from screens.keys import KeysScreen, format_ttl
+from screens.placeholders import (
+    BunkerScreen,
+    CeremoniesScreen,
+    PolicyScreen,
+    QuorumScreen,
+    ReservesScreen,
+)
+from screens.widgets import StatusLine
+from screens.widgets.status import StatusItem
+
+from .config import Config
+from .paths import assets_dir
+from .services import Clocks, Services
+
+#: the areas in key order: key "1" opens the first
+AREAS: tuple[type[AreaScreen], ...] = (
+    DashboardScreen,
+    QuorumScreen,
+    PolicyScreen,
+    CeremoniesScreen,
+    ReservesScreen,
+    BunkerScreen,
+    KeysScreen,
+    AuditScreen,
+)
+
+GLOBAL_HELP = [
+    ("1 … 8", "switch area: " + ", ".join(f"{n} {a.TITLE}" for n, a in enumerate(AREAS, 1))),
+    ("f1", "this help"),
+    ("ctrl+p", "command palette: every action that can run now, as 'area: verb'"),
+    ("tab / shift+tab", "move focus"),
+    ("enter", "choose / submit"),
+    ("esc", "close a dialog"),
+    ("ctrl+q", "quit"),
+]
+
+
+class CustodyApp(App[None]):
+    TITLE = "custody-tui"
+    CSS_PATH = [str(assets_dir() / "app.tcss")]
+    MODES = {area.AREA: area for area in AREAS}
+    DEFAULT_MODE = "dashboard"
+    BINDINGS = [
+        *(
+            Binding(str(n), f"switch_mode('{area.AREA}')", area.TITLE, show=False,
+                    id=f"app.go.{area.AREA}")
+            for n, area in enumerate(AREAS, 1)
+        ),
+        Binding("f1", "help", "Help", id="app.help"),
+        Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
+    ]
+
+    def __init__(self, services: Services, *, poll: bool = True) -> None:
+        super().__init__()
+        self.services = services
+        self.poll = poll
+        self.status_items: list[StatusItem] = []
+        self.theme = services.config.ui.theme
+        self.sub_title = f"{services.data_dir} · {services.config.network}"
+        if services.config.demo:
+            self.sub_title += " · DEMO"
+
+    def on_mount(self) -> None:
+        self.status_items = self.static_status()
+        self.poll_status()
+
+    # -- status line --------------------------------------------------------------------
+
+    def static_status(self) -> list[StatusItem]:
+        """What the status line says before (or without) asking any backend."""
+        chain = "not configured" if not self.services.chain_configured else "…"
+        return [
+            StatusItem("chain", chain, "off" if chain == "not configured" else "warn"),
+            StatusItem("quorum", "not configured", "off"),
+            StatusItem("alerts", "not configured", "off"),
+            StatusItem("keys", "…", "warn"),
+        ]
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="status")
+    def poll_status(self) -> None:
+        items = self.collect_status()
+        self.call_from_thread(self._status_collected, items)
+
+    def collect_status(self) -> list[StatusItem]:
+        items = self.static_status()
+        keystore = self.services.keystore
+        if not keystore.exists():
+            items[3] = StatusItem("keys", "not initialised", "warn")
+        elif keystore.is_unlocked:
+            items[3] = StatusItem("keys", f"unlocked {format_ttl(keystore.seconds_left())}", "warn")
+        else:
+            items[3] = StatusItem("keys", "locked", "ok")
+        return items
+
+    def _status_collected(self, items: list[StatusItem]) -> None:
+        self.status_items = items
+        self.show_status_on(self.screen)
+        if self.poll:
+            # a one-shot timer re-armed after each poll: refreshes never pile up
+            self.set_timer(self.services.config.ui.poll_seconds, self.poll_status)
+
+    def show_status_on(self, screen: Screen) -> None:
+        for line in screen.query(StatusLine):
+            line.show(self.status_items)
+
+    # -- help and palette ---------------------------------------------------------------
+
+    def action_help(self) -> None:
+        sections = [("Everywhere", GLOBAL_HELP)]
+        for area in AREAS:
+            rows = [(a.key, f"{a.verb} — {a.help}") for a in area.ACTIONS]
+            if rows:
+                sections.append((area.TITLE, rows))
+        self.push_screen(HelpScreen(sections))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        for area in AREAS:
+            yield SystemCommand(f"go: {area.TITLE}", f"Open the {area.TITLE} area",
+                                partial(self.switch_mode, area.AREA))
+        for area in AREAS:
+            for action in area.ACTIONS:
+                if action.available(self.services):
+                    yield SystemCommand(f"{area.AREA}: {action.verb}", action.help,
+                                        partial(self.run_area_action, area.AREA, action.action))
+        yield SystemCommand("app: help", "Show every key binding", self.action_help)
+        yield SystemCommand("app: quit", "Quit custody-tui", self.exit)
+
+    async def run_area_action(self, area: str, action: str) -> None:
+        await self.switch_mode(area)
+        await self.screen.run_action(action)
+
+    def on_unmount(self) -> None:
+        self.services.close()
+
+
+def make_app(
+    config: Config, data_dir: Path, *, clocks: Clocks | None = None, poll: bool = True
+) -> CustodyApp:
+    """The one way to build the app, for the CLI and for tests."""
+    return CustodyApp(Services(config, data_dir, actor=None, clocks=clocks), poll=poll)

@@ -1,0 +1,122 @@
+"""The ``custody-tui`` command: launch the app, run the demo rig, or script an area.
+
+    custody-tui [--config FILE] [--data-dir DIR]            open the app
+    custody-tui demo [--data-dir DIR] [--fresh] [--headless]
+    custody-tui config show|init
+    custody-tui keys  list|init|create|import|xpub|address|sign|verify|reveal|delete
+    custody-tui audit list|verify|export
+
+Exit codes: 0 done, 1 refused or failed (the message says why), 2 bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from backends.errors import CustodyError
+
+from . import __version__
+from .commands import audit as audit_cmd
+from .commands import config as config_cmd
+from .commands import keys as keys_cmd
+from .config import Config, load_config
+from .logs import log_to_file, log_to_stderr
+from .paths import CONFIG_ENV, default_data_dir, resolve_config_file
+
+AREA_COMMANDS = {"keys": keys_cmd, "audit": audit_cmd}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="custody-tui",
+        description="Terminal console for bitcoin custody operators. Without a command, "
+        "opens the app.",
+        epilog=f"Config file: --config, ${CONFIG_ENV}, DIR/config.toml of --data-dir, or the "
+        "XDG config dir. Keystore passphrase for scripts: $CUSTODY_TUI_PASSPHRASE.",
+    )
+    parser.add_argument("--version", action="version", version=f"custody-tui {__version__}")
+    parser.add_argument("--config", type=Path, help="configuration file (TOML)")
+    parser.add_argument("--data-dir", type=Path, help="data directory (default: XDG data dir)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    sub.add_parser("run", help="open the app (the default)")
+    demo = sub.add_parser("demo", help="the embedded demo rig: everything on one machine")
+    demo.add_argument("--data-dir", dest="demo_data_dir", type=Path,
+                      help="demo data dir (default: XDG data dir/demo)")
+    demo.add_argument("--fresh", action="store_true", help="delete the demo rig and start over")
+    demo.add_argument("--headless", action="store_true",
+                      help="run the rig's services without the UI until interrupted")
+
+    config_cmd.register(sub)
+    for module in AREA_COMMANDS.values():
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    log_to_stderr()
+    try:
+        return dispatch(args)
+    except CustodyError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        if exc.hint:
+            print(f"hint: {exc.hint}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def dispatch(args: argparse.Namespace) -> int:
+    if args.command == "demo":
+        return run_demo(args)
+    config_path = resolve_config_file(args.config, args.data_dir)
+    config = load_config(config_path)
+    if args.command == "config":
+        return config_cmd.run(args, config, config_path)
+    data_dir = data_dir_for(args, config)
+    if args.command in AREA_COMMANDS:
+        from .services import Services
+
+        services = Services(config, data_dir)
+        try:
+            return AREA_COMMANDS[args.command].run(args, services)
+        finally:
+            services.close()
+    return launch(config, data_dir)
+
+
+def data_dir_for(args: argparse.Namespace, config: Config) -> Path:
+    if args.data_dir is not None:
+        return args.data_dir.expanduser()
+    if config.data_dir:
+        return Path(config.data_dir).expanduser()
+    return default_data_dir()
+
+
+def launch(config: Config, data_dir: Path) -> int:
+    from .app import make_app
+
+    log_to_file(data_dir)
+    app = make_app(config, data_dir)
+    app.run()
+    return app.return_code or 0
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    from .demo import default_demo_dir, prepare_demo, run_headless
+
+    data_dir = args.demo_data_dir or args.data_dir or default_demo_dir()
+    config, data_dir = prepare_demo(data_dir, fresh=args.fresh)
+    if args.headless:
+        run_headless(config, data_dir, ready=lambda: print(
+            f"demo rig running in {data_dir}; use: custody-tui --data-dir {data_dir} <area> ...\n"
+            "Ctrl-C stops it.", flush=True))
+        return 0
+    return launch(config, data_dir)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,256 @@
+"""The typed configuration model, read from one TOML file.
+
+Every field has a default and a one-line doc (the docs become the comments of
+``config init``). Unknown keys and bad values are refused with an error that names the
+key and the file, so a typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin, get_type_hints
+
+from backends.errors import CustodyError
+
+NETWORKS = ("main", "test", "signet", "regtest")
+CHAIN_BACKENDS = ("embedded", "bitcoind", "none")
+REDACTED = "<redacted>"
+
+
+class ConfigError(CustodyError):
+    """The configuration file is missing a value, has a bad one, or cannot be read."""
+
+
+def doc(text: str, *, secret: bool = False) -> dict[str, Any]:
+    """Field metadata: the comment written by ``config init``, and whether to redact it."""
+    return {"doc": text, "secret": secret}
+
+
+@dataclass(frozen=True)
+class KeystoreConfig:
+    unlock_ttl_seconds: int = field(
+        default=300, metadata=doc("Seconds the keystore stays unlocked before it locks itself.")
+    )
+    kdf_opslimit: int = field(default=3, metadata=doc("Argon2id passes for new keystore entries."))
+    kdf_memlimit_mib: int = field(
+        default=256, metadata=doc("Argon2id memory in MiB for new keystore entries.")
+    )
+
+    def validate(self, key: str) -> None:
+        _require(self.unlock_ttl_seconds >= 10, f"{key}.unlock_ttl_seconds", "must be at least 10")
+        _require(self.kdf_opslimit >= 1, f"{key}.kdf_opslimit", "must be at least 1")
+        _require(self.kdf_memlimit_mib >= 8, f"{key}.kdf_memlimit_mib", "must be at least 8")
+
+
+@dataclass(frozen=True)
+class BitcoindConfig:
+    url: str = field(
+        default="http://127.0.0.1:8332",
+        metadata=doc("Bitcoin Core JSON-RPC URL (regtest 18443, signet 38332, testnet 18332)."),
+    )
+    user: str = field(default="", metadata=doc("RPC user (leave empty to use cookie_file)."))
+    password: str = field(default="", metadata=doc("RPC password.", secret=True))
+    cookie_file: str = field(
+        default="", metadata=doc("Path of Core's .cookie file, used when user is empty.")
+    )
+    wallet: str = field(
+        default="custody-tui", metadata=doc("Name of the watch-only descriptor wallet to use.")
+    )
+    timeout_seconds: float = field(default=30.0, metadata=doc("Timeout of one RPC call."))
+
+    def validate(self, key: str) -> None:
+        _require(
+            self.url.startswith(("http://", "https://")),
+            f"{key}.url",
+            f"must be an http:// or https:// URL, got {self.url!r}",
+        )
+        _require(self.timeout_seconds > 0, f"{key}.timeout_seconds", "must be positive")
+
+
+@dataclass(frozen=True)
+class ChainConfig:
+    backend: Literal["embedded", "bitcoind", "none"] = field(
+        default="none",
+        metadata=doc("Where chain data comes from: embedded (regtest only), bitcoind, or none."),
+    )
+    auto_mine_seconds: float = field(
+        default=0.0, metadata=doc("Embedded chain: mine a block every N seconds (0 = off).")
+    )
+    bitcoind: BitcoindConfig = field(default_factory=BitcoindConfig)
+
+    def validate(self, key: str) -> None:
+        _require(self.auto_mine_seconds >= 0, f"{key}.auto_mine_seconds", "must be 0 or more")
+        self.bitcoind.validate(f"{key}.bitcoind")
+
+
+@dataclass(frozen=True)
+class UiConfig:
+    theme: str = field(default="textual-dark", metadata=doc("Textual theme name."))
+    poll_seconds: float = field(
+        default=5.0, metadata=doc("How often the status line asks the backends for news.")
+    )
+
+    def validate(self, key: str) -> None:
+        _require(self.poll_seconds >= 0.5, f"{key}.poll_seconds", "must be at least 0.5")
+
+
+@dataclass(frozen=True)
+class Config:
+    network: Literal["main", "test", "signet", "regtest"] = field(
+        default="main", metadata=doc("Bitcoin network: main, test, signet or regtest.")
+    )
+    data_dir: str = field(
+        default="", metadata=doc("Data directory (empty = the XDG data dir; --data-dir wins).")
+    )
+    demo: bool = field(
+        default=False,
+        metadata=doc("True only for the embedded demo rig: fixed seeds, a published passphrase."),
+    )
+    keystore: KeystoreConfig = field(default_factory=KeystoreConfig)
+    chain: ChainConfig = field(default_factory=ChainConfig)
+    ui: UiConfig = field(default_factory=UiConfig)
+
+    def validate(self, key: str = "") -> None:
+        if self.chain.backend == "embedded" and self.network != "regtest":
+            raise ConfigError(
+                "chain.backend = 'embedded' runs a regtest chain only, "
+                f"but network = {self.network!r}",
+                hint="set network = 'regtest', or use chain.backend = 'bitcoind'",
+            )
+        self.keystore.validate("keystore")
+        self.chain.validate("chain")
+        self.ui.validate("ui")
+
+
+def _require(condition: bool, key: str, message: str) -> None:
+    if not condition:
+        raise ConfigError(f"{key} {message}")
+
+
+# -- reading ---------------------------------------------------------------------------
+
+
+def load_config(path: Path) -> Config:
+    """Read ``path``; a missing file gives the defaults. Errors name the file and the key."""
+    if not path.exists():
+        return Config()
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    return config_from_dict(raw, source=str(path))
+
+
+def config_from_dict(raw: dict[str, Any], *, source: str = "<config>") -> Config:
+    try:
+        config = _build(Config, raw, prefix="")
+        config.validate()
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: {exc}", hint=exc.hint) from None
+    return config
+
+
+def _build(cls: type, raw: Any, prefix: str) -> Any:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{prefix.rstrip('.') or 'top level'} must be a table")
+    hints = get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(raw) - set(fields))
+    if unknown:
+        known = ", ".join(sorted(fields))
+        raise ConfigError(f"unknown key '{prefix}{unknown[0]}' (known here: {known})")
+    values = {}
+    for name, value in raw.items():
+        values[name] = _coerce(hints[name], value, f"{prefix}{name}")
+    return cls(**values)
+
+
+def _coerce(kind: Any, value: Any, key: str) -> Any:
+    if dataclasses.is_dataclass(kind):
+        return _build(kind, value, prefix=f"{key}.")
+    if get_origin(kind) is Literal:
+        choices = get_args(kind)
+        if value not in choices:
+            raise ConfigError(f"{key} must be one of {', '.join(map(repr, choices))}, got {value!r}")
+        return value
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{key} must be true or false, got {value!r}")
+        return value
+    if kind is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{key} must be an integer, got {value!r}")
+        return value
+    if kind is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{key} must be a number, got {value!r}")
+        return float(value)
+    if kind is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{key} must be a string, got {value!r}")
+        return value
+    raise TypeError(f"config field {key} has an unsupported type {kind!r}")
+
+
+# -- writing and showing ---------------------------------------------------------------
+
+
+def config_to_dict(config: Any, *, redact: bool = True) -> dict[str, Any]:
+    """The effective config as plain data; secret fields that are set show as <redacted>."""
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        if dataclasses.is_dataclass(value):
+            out[f.name] = config_to_dict(value, redact=redact)
+        elif redact and f.metadata.get("secret") and value:
+            out[f.name] = REDACTED
+        else:
+            out[f.name] = value
+    return out
+
+
+def render_toml(config: Any, *, redact: bool = True, comments: bool = False) -> str:
+    """Serialise a config as TOML (the subset this model uses), optionally with each
+    field's doc as a comment above it."""
+    lines: list[str] = []
+    _render_table(config, "", lines, redact=redact, comments=comments)
+    return "\n".join(lines).strip() + "\n"
+
+
+def _render_table(obj: Any, table: str, lines: list[str], *, redact: bool, comments: bool) -> None:
+    scalars = [f for f in dataclasses.fields(obj) if not dataclasses.is_dataclass(getattr(obj, f.name))]
+    tables = [f for f in dataclasses.fields(obj) if dataclasses.is_dataclass(getattr(obj, f.name))]
+    if table:
+        lines.extend(["", f"[{table}]"])
+    for f in scalars:
+        value = getattr(obj, f.name)
+        if redact and f.metadata.get("secret") and value:
+            value = REDACTED
+        if comments and f.metadata.get("doc"):
+            lines.append(f"# {f.metadata['doc']}")
+        lines.append(f"{f.name} = {_toml_value(value)}")
+    for f in tables:
+        sub = f"{table}.{f.name}" if table else f.name
+        _render_table(getattr(obj, f.name), sub, lines, redact=redact, comments=comments)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    escaped = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
+def default_config_text() -> str:
+    header = (
+        "# custody-tui configuration. Every key is optional; the values below are the defaults.\n"
+        "# Unknown keys are refused. Docs: README.md, section Configuration.\n"
+    )
+    return header + "\n" + render_toml(Config(), redact=False, comments=True)

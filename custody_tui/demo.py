@@ -1,0 +1,134 @@
+"""The embedded demo rig: a whole custody setup on one machine, deterministic, no setup.
+
+Each area registers a :class:`DemoPart`. ``prepare`` creates its state in the demo data
+dir once (and leaves it alone on later runs, so the rig survives restarts); ``start``
+runs its services (device emulators, an auto-miner, ...) until the rig stops.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from backends.fsutil import atomic_write, ensure_private_dir
+
+from .config import Config, load_config, render_toml
+from .paths import CONFIG_FILE_NAME, default_data_dir
+from .services import DEMO_PASSPHRASE, Services
+
+#: a marker that tells a demo data dir from a real one (``--fresh`` deletes only those)
+DEMO_MARKER = ".custody-tui-demo"
+
+
+class Running:
+    """A started demo service; ``stop`` ends it."""
+
+    def stop(self) -> None:  # pragma: no cover - trivial default
+        pass
+
+
+@dataclass(frozen=True)
+class DemoPart:
+    name: str
+    #: create the part's state once; must be idempotent
+    prepare: Callable[[Services], None]
+    #: start its background services; None when it has none
+    start: Callable[[Services], Running] | None = None
+
+
+def demo_words(name: str) -> str:
+    """A deterministic 24-word mnemonic for a demo key, from a published seed phrase."""
+    from embit import bip39
+
+    entropy = hashlib.sha256(f"custody-tui demo key: {name}".encode()).digest()
+    return bip39.mnemonic_from_bytes(entropy)
+
+
+def _prepare_keystore(services: Services) -> None:
+    keystore = services.keystore
+    if keystore.exists():
+        return
+    with services.audited("keys", "initialise", demo=True):
+        keystore.initialize(DEMO_PASSPHRASE)
+    keystore.unlock(DEMO_PASSPHRASE, 60)
+    try:
+        for label in ("demo-treasury", "demo-ops"):
+            with services.audited("keys", "import-mnemonic", label=label, demo=True):
+                keystore.import_mnemonic(label, demo_words(label))
+    finally:
+        keystore.lock()
+
+
+#: every area adds its part here, in the order the rig prepares them
+DEMO_PARTS: list[DemoPart] = [
+    DemoPart("keystore", _prepare_keystore),
+]
+
+
+def default_demo_dir() -> Path:
+    return default_data_dir() / "demo"
+
+
+def demo_config() -> Config:
+    """The demo rig's config: regtest, published seeds, a fast keystore KDF (demo only)."""
+    from .config import KeystoreConfig
+
+    return Config(
+        network="regtest",
+        demo=True,
+        keystore=KeystoreConfig(unlock_ttl_seconds=900, kdf_opslimit=2, kdf_memlimit_mib=32),
+    )
+
+
+def prepare_demo(data_dir: Path, *, fresh: bool = False) -> tuple[Config, Path]:
+    """Create (or reuse) the demo data dir and its config; returns them."""
+    data_dir = Path(data_dir).expanduser()
+    if fresh and data_dir.exists():
+        if not (data_dir / DEMO_MARKER).exists():
+            from backends.errors import CustodyError
+
+            raise CustodyError(
+                f"{data_dir} is not a demo data dir; --fresh refuses to delete it",
+                hint="pick another --data-dir for the demo",
+            )
+        shutil.rmtree(data_dir)
+    ensure_private_dir(data_dir)
+    config_path = data_dir / CONFIG_FILE_NAME
+    if not config_path.exists():
+        header = "# custody-tui demo rig: regtest, deterministic seeds, published passphrase.\n"
+        atomic_write(config_path, (header + render_toml(demo_config())).encode())
+        atomic_write(data_dir / DEMO_MARKER, b"custody-tui demo rig\n", mode=0o644)
+    config = load_config(config_path)
+    services = Services(config, data_dir)
+    try:
+        for part in DEMO_PARTS:
+            part.prepare(services)
+    finally:
+        services.close()
+    return config, data_dir
+
+
+def run_headless(config: Config, data_dir: Path, *, ready: Callable[[], None] | None = None) -> None:
+    """Start every part's services and wait until SIGINT or SIGTERM."""
+    services = Services(config, data_dir)
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    running: list[Running] = []
+    try:
+        for part in DEMO_PARTS:
+            if part.start is not None:
+                running.append(part.start(services))
+        if ready is not None:
+            ready()
+        stop.wait()
+    finally:
+        for service in reversed(running):
+            service.stop()
+        services.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -1,0 +1,146 @@
+"""The backends opened for one data directory, shared by the CLI and the app.
+
+Backends are opened lazily (the first frame must not wait for a chain or a keystore), and
+every operator action goes through :meth:`Services.audited`, so the audit log records it
+whether it came from the TUI or the command line, and whether it worked or not.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from backends.errors import CustodyError
+from backends.fsutil import ensure_private_dir
+
+from .config import Config
+
+if TYPE_CHECKING:
+    from backends.audit import AuditLog
+    from backends.chain import Chain
+    from backends.keystore import Keystore
+
+#: the keystore passphrase of the demo rig; published on purpose, shown on screen
+DEMO_PASSPHRASE = "custody-demo"
+
+
+def wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Clocks:
+    """Injected time sources: tests freeze both to make screens deterministic."""
+
+    wall: Callable[[], datetime] = wall_clock
+    monotonic: Callable[[], float] = time.monotonic
+
+
+class Services:
+    """Config, data directory and the backends of one custody-tui instance."""
+
+    def __init__(
+        self,
+        config: Config,
+        data_dir: Path,
+        *,
+        actor: str | None = None,
+        clocks: Clocks | None = None,
+    ) -> None:
+        self.config = config
+        self.data_dir = Path(data_dir)
+        self.clocks = clocks or Clocks()
+        self.actor = actor or default_actor()
+        self._lock = threading.Lock()
+        self._keystore: Keystore | None = None
+        self._audit: AuditLog | None = None
+        self._chain: Chain | None = None
+
+    # -- backends, opened on first use ----------------------------------------------------
+
+    @property
+    def keystore(self) -> Keystore:
+        with self._lock:
+            if self._keystore is None:
+                from backends.keystore import KdfParams, Keystore
+
+                kdf = KdfParams(
+                    opslimit=self.config.keystore.kdf_opslimit,
+                    memlimit=self.config.keystore.kdf_memlimit_mib * 1024 * 1024,
+                )
+                self._keystore = Keystore(
+                    ensure_private_dir(self.data_dir / "keystore"),
+                    kdf=kdf,
+                    clock=self.clocks.monotonic,
+                    wall_clock=lambda: self.clocks.wall().timestamp(),
+                )
+            return self._keystore
+
+    @property
+    def audit(self) -> AuditLog:
+        with self._lock:
+            if self._audit is None:
+                from backends.audit import AuditLog
+
+                ensure_private_dir(self.data_dir)
+                self._audit = AuditLog(self.data_dir / "audit.sqlite3", clock=self.clocks.wall)
+            return self._audit
+
+    @property
+    def chain_configured(self) -> bool:
+        return self.config.chain.backend != "none"
+
+    # -- operator actions -------------------------------------------------------------------
+
+    @contextmanager
+    def audited(self, area: str, action: str, **details: Any) -> Iterator[dict[str, Any]]:
+        """Record an operator action: ``ok`` when the block finishes, ``refused`` for an
+        expected failure (wrong passphrase, policy), ``error`` for anything else. The block
+        may add result details (never secrets) to the yielded dict."""
+        extra: dict[str, Any] = {}
+        try:
+            yield extra
+        except CustodyError as exc:
+            self.audit.append(
+                area, action, actor=self.actor, details={**details, "reason": str(exc)},
+                outcome="refused",
+            )
+            raise
+        except BaseException as exc:
+            self.audit.append(
+                area, action, actor=self.actor,
+                details={**details, "reason": type(exc).__name__}, outcome="error",
+            )
+            raise
+        self.audit.append(area, action, actor=self.actor, details={**details, **extra})
+
+    def keystore_passphrase_hint(self) -> str | None:
+        """What to tell the operator about the passphrase (the demo publishes its own)."""
+        if self.config.demo:
+            return f"demo rig: the keystore passphrase is '{DEMO_PASSPHRASE}'"
+        return None
+
+    def close(self) -> None:
+        with self._lock:
+            if self._keystore is not None:
+                self._keystore.lock()
+            if self._chain is not None:
+                self._chain.close()
+                self._chain = None
+
+
+def default_actor() -> str:
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = f"uid{os.getuid()}"
+    return f"{user}@{socket.gethostname()}"

@@ -1,0 +1,119 @@
+"""The audit area: the newest entries of the hash-chained log, a filter, and the chain's
+verification status."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import DataTable, Input, Static
+
+from .base import AreaAction, AreaScreen
+from .widgets import FormField, FormScreen
+
+#: the table shows one page of the newest entries; the CLI exports everything
+PAGE_SIZE = 500
+
+
+class AuditScreen(AreaScreen):
+    AREA = "audit"
+    TITLE = "Audit log"
+    AUTO_FOCUS = "#audit-table"
+    ACTIONS = (
+        AreaAction("v", "verify", "verify chain", "Recompute every entry's hash and link"),
+        AreaAction("slash", "filter", "filter", "Filter entries by area, action or text"),
+        AreaAction("x", "export", "export JSON", "Write every entry and the chain status to a file"),
+        AreaAction("r", "reload", "reload", "Read the newest entries again"),
+    )
+
+    def compose_body(self) -> ComposeResult:
+        with Vertical(classes="panel") as panel:
+            panel.border_title = "Audit log"
+            yield Static("chain: not verified yet (press v)", id="audit-status")
+            yield Input(placeholder="filter: area, action, actor or text", id="audit-filter")
+            table = DataTable(id="audit-table", cursor_type="row", zebra_stripes=True)
+            for key, label in [("seq", "#"), ("time", "time (UTC)"), ("area", "area"),
+                               ("action", "action"), ("outcome", "outcome"), ("details", "details")]:
+                table.add_column(label, key=key)
+            yield table
+
+    def on_mount(self) -> None:
+        self.action_reload()
+
+    def action_reload(self) -> None:
+        text = self.query_one("#audit-filter", Input).value.strip() or None
+        self.run_backend(
+            lambda: self.services.audit.entries(text=text, limit=PAGE_SIZE),
+            done=self.show_entries,
+            description="Reading the audit log",
+            changes_state=False,
+        )
+
+    def show_entries(self, entries: list) -> None:
+        table = self.query_one("#audit-table", DataTable)
+        table.clear()
+        for entry in entries:
+            table.add_row(
+                str(entry.seq),
+                entry.timestamp.replace("T", " ")[:19],
+                entry.area,
+                entry.action,
+                entry.outcome,
+                json.dumps(entry.details, sort_keys=True, separators=(",", ":")),
+                key=str(entry.seq),
+            )
+
+    @on(Input.Submitted, "#audit-filter")
+    def filter_submitted(self) -> None:
+        self.action_reload()
+        self.query_one("#audit-table", DataTable).focus()
+
+    def action_filter(self) -> None:
+        self.query_one("#audit-filter", Input).focus()
+
+    def action_verify(self) -> None:
+        self.run_backend(
+            self.services.audit.verify, done=self.show_status,
+            description="Verifying the audit log", changes_state=False,
+        )
+
+    def show_status(self, status) -> None:
+        label = self.query_one("#audit-status", Static)
+        if status.ok:
+            label.update(
+                f"chain: [b]intact[/b] — {status.entries_checked} entries, head {status.head_hash[:16]}…"
+            )
+            label.set_class(False, "bad")
+        else:
+            first = status.problems[0]
+            label.update(
+                f"chain: [b]BROKEN[/b] — {len(status.problems)} problem(s); first: {first.message}"
+            )
+            label.set_class(True, "bad")
+            self.notify(first.message, title="Audit chain broken", severity="error", timeout=10)
+
+    def action_export(self) -> None:
+        default = str(self.services.data_dir / "audit-export.json")
+        self.app.push_screen(
+            FormScreen("Export audit log", [FormField("path", "File to write", value=default)]),
+            self._export_to,
+        )
+
+    def _export_to(self, values: dict[str, str] | None) -> None:
+        if not values:
+            return
+        path = Path(values["path"]).expanduser()
+
+        def export() -> Path:
+            with self.services.audited("audit", "export", path=str(path)):
+                self.services.audit.export_json(path)
+            return path
+
+        self.run_backend(
+            export,
+            done=lambda written: self.notify(f"Audit log written to {written}"),
+            description="Exporting the audit log",
+        )

@@ -1,0 +1,146 @@
+"""What every area screen shares: its actions (one list feeds the bindings, the footer,
+F1 help and the command palette), availability checks, and running backend calls off the
+UI thread with expected failures shown as notifications."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Header
+
+from backends.errors import CustodyError
+
+from .widgets.status import StatusLine
+
+log = logging.getLogger("custody_tui.screens")
+
+
+def always(services: Any) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class AreaAction:
+    """One operator action of an area: a key, a palette entry "area: verb", a help line."""
+
+    key: str
+    action: str
+    verb: str
+    help: str
+    #: whether the action can run now, judged from backend state only (so the palette can
+    #: ask without the screen being shown)
+    available: Callable[[Any], bool] = always
+    show: bool = True
+    #: hide (rather than dim) the key while unavailable, for one-off actions like setup
+    hide_when_unavailable: bool = False
+
+
+class AreaScreen(Screen):
+    """A work area. Subclasses set AREA, TITLE and ACTIONS."""
+
+    AREA: ClassVar[str] = ""
+    TITLE: ClassVar[str] = ""
+    ACTIONS: ClassVar[tuple[AreaAction, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # before super(): Textual merges BINDINGS when the class is created
+        cls.BINDINGS = [
+            Binding(a.key, a.action, a.verb.capitalize(), show=a.show, id=f"{cls.AREA}.{a.action}",
+                    tooltip=a.help)
+            for a in cls.ACTIONS
+        ]
+        super().__init_subclass__(**kwargs)
+
+    @property
+    def services(self) -> Any:
+        return self.app.services
+
+    def compose(self) -> ComposeResult:
+        yield Header(icon="₿")
+        yield from self.compose_body()
+        yield StatusLine()
+        yield Footer()
+
+    def compose_body(self) -> ComposeResult:
+        yield from ()
+
+    def on_mount(self) -> None:
+        self.app.show_status_on(self)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        for area_action in self.ACTIONS:
+            if area_action.action == action:
+                if area_action.available(self.services):
+                    return True
+                return False if area_action.hide_when_unavailable else None
+        return True
+
+    def refresh_state(self) -> None:
+        """Re-read backend state after something changed; subclasses override."""
+        self.refresh_bindings()
+
+    def on_screen_resume(self) -> None:
+        self.refresh_state()
+
+    # -- running backend calls ----------------------------------------------------------
+
+    def run_backend(
+        self,
+        call: Callable[[], Any],
+        *,
+        done: Callable[[Any], None] | None = None,
+        description: str = "",
+        changes_state: bool = True,
+    ) -> None:
+        """Run ``call`` in a thread worker; hand its result to ``done`` on the UI thread,
+        then re-read the screen's state if the call ``changes_state`` (reads pass False).
+
+        A CustodyError becomes an error notification with its message and hint; anything
+        else is logged with its traceback and shown as a short internal-error notice."""
+        self._backend_worker(call, done, description, changes_state)
+
+    @work(thread=True, exit_on_error=False, group="backend")
+    def _backend_worker(
+        self,
+        call: Callable[[], Any],
+        done: Callable[[Any], None] | None,
+        description: str,
+        changes_state: bool,
+    ) -> None:
+        try:
+            result = call()
+        except CustodyError as exc:
+            self.app.call_from_thread(self.show_error, exc)
+            return
+        except Exception:
+            log.exception("unexpected failure in %s", description or "a backend call")
+            self.app.call_from_thread(
+                self.notify,
+                f"{description or 'The operation'} failed unexpectedly; details are in the log file.",
+                title="Internal error",
+                severity="error",
+            )
+            return
+        self.app.call_from_thread(self._finish, result, done, changes_state)
+
+    def _finish(self, result: Any, done: Callable[[Any], None] | None, changes_state: bool) -> None:
+        if done is not None:
+            done(result)
+        if changes_state:
+            self.refresh_state()
+        else:
+            self.refresh_bindings()
+
+    def show_error(self, exc: CustodyError) -> None:
+        message = str(exc)
+        if exc.hint:
+            message += f"\n{exc.hint}"
+        self.notify(message, title=type(exc).__name__, severity="error", timeout=8)
+        self.refresh_bindings()

@@ -1,0 +1,334 @@
+"""The keys area: the encrypted keystore's entries (labels, types, fingerprints — never
+secret material), unlock with a visible TTL, mnemonics, addresses and BIP-137 messages."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import DataTable, Static
+
+from backends.keystore import verify_message
+
+from .base import AreaAction, AreaScreen
+from .widgets import ConfirmTypedScreen, FormField, FormScreen, ResultScreen
+
+SCRIPT_TYPES = ("wpkh", "sh-wpkh", "pkh", "tr")
+#: BIP-44/49/84/86 purpose for each script type, for the suggested derivation path
+PURPOSE = {"wpkh": 84, "sh-wpkh": 49, "pkh": 44, "tr": 86}
+
+
+def _exists(services) -> bool:
+    return services.keystore.exists()
+
+
+def _locked(services) -> bool:
+    return services.keystore.exists() and not services.keystore.is_unlocked
+
+
+def _unlocked(services) -> bool:
+    return services.keystore.is_unlocked
+
+
+def _not_initialised(services) -> bool:
+    return not services.keystore.exists()
+
+
+def format_ttl(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+class KeysScreen(AreaScreen):
+    AREA = "keys"
+    TITLE = "Keys"
+    ACTIONS = (
+        AreaAction("i", "initialise", "initialise", "Create the keystore and set its passphrase",
+                   _not_initialised, hide_when_unavailable=True),
+        AreaAction("u", "unlock", "unlock", "Unlock the keystore for the configured TTL", _locked),
+        AreaAction("l", "lock", "lock", "Lock the keystore now and wipe keys from memory", _unlocked),
+        AreaAction("n", "create", "new mnemonic", "Create a BIP-39 mnemonic entry", _unlocked),
+        AreaAction("m", "import_mnemonic", "import mnemonic", "Import a BIP-39 mnemonic", _unlocked),
+        AreaAction("a", "address", "derive address", "Derive an address of the selected entry",
+                   _unlocked),
+        AreaAction("s", "sign", "sign message", "Sign a message (BIP-137) with the selected entry",
+                   _unlocked),
+        AreaAction("y", "verify", "verify message", "Verify a BIP-137 message signature"),
+        AreaAction("R", "reveal", "reveal mnemonic", "Show the selected entry's words (typed "
+                   "confirmation)", _unlocked),
+        AreaAction("D", "delete", "delete entry", "Delete the selected entry (typed confirmation)",
+                   _unlocked),
+    )
+
+    def compose_body(self) -> ComposeResult:
+        with Vertical(classes="panel") as panel:
+            panel.border_title = "Keystore"
+            yield Static("", id="keys-lock")
+            hint = self.services.keystore_passphrase_hint()
+            if hint:
+                yield Static(hint, id="keys-demo-hint", classes="demo-hint")
+            table = DataTable(id="keys-table", cursor_type="row", zebra_stripes=True)
+            for key, label in [("label", "label"), ("kind", "type"), ("fingerprint", "fingerprint"),
+                               ("created", "created (UTC)")]:
+                table.add_column(label, key=key)
+            yield table
+
+    def on_mount(self) -> None:
+        self.set_interval(1.0, self.update_lock_line)
+        self.refresh_state()
+
+    # -- state ----------------------------------------------------------------------------
+
+    def refresh_state(self) -> None:
+        super().refresh_state()
+        self.update_lock_line()
+        self.run_backend(self.services.keystore.entries, done=self.show_entries,
+                         description="Listing keystore entries", changes_state=False)
+
+    def update_lock_line(self) -> None:
+        keystore = self.services.keystore
+        line = self.query_one("#keys-lock", Static)
+        if not keystore.exists():
+            line.update("keystore: [b]not initialised[/b] — press i to create it")
+        elif keystore.is_unlocked:
+            line.update(f"keystore: [b]unlocked[/b] — locks in {format_ttl(keystore.seconds_left())}"
+                        " (l locks now)")
+        else:
+            line.update("keystore: [b]locked[/b] — press u to unlock")
+            self.refresh_bindings()
+
+    def show_entries(self, entries: list) -> None:
+        table = self.query_one("#keys-table", DataTable)
+        table.clear()
+        for entry in entries:
+            table.add_row(entry.label, entry.kind.value, entry.fingerprint,
+                          entry.created_at.strftime("%Y-%m-%d %H:%M"), key=entry.label)
+
+    def selected_label(self) -> str | None:
+        table = self.query_one("#keys-table", DataTable)
+        if table.row_count == 0:
+            self.notify("The keystore has no entries yet; create or import a mnemonic first.",
+                        severity="warning")
+            return None
+        row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
+        return row_key.value
+
+    def default_path(self, script: str = "wpkh") -> str:
+        coin = 0 if self.services.config.network == "main" else 1
+        return f"m/{PURPOSE[script]}h/{coin}h/0h/0/0"
+
+    # -- actions --------------------------------------------------------------------------
+
+    def action_initialise(self) -> None:
+        fields = [FormField("passphrase", "New keystore passphrase", password=True),
+                  FormField("again", "Repeat it", password=True)]
+        self.app.push_screen(FormScreen("Initialise keystore", fields,
+                                        note=self.services.keystore_passphrase_hint() or ""),
+                             self._initialise)
+
+    def _initialise(self, values: dict[str, str] | None) -> None:
+        if not values:
+            return
+        if values["passphrase"] != values["again"]:
+            self.notify("The two passphrases differ; nothing was created.", severity="error")
+            return
+
+        def initialise() -> None:
+            with self.services.audited("keys", "initialise"):
+                self.services.keystore.initialize(values["passphrase"])
+
+        self.run_backend(initialise, done=lambda _: self.notify("Keystore created."),
+                         description="Creating the keystore")
+
+    def action_unlock(self) -> None:
+        ttl = self.services.config.keystore.unlock_ttl_seconds
+        self.app.push_screen(
+            FormScreen("Unlock keystore", [FormField("passphrase", "Passphrase", password=True)],
+                       note=self.services.keystore_passphrase_hint()
+                       or f"Stays unlocked for {format_ttl(ttl)}.", submit="Unlock"),
+            self._unlock,
+        )
+
+    def _unlock(self, values: dict[str, str] | None) -> None:
+        if not values:
+            return
+        ttl = self.services.config.keystore.unlock_ttl_seconds
+
+        def unlock() -> None:
+            with self.services.audited("keys", "unlock", ttl_seconds=ttl):
+                self.services.keystore.unlock(values["passphrase"], ttl)
+
+        self.run_backend(unlock, description="Unlocking the keystore")
+
+    def action_lock(self) -> None:
+        with self.services.audited("keys", "lock"):
+            self.services.keystore.lock()
+        self.refresh_state()
+
+    def action_create(self) -> None:
+        fields = [FormField("label", "Label", placeholder="e.g. treasury-1"),
+                  FormField("bip39_passphrase", "BIP-39 passphrase (optional)", password=True,
+                            required=False),
+                  FormField("words", "Words", choices=("24", "12"))]
+        self.app.push_screen(FormScreen("New mnemonic", fields, submit="Create"), self._create)
+
+    def _create(self, values: dict[str, str] | None) -> None:
+        if not values:
+            return
+
+        def create():
+            with self.services.audited("keys", "create-mnemonic", label=values["label"],
+                                       words=int(values["words"])) as result:
+                info = self.services.keystore.create_mnemonic(
+                    values["label"], words=int(values["words"]),
+                    bip39_passphrase=values["bip39_passphrase"])
+                result["fingerprint"] = info.fingerprint
+            return info
+
+        self.run_backend(create, done=lambda info: self.notify(
+            f"Created {info.label} ({info.fingerprint}). Back up its words: select it, press R."),
+            description="Creating a mnemonic")
+
+    def action_import_mnemonic(self) -> None:
+        fields = [FormField("label", "Label"),
+                  FormField("mnemonic", "Mnemonic (12 or 24 words)", password=True),
+                  FormField("bip39_passphrase", "BIP-39 passphrase (optional)", password=True,
+                            required=False)]
+        self.app.push_screen(FormScreen("Import mnemonic", fields, submit="Import"), self._import)
+
+    def _import(self, values: dict[str, str] | None) -> None:
+        if not values:
+            return
+
+        def import_words():
+            with self.services.audited("keys", "import-mnemonic", label=values["label"]) as result:
+                info = self.services.keystore.import_mnemonic(
+                    values["label"], values["mnemonic"], bip39_passphrase=values["bip39_passphrase"])
+                result["fingerprint"] = info.fingerprint
+            return info
+
+        self.run_backend(import_words, done=lambda info: self.notify(
+            f"Imported {info.label} ({info.fingerprint})."), description="Importing a mnemonic")
+
+    def action_address(self) -> None:
+        label = self.selected_label()
+        if label is None:
+            return
+        fields = [FormField("path", "Derivation path (empty: the standard first address)",
+                            required=False),
+                  FormField("script", "Script type", choices=SCRIPT_TYPES)]
+        self.app.push_screen(FormScreen(f"Derive address — {label}", fields, submit="Derive"),
+                             lambda values: self._address(label, values))
+
+    def _address(self, label: str, values: dict[str, str] | None) -> None:
+        if not values:
+            return
+        script = values["script"]
+        path = values["path"].strip() or self.default_path(script)
+        network = self.services.config.network
+
+        def derive():
+            with self.services.audited("keys", "derive-address", label=label, path=path,
+                                       script=script) as result:
+                derived = self.services.keystore.derive_address(label, path, network, script=script)
+                result["address"] = derived.address
+            return derived
+
+        self.run_backend(derive, done=lambda derived: self.app.push_screen(ResultScreen(
+            f"Address — {label}", f"{derived.address}\n{path} ({script}, {network})",
+            qr_payload=derived.address)), description="Deriving an address")
+
+    def action_sign(self) -> None:
+        label = self.selected_label()
+        if label is None:
+            return
+        fields = [FormField("message", "Message"),
+                  FormField("path", "Derivation path (empty: the standard first address)",
+                            required=False),
+                  FormField("script", "Address type", choices=("wpkh", "sh-wpkh", "pkh"))]
+        self.app.push_screen(FormScreen(f"Sign message — {label}", fields, submit="Sign"),
+                             lambda values: self._sign(label, values))
+
+    def _sign(self, label: str, values: dict[str, str] | None) -> None:
+        if not values:
+            return
+        script = values["script"]
+        path = values["path"].strip() or self.default_path(script)
+        network = self.services.config.network
+
+        def sign():
+            with self.services.audited("keys", "sign-message", label=label, path=path,
+                                       message=values["message"]):
+                return self.services.keystore.sign_message(
+                    label, path, values["message"], network, script=script)
+
+        def show(result) -> None:
+            address, signature = result
+            self.app.push_screen(ResultScreen(
+                "Signed message",
+                f"address:   {address}\nmessage:   {values['message']}\nsignature: {signature}"))
+
+        self.run_backend(sign, done=show, description="Signing a message")
+
+    def action_verify(self) -> None:
+        fields = [FormField("address", "Address"), FormField("message", "Message"),
+                  FormField("signature", "Signature (base64)")]
+        self.app.push_screen(FormScreen("Verify message", fields, submit="Verify"), self._verify)
+
+    def _verify(self, values: dict[str, str] | None) -> None:
+        if not values:
+            return
+        network = self.services.config.network
+
+        def verify() -> bool:
+            with self.services.audited("keys", "verify-message", address=values["address"]) as out:
+                valid = verify_message(values["address"], values["message"],
+                                       values["signature"].strip(), network)
+                out["valid"] = valid
+            return valid
+
+        def show(valid: bool) -> None:
+            if valid:
+                self.notify(f"Valid signature by {values['address']}.", title="Verified")
+            else:
+                self.notify("The signature does not match this address and message.",
+                            title="Not verified", severity="error")
+
+        self.run_backend(verify, done=show, description="Verifying a message")
+
+    def action_reveal(self) -> None:
+        label = self.selected_label()
+        if label is None:
+            return
+        warning = (f"The words of {label} will be shown on this screen. Anyone who sees them "
+                   "controls the funds. Make sure nobody is watching and nothing records the "
+                   "terminal.")
+        self.app.push_screen(ConfirmTypedScreen("Reveal mnemonic", warning, label),
+                             lambda ok: self._reveal(label) if ok else None)
+
+    def _reveal(self, label: str) -> None:
+        def reveal() -> str:
+            with self.services.audited("keys", "reveal-mnemonic", label=label):
+                return self.services.keystore.reveal_mnemonic(label)
+
+        def show(words: str) -> None:
+            numbered = "\n".join(f"{n:2d}. {word}" for n, word in enumerate(words.split(), 1))
+            self.app.push_screen(ResultScreen(f"Mnemonic — {label}", numbered))
+
+        self.run_backend(reveal, done=show, description="Revealing a mnemonic")
+
+    def action_delete(self) -> None:
+        label = self.selected_label()
+        if label is None:
+            return
+        warning = (f"Deleting {label} removes its encrypted file. Without a backup of its words "
+                   "the keys are gone.")
+        self.app.push_screen(ConfirmTypedScreen("Delete entry", warning, label),
+                             lambda ok: self._delete(label) if ok else None)
+
+    def _delete(self, label: str) -> None:
+        def delete() -> None:
+            with self.services.audited("keys", "delete", label=label):
+                self.services.keystore.delete(label)
+
+        self.run_backend(delete, done=lambda _: self.notify(f"Deleted {label}."),
+                         description="Deleting an entry")

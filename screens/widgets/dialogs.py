@@ -1,0 +1,154 @@
+"""Modal dialogs shared by the areas: a small form, a result view, a typed confirmation.
+
+Forms return a dict of the entered values (or None when cancelled); they never log what
+was typed, because a form may carry a passphrase or a mnemonic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Select, Static
+
+from .qr import QRCodeView
+
+
+@dataclass(frozen=True)
+class FormField:
+    name: str
+    label: str
+    placeholder: str = ""
+    value: str = ""
+    password: bool = False
+    choices: tuple[str, ...] = ()
+    required: bool = True
+
+
+class FormScreen(ModalScreen[dict[str, str] | None]):
+    """A titled form: Enter moves on and submits from the last field, Esc cancels."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="form.cancel")]
+
+    def __init__(self, title: str, fields: list[FormField], *, note: str = "", submit: str = "OK"):
+        super().__init__()
+        self.form_title = title
+        self.fields = fields
+        self.note = note
+        self.submit_label = submit
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog") as dialog:
+            dialog.border_title = self.form_title
+            if self.note:
+                yield Static(self.note, classes="dialog-note")
+            for spec in self.fields:
+                yield Label(spec.label)
+                if spec.choices:
+                    yield Select(
+                        [(choice, choice) for choice in spec.choices],
+                        value=spec.value or spec.choices[0],
+                        allow_blank=False,
+                        id=f"field-{spec.name}",
+                    )
+                else:
+                    yield Input(
+                        value=spec.value,
+                        placeholder=spec.placeholder,
+                        password=spec.password,
+                        id=f"field-{spec.name}",
+                    )
+            yield Static("", id="form-error", classes="dialog-error")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button(self.submit_label, variant="primary", id="submit")
+                yield Button("Cancel", id="cancel")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        inputs = list(self.query(Input))
+        position = inputs.index(event.input)
+        if position + 1 < len(inputs):
+            inputs[position + 1].focus()
+        else:
+            self.submit()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "submit":
+            self.submit()
+        else:
+            self.dismiss(None)
+
+    def submit(self) -> None:
+        values: dict[str, str] = {}
+        for spec in self.fields:
+            widget = self.query_one(f"#field-{spec.name}")
+            value = str(widget.value if widget.value is not Select.BLANK else "")
+            if spec.required and not value.strip():
+                self.query_one("#form-error", Static).update(f"{spec.label} is required")
+                widget.focus()
+                return
+            values[spec.name] = value
+        self.dismiss(values)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ResultScreen(ModalScreen[None]):
+    """Shows a result (an address, a signature, revealed words) and, optionally, its QR."""
+
+    BINDINGS = [
+        Binding("escape", "close", "Close", id="result.close"),
+        Binding("enter", "close", "Close", show=False),
+    ]
+
+    def __init__(self, title: str, text: str, *, qr_payload: str | None = None):
+        super().__init__()
+        self.result_title = title
+        self.text = text
+        self.qr_payload = qr_payload
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(classes="dialog result") as dialog:
+            dialog.border_title = self.result_title
+            yield Static(self.text, classes="result-text")
+            if self.qr_payload is not None:
+                yield QRCodeView(self.qr_payload)
+            yield Button("Close", id="close")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(None)
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+class ConfirmTypedScreen(ModalScreen[bool]):
+    """Asks the operator to type a word (e.g. the entry's label) before a risky action."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="confirm.cancel")]
+
+    def __init__(self, title: str, warning: str, expected: str):
+        super().__init__()
+        self.confirm_title = title
+        self.warning = warning
+        self.expected = expected
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog danger") as dialog:
+            dialog.border_title = self.confirm_title
+            yield Static(self.warning, classes="dialog-note")
+            yield Label(f"Type {self.expected!r} to confirm:")
+            yield Input(id="confirm-input")
+            yield Static("", id="form-error", classes="dialog-error")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.value == self.expected:
+            self.dismiss(True)
+        else:
+            self.query_one("#form-error", Static).update("That does not match; Esc cancels.")
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)

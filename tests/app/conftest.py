@@ -1,0 +1,63 @@
+"""App fixtures: a small fast-KDF config, frozen clocks, and a data dir at a fixed path
+(the header shows the data dir, so snapshots need the same path on every run)."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from custody_tui.app import make_app
+from custody_tui.config import Config, KeystoreConfig
+from custody_tui.services import Clocks
+
+FROZEN_NOW = datetime(2026, 11, 22, 3, 0, 0, tzinfo=UTC)
+PASSPHRASE = "correct horse battery staple"
+
+
+class FrozenClocks(Clocks):
+    """Wall time fixed at FROZEN_NOW; monotonic time moves only when a test says so."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        super().__init__(wall=lambda: FROZEN_NOW, monotonic=lambda: self.now)
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def test_config(**overrides) -> Config:
+    values = dict(
+        network="regtest",
+        keystore=KeystoreConfig(unlock_ttl_seconds=300, kdf_opslimit=1, kdf_memlimit_mib=8),
+    )
+    values.update(overrides)
+    return Config(**values)
+
+
+test_config.__test__ = False  # a helper, not a test
+
+
+@pytest.fixture
+def data_dir() -> Path:
+    # a fixed path: the header shows the data dir, and snapshots must not depend on $TMPDIR
+    path = Path("/tmp/custody-tui-test-data")
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(mode=0o700)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def clocks() -> FrozenClocks:
+    return FrozenClocks()
+
+
+@pytest.fixture
+def app_factory(data_dir: Path, clocks: FrozenClocks):
+    def build(config: Config | None = None):
+        return make_app(config or test_config(), data_dir, clocks=clocks, poll=False)
+
+    return build

@@ -1,0 +1,89 @@
+"""The keys and audit command lines, run in-process against a real keystore and log."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+from backends.keystore import verify_message
+from custody_tui.cli import main
+from custody_tui.config import render_toml
+
+from .conftest import PASSPHRASE, test_config
+
+ABANDON = " ".join(["abandon"] * 11 + ["about"])
+
+
+@pytest.fixture
+def cli(data_dir, monkeypatch, capsys):
+    (data_dir / "config.toml").write_text(render_toml(test_config()))
+    monkeypatch.setenv("CUSTODY_TUI_PASSPHRASE", PASSPHRASE)
+
+    def run(*argv: str, stdin: str = "") -> tuple[int, str, str]:
+        monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+        code = main(["--data-dir", str(data_dir), *argv])
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return run
+
+
+def test_scripted_keystore_session_from_init_to_verified_signature(cli):
+    assert cli("keys", "init", stdin=PASSPHRASE + "\n")[0] == 0
+    code, out, _ = cli("keys", "import", "cold", "--json", stdin=ABANDON + "\n")
+    assert code == 0
+    assert json.loads(out)["fingerprint"] == "73c5da0a"  # the BIP-84 test mnemonic's xfp
+
+    code, out, _ = cli("keys", "list", "--json")
+    listed = json.loads(out)
+    assert [(e["label"], e["kind"]) for e in listed] == [("cold", "mnemonic")]
+    assert "abandon" not in out
+
+    code, out, _ = cli("keys", "address", "cold", "m/84h/1h/0h/0/0", "--json")
+    assert json.loads(out)["address"] == "bcrt1q6rz28mcfaxtmd6v789l9rrlrusdprr9pz3cppk"
+
+    code, out, _ = cli("keys", "sign", "cold", "proof of control", "--json")
+    signed = json.loads(out)
+    assert verify_message(signed["address"], "proof of control", signed["signature"], "regtest")
+    code, out, _ = cli("keys", "verify", signed["address"], "proof of control", signed["signature"])
+    assert (code, out.strip()) == (0, "valid")
+    code, out, _ = cli("keys", "verify", signed["address"], "proof of contro1", signed["signature"])
+    assert (code, out.strip()) == (1, "INVALID")
+
+
+def test_wrong_passphrase_is_refused_and_audited(cli, monkeypatch):
+    cli("keys", "init", stdin=PASSPHRASE + "\n")
+    monkeypatch.setenv("CUSTODY_TUI_PASSPHRASE", "not the passphrase")
+    code, out, err = cli("keys", "import", "cold", stdin=ABANDON + "\n")
+    assert code == 1
+    assert "passphrase" in err.lower()
+    assert "not the passphrase" not in err
+    assert cli("keys", "list", "--json")[1].strip() == "[]"
+
+    code, out, _ = cli("audit", "list", "--json")
+    outcomes = [(e["action"], e["outcome"]) for e in json.loads(out)]
+    assert ("unlock", "refused") in outcomes
+    assert ABANDON not in out
+
+
+def test_every_action_lands_in_a_verifiable_audit_chain(cli, tmp_path):
+    cli("keys", "init", stdin=PASSPHRASE + "\n")
+    cli("keys", "create", "hot", "--words", "12")
+    code, out, _ = cli("audit", "verify", "--json")
+    status = json.loads(out)
+    assert code == 0 and status["ok"] and status["entries_checked"] == 3
+
+    export = tmp_path / "audit.json"
+    assert cli("audit", "export", str(export))[0] == 0
+    document = json.loads(export.read_text())
+    assert [e["action"] for e in document["entries"]] == ["initialise", "unlock", "create-mnemonic"]
+
+
+def test_reveal_refuses_without_a_terminal_confirmation(cli):
+    cli("keys", "init", stdin=PASSPHRASE + "\n")
+    cli("keys", "import", "cold", stdin=ABANDON + "\n")
+    code, out, err = cli("keys", "reveal", "cold")
+    assert code == 1
+    assert "abandon" not in out + err

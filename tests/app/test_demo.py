@@ -1,0 +1,70 @@
+"""The demo rig: prepared once, reused, refreshed only on request, and usable headless
+from another process through the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from custody_tui.cli import main
+from custody_tui.demo import prepare_demo
+from custody_tui.services import DEMO_PASSPHRASE
+
+
+def test_prepare_creates_a_regtest_rig_with_demo_keys_and_reuses_it(tmp_path):
+    config, data_dir = prepare_demo(tmp_path / "demo")
+    assert config.demo and config.network == "regtest"
+    keystore_files = sorted(p.name for p in (data_dir / "keystore").iterdir())
+    first = {p: (data_dir / "keystore" / p).read_bytes() for p in keystore_files}
+
+    prepare_demo(data_dir)  # a restart keeps the rig as it is
+    assert {p: (data_dir / "keystore" / p).read_bytes() for p in keystore_files} == first
+
+
+def test_demo_keys_are_the_same_on_every_machine(tmp_path, capsys):
+    _, one = prepare_demo(tmp_path / "one")
+    _, two = prepare_demo(tmp_path / "two")
+    for data_dir in (one, two):
+        assert main(["--data-dir", str(data_dir), "keys", "list", "--json"]) == 0
+    first, second = capsys.readouterr().out.split("]\n", 1)
+    assert json.loads(first + "]") == json.loads(second)
+    assert {e["label"] for e in json.loads(second)} == {"demo-treasury", "demo-ops"}
+
+
+def test_fresh_starts_over_but_never_deletes_a_real_data_dir(tmp_path):
+    _, data_dir = prepare_demo(tmp_path / "demo")
+    (data_dir / "keystore" / "demo-ops.entry").unlink()
+    prepare_demo(data_dir, fresh=True)
+    assert (data_dir / "keystore" / "demo-ops.entry").exists()
+
+    real = tmp_path / "real"
+    real.mkdir()
+    (real / "precious").write_text("keep me")
+    assert main(["demo", "--data-dir", str(real), "--fresh", "--headless"]) == 1
+    assert (real / "precious").read_text() == "keep me"
+
+
+@pytest.mark.slow
+def test_headless_rig_serves_the_cli_and_stops_on_sigterm(tmp_path):
+    data_dir = tmp_path / "demo"
+    rig = subprocess.Popen(
+        [sys.executable, "-m", "custody_tui", "demo", "--headless", "--data-dir", str(data_dir)],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert "demo rig running" in rig.stdout.readline()
+        env = {**os.environ, "CUSTODY_TUI_PASSPHRASE": DEMO_PASSPHRASE}
+        out = subprocess.run(
+            [sys.executable, "-m", "custody_tui", "--data-dir", str(data_dir), "keys", "address",
+             "demo-treasury", "--json"],
+            check=True, capture_output=True, text=True, env=env,
+        ).stdout
+        assert json.loads(out)["address"].startswith("bcrt1q")
+    finally:
+        rig.send_signal(signal.SIGTERM)
+        assert rig.wait(timeout=20) == 0

@@ -1,0 +1,167 @@
+"""The Keys screen flows, driven by key presses as an operator would."""
+
+from __future__ import annotations
+
+from textual.widgets import DataTable, Input, Static
+
+from backends.keystore import verify_message
+from screens.keys import KeysScreen
+from screens.widgets import ConfirmTypedScreen, FormScreen, ResultScreen
+
+from .conftest import PASSPHRASE
+
+ABANDON = " ".join(["abandon"] * 11 + ["about"])
+
+
+async def settle(app, pilot) -> None:
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def fill(pilot, *values: str) -> None:
+    """Type each value into the focused form field, then Enter (which moves on/submits)."""
+    for value in values:
+        await pilot.press(*value) if value else None
+        await pilot.press("enter")
+
+
+async def open_keys(app, pilot) -> KeysScreen:
+    await pilot.press("7")
+    await settle(app, pilot)
+    assert isinstance(app.screen, KeysScreen)
+    return app.screen
+
+
+def text_of(screen, selector: str) -> str:
+    return str(screen.query_one(selector, Static).render())
+
+
+async def test_initialise_unlock_import_and_lock(app_factory, clocks):
+    app = app_factory()
+    async with app.run_test(size=(80, 24)) as pilot:
+        keys = await open_keys(app, pilot)
+        assert "not initialised" in text_of(keys, "#keys-lock")
+
+        await pilot.press("i")
+        assert isinstance(app.screen, FormScreen)
+        await fill(pilot, PASSPHRASE, PASSPHRASE)
+        await settle(app, pilot)
+        assert app.services.keystore.exists()
+        assert "locked" in text_of(keys, "#keys-lock")
+
+        await pilot.press("u")
+        await fill(pilot, PASSPHRASE)
+        await settle(app, pilot)
+        assert "locks in 5:00" in text_of(keys, "#keys-lock")
+        clocks.advance(61)
+        keys.update_lock_line()
+        assert "locks in 3:59" in text_of(keys, "#keys-lock")
+
+        await pilot.press("m")
+        await pilot.press(*"cold", "tab")
+        app.screen.query_one("#field-mnemonic", Input).value = ABANDON  # typing 12 words is slow
+        await pilot.press("enter", "enter")
+        await settle(app, pilot)
+        table = keys.query_one("#keys-table", DataTable)
+        assert table.row_count == 1
+        assert table.get_row_at(0)[:3] == ["cold", "mnemonic", "73c5da0a"]
+
+        await pilot.press("l")
+        await settle(app, pilot)
+        assert not app.services.keystore.is_unlocked
+        assert "locked" in text_of(keys, "#keys-lock")
+
+    actions = [e.action for e in app.services.audit.entries(newest_first=False)]
+    assert actions == ["initialise", "unlock", "import-mnemonic", "lock"]
+
+
+async def test_wrong_passphrase_is_an_error_notice_and_stays_locked(app_factory):
+    app = app_factory()
+    app.services.keystore.initialize(PASSPHRASE)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_keys(app, pilot)
+        await pilot.press("u")
+        await fill(pilot, "wrong horse")
+        await settle(app, pilot)
+        assert not app.services.keystore.is_unlocked
+        notices = [n.message for n in app._notifications]
+        assert any("passphrase" in m.lower() for m in notices)
+        assert not any("wrong horse" in m for m in notices)
+        assert not any("Traceback" in m for m in notices)
+
+
+async def unlocked_with_entry(app):
+    app.services.keystore.initialize(PASSPHRASE)
+    app.services.keystore.unlock(PASSPHRASE, 300)
+    app.services.keystore.import_mnemonic("cold", ABANDON)
+
+
+async def test_derive_address_shows_it_with_a_qr(app_factory):
+    app = app_factory()
+    await unlocked_with_entry(app)
+    async with app.run_test(size=(100, 50)) as pilot:
+        await open_keys(app, pilot)
+        await pilot.press("a")
+        await pilot.press("enter")  # empty path: the standard first address, wpkh
+        await settle(app, pilot)
+        assert isinstance(app.screen, ResultScreen)
+        assert "bcrt1q6rz28mcfaxtmd6v789l9rrlrusdprr9pz3cppk" in app.screen.text
+        assert app.screen.query_one("QRCodeView")
+
+
+async def test_sign_then_verify_a_message(app_factory):
+    app = app_factory()
+    await unlocked_with_entry(app)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await open_keys(app, pilot)
+        await pilot.press("s")
+        await pilot.press(*"hello custody", "enter")
+        await pilot.press("enter")  # empty path, wpkh
+        await settle(app, pilot)
+        assert isinstance(app.screen, ResultScreen)
+        lines = dict(line.split(":", 1) for line in app.screen.text.splitlines())
+        address, signature = lines["address"].strip(), lines["signature"].strip()
+        assert verify_message(address, "hello custody", signature, "regtest")
+        await pilot.press("escape")
+
+        await pilot.press("y")
+        form = app.screen
+        form.query_one("#field-address", Input).value = address
+        form.query_one("#field-message", Input).value = "hello custody"
+        form.query_one("#field-signature", Input).value = signature
+        form.submit()
+        await settle(app, pilot)
+        assert any(n.title == "Verified" for n in app._notifications)
+
+
+async def test_reveal_needs_the_label_typed(app_factory):
+    app = app_factory()
+    await unlocked_with_entry(app)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_keys(app, pilot)
+        await pilot.press("R")
+        assert isinstance(app.screen, ConfirmTypedScreen)
+        await pilot.press(*"col", "enter")
+        assert isinstance(app.screen, ConfirmTypedScreen)  # a near miss reveals nothing
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert isinstance(app.screen, KeysScreen)
+        assert not any(e.action == "reveal-mnemonic" for e in app.services.audit.entries())
+
+        await pilot.press("R")
+        await pilot.press(*"cold", "enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, ResultScreen)
+        assert app.screen.text.splitlines()[0] == " 1. abandon"
+        assert app.screen.text.splitlines()[11] == "12. about"
+
+
+async def test_locked_actions_are_dimmed_not_run(app_factory):
+    app = app_factory()
+    app.services.keystore.initialize(PASSPHRASE)
+    async with app.run_test(size=(80, 24)) as pilot:
+        keys = await open_keys(app, pilot)
+        assert keys.check_action("create", ()) is None
+        assert keys.check_action("unlock", ()) is True
+        await pilot.press("n")
+        assert isinstance(app.screen, KeysScreen)

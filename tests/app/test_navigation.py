@@ -1,0 +1,92 @@
+"""Every area is reachable by its key, F1 lists every binding, the palette offers only
+what can run now, and unbuilt areas say so."""
+
+from __future__ import annotations
+
+from textual.command import CommandPalette
+
+from custody_tui.app import AREAS
+from screens.help import HelpScreen
+from screens.placeholders import PlaceholderScreen
+
+from .conftest import PASSPHRASE
+
+
+async def test_each_number_key_opens_its_area(app_factory):
+    app = app_factory()
+    async with app.run_test(size=(80, 24)) as pilot:
+        for number, area in reversed(list(enumerate(AREAS, 1))):
+            await pilot.press(str(number))
+            assert isinstance(app.screen, area), f"key {number} should open {area.TITLE}"
+            assert app.screen.query_one("StatusLine")
+
+
+async def test_unbuilt_areas_say_so_and_show_no_data(app_factory):
+    app = app_factory()
+    async with app.run_test(size=(80, 24)) as pilot:
+        for number, area in enumerate(AREAS, 1):
+            if issubclass(area, PlaceholderScreen):
+                await pilot.press(str(number))
+                text = " ".join(str(s.render()) for s in app.screen.query("Static"))
+                assert "is not built yet" in text
+                assert not app.screen.query("DataTable")
+
+
+async def test_f1_help_lists_every_area_action(app_factory):
+    app = app_factory()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f1")
+        assert isinstance(app.screen, HelpScreen)
+        listed = {(title, key) for title, rows in app.screen.sections for key, _ in rows}
+        for area in AREAS:
+            for action in area.ACTIONS:
+                assert (area.TITLE, action.key) in listed
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+def palette_titles(app) -> list[str]:
+    return [command.title for command in app.get_system_commands(app.screen)]
+
+
+async def test_palette_offers_only_actions_that_can_run_now(app_factory):
+    app = app_factory()
+    async with app.run_test(size=(80, 24)) as pilot:
+        titles = palette_titles(app)
+        assert "keys: initialise" in titles
+        assert "keys: unlock" not in titles and "keys: lock" not in titles
+        assert "go: Audit log" in titles and "audit: verify chain" in titles
+
+        app.services.keystore.initialize(PASSPHRASE)
+        titles = palette_titles(app)
+        assert "keys: unlock" in titles and "keys: initialise" not in titles
+
+        app.services.keystore.unlock(PASSPHRASE, 60)
+        titles = palette_titles(app)
+        assert "keys: lock" in titles and "keys: new mnemonic" in titles
+        assert "keys: unlock" not in titles
+
+
+async def test_palette_runs_an_area_action(app_factory):
+    app = app_factory()
+    app.services.keystore.initialize(PASSPHRASE)
+    app.services.keystore.unlock(PASSPHRASE, 60)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("ctrl+p")
+        assert isinstance(app.screen, CommandPalette)
+        await pilot.press(*"keys: lock")
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen.AREA == "keys"
+        assert not app.services.keystore.is_unlocked
+
+
+async def test_status_line_says_not_configured_for_missing_backends(app_factory):
+    app = app_factory()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        line = str(app.screen.query_one("StatusLine").render())
+        assert "keys: not initialised" in line
+        assert "not configured: chain, quorum, alerts" in line
