@@ -3,6 +3,7 @@ and the status line poller. ``make_app`` is the one factory used by the CLI and 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
@@ -26,10 +27,13 @@ from screens.placeholders import (
 )
 from screens.widgets import StatusLine
 from screens.widgets.status import StatusItem
+from backends.errors import CustodyError
 
 from .config import Config
 from .paths import assets_dir
 from .services import Clocks, Services
+
+log = logging.getLogger("custody_tui.app")
 
 #: the areas in key order: key "1" opens the first
 AREAS: tuple[type[AreaScreen], ...] = (
@@ -81,7 +85,8 @@ class CustodyApp(App[None]):
 
     def on_mount(self) -> None:
         self.status_items = self.static_status()
-        self.poll_status()
+        # after the first frame: opening a chain must not delay the first paint
+        self.call_after_refresh(self.poll_status)
 
     # -- status line --------------------------------------------------------------------
 
@@ -102,6 +107,8 @@ class CustodyApp(App[None]):
 
     def collect_status(self) -> list[StatusItem]:
         items = self.static_status()
+        if self.services.chain_configured:
+            items[0] = chain_status(self.services)
         keystore = self.services.keystore
         if not keystore.exists():
             items[3] = StatusItem("keys", "not initialised", "warn")
@@ -150,6 +157,16 @@ class CustodyApp(App[None]):
 
     def on_unmount(self) -> None:
         self.services.close()
+
+
+def chain_status(services: Services) -> StatusItem:
+    try:
+        chain = services.chain
+        tip = chain.tip()
+    except CustodyError as exc:
+        log.warning("chain status: %s", exc)
+        return StatusItem("chain", "unavailable", "bad")
+    return StatusItem("chain", f"{chain.backend_name} {chain.network} #{tip.height}", "ok")
 
 
 def make_app(

@@ -5,6 +5,7 @@
     custody-tui config show|init
     custody-tui keys  list|init|create|import|xpub|address|sign|verify|reveal|delete
     custody-tui audit list|verify|export
+    custody-tui chain status|mine|watch|utxos|history|broadcast|tx
 
 Exit codes: 0 done, 1 refused or failed (the message says why), 2 bad usage.
 """
@@ -19,13 +20,14 @@ from backends.errors import CustodyError
 
 from . import __version__
 from .commands import audit as audit_cmd
+from .commands import chain as chain_cmd
 from .commands import config as config_cmd
 from .commands import keys as keys_cmd
 from .config import Config, load_config
 from .logs import log_to_file, log_to_stderr
 from .paths import CONFIG_ENV, default_data_dir, resolve_config_file
 
-AREA_COMMANDS = {"keys": keys_cmd, "audit": audit_cmd}
+AREA_COMMANDS = {"keys": keys_cmd, "audit": audit_cmd, "chain": chain_cmd}
 
 
 def build_parser() -> argparse.ArgumentParser:

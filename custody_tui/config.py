@@ -79,10 +79,18 @@ class ChainConfig:
     auto_mine_seconds: float = field(
         default=0.0, metadata=doc("Embedded chain: mine a block every N seconds (0 = off).")
     )
+    auto_mine_address: str = field(
+        default="", metadata=doc("Embedded chain: the regtest address auto-mined blocks pay.")
+    )
     bitcoind: BitcoindConfig = field(default_factory=BitcoindConfig)
 
     def validate(self, key: str) -> None:
         _require(self.auto_mine_seconds >= 0, f"{key}.auto_mine_seconds", "must be 0 or more")
+        _require(
+            not self.auto_mine_seconds or bool(self.auto_mine_address),
+            f"{key}.auto_mine_address",
+            "is required when auto_mine_seconds is set",
+        )
         self.bitcoind.validate(f"{key}.bitcoind")
 
 

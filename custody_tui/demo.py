@@ -19,7 +19,7 @@ from backends.fsutil import atomic_write, ensure_private_dir
 
 from .config import Config, load_config, render_toml
 from .paths import CONFIG_FILE_NAME, default_data_dir
-from .services import DEMO_PASSPHRASE, Services
+from .services import DEMO_PASSPHRASE, Services, chain_socket
 
 #: a marker that tells a demo data dir from a real one (``--fresh`` deletes only those)
 DEMO_MARKER = ".custody-tui-demo"
@@ -64,9 +64,60 @@ def _prepare_keystore(services: Services) -> None:
         keystore.lock()
 
 
+def demo_address(name: str, index: int = 0) -> str:
+    """The regtest receive address ``index`` (BIP-84) of a demo key."""
+    from embit import bip32, bip39, script
+    from embit.networks import NETWORKS
+
+    root = bip32.HDKey.from_seed(bip39.mnemonic_to_seed(demo_words(name)))
+    child = root.derive(f"m/84h/1h/0h/0/{index}")
+    return script.p2wpkh(child.key).address(NETWORKS["regtest"])
+
+
+#: blocks the demo chain starts with: 10 mature coinbases for the treasury, then 100 more
+DEMO_CHAIN_BLOCKS = 110
+
+
+def _prepare_chain(services: Services) -> None:
+    """Watch the treasury's BIP-84 wallet and fund it with mature coinbases."""
+    chain = services.chain
+    if chain.tip().height > 0:
+        return
+    keystore = services.keystore
+    keystore.unlock(DEMO_PASSPHRASE, 60)
+    try:
+        key = keystore.descriptor_key("demo-treasury", "m/84h/1h/0h", "regtest")
+    finally:
+        keystore.lock()
+    from backends.wallet import descriptor_checksum
+
+    body = f"wpkh({key}/<0;1>/*)"
+    descriptor = f"{body}#{descriptor_checksum(body)}"
+    with services.audited("chain", "watch", descriptor=descriptor, label="demo-treasury", demo=True):
+        chain.watch(descriptor, label="demo-treasury")
+    with services.audited("chain", "mine", blocks=10, demo=True):
+        chain.mine(10, demo_address("demo-treasury"))
+    with services.audited("chain", "mine", blocks=DEMO_CHAIN_BLOCKS - 10, demo=True):
+        chain.mine(DEMO_CHAIN_BLOCKS - 10, demo_address("demo-ops"))
+
+
+class ServedChain(Running):
+    """The rig's chain, served on DATA_DIR/chain.sock to the CLI and other processes."""
+
+    def __init__(self, services: Services) -> None:
+        from backends.chain import ChainServer
+
+        self.server = ChainServer(services.chain, chain_socket(services.data_dir))
+        self.server.start()
+
+    def stop(self) -> None:
+        self.server.stop()
+
+
 #: every area adds its part here, in the order the rig prepares them
 DEMO_PARTS: list[DemoPart] = [
     DemoPart("keystore", _prepare_keystore),
+    DemoPart("chain", _prepare_chain, ServedChain),
 ]
 
 
@@ -76,12 +127,14 @@ def default_demo_dir() -> Path:
 
 def demo_config() -> Config:
     """The demo rig's config: regtest, published seeds, a fast keystore KDF (demo only)."""
-    from .config import KeystoreConfig
+    from .config import ChainConfig, KeystoreConfig
 
     return Config(
         network="regtest",
         demo=True,
         keystore=KeystoreConfig(unlock_ttl_seconds=900, kdf_opslimit=2, kdf_memlimit_mib=32),
+        chain=ChainConfig(backend="embedded", auto_mine_seconds=30.0,
+                          auto_mine_address=demo_address("demo-ops")),
     )
 
 

@@ -99,6 +99,13 @@ class Services:
     def chain_configured(self) -> bool:
         return self.config.chain.backend != "none"
 
+    @property
+    def chain(self) -> Chain:
+        with self._lock:
+            if self._chain is None:
+                self._chain = open_configured_chain(self.config, self.data_dir)
+            return self._chain
+
     # -- operator actions -------------------------------------------------------------------
 
     @contextmanager
@@ -136,6 +143,52 @@ class Services:
             if self._chain is not None:
                 self._chain.close()
                 self._chain = None
+
+
+class ChainNotConfigured(CustodyError):
+    """An action needs a chain and the config names none."""
+
+
+def chain_socket(data_dir: Path) -> Path:
+    """Where a process that owns the embedded chain serves it to the others."""
+    return data_dir / "chain.sock"
+
+
+def open_configured_chain(config: Config, data_dir: Path) -> Chain:
+    """The chain of ``[chain]``. The embedded chain belongs to one process at a time; when
+    another process (the headless demo rig) owns it, talk to that process instead."""
+    chain = config.chain
+    if chain.backend == "none":
+        raise ChainNotConfigured(
+            "no chain is configured",
+            hint="set chain.backend to 'embedded' (regtest) or 'bitcoind' in the config file",
+        )
+    from backends.chain import ChainDataDirInUse, open_chain
+
+    if chain.backend == "embedded":
+        try:
+            return open_chain(
+                "embedded",
+                data_dir=data_dir / "chain",
+                auto_mine_interval=chain.auto_mine_seconds or None,
+                auto_mine_to=chain.auto_mine_address or None,
+            )
+        except ChainDataDirInUse:
+            if not chain_socket(data_dir).exists():
+                raise
+            from backends.chain import RemoteChain
+
+            return RemoteChain(chain_socket(data_dir))
+    rpc = chain.bitcoind
+    return open_chain(
+        "bitcoind",
+        rpc_url=rpc.url,
+        rpc_user=rpc.user or None,
+        rpc_password=rpc.password or None,
+        rpc_cookie_file=rpc.cookie_file or None,
+        wallet=rpc.wallet,
+        timeout=rpc.timeout_seconds,
+    )
 
 
 def default_actor() -> str:

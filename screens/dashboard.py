@@ -9,6 +9,8 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
+from backends.errors import CustodyError
+
 from .base import AreaAction, AreaScreen
 
 NOT_BUILT = "not built yet"
@@ -21,6 +23,23 @@ class AreaSummary:
     key: str
     state: str
     level: str = "ok"
+
+
+def chain_summary(services) -> AreaSummary:
+    if not services.chain_configured:
+        return AreaSummary("chain", "Chain", " ", "not configured", "off")
+    try:
+        chain = services.chain
+        tip = chain.tip()
+        utxos = chain.utxos()
+    except CustodyError as exc:
+        return AreaSummary("chain", "Chain", " ", f"unavailable: {exc}", "bad")
+    watched = sum(u.amount_sat for u in utxos) / 100_000_000
+    return AreaSummary(
+        "chain", "Chain", " ",
+        f"{chain.backend_name} {chain.network}, height {tip.height}; "
+        f"watched: {watched:.8f} BTC in {len(utxos)} output(s)",
+    )
 
 
 def summarise(services) -> list[AreaSummary]:
@@ -38,6 +57,7 @@ def summarise(services) -> list[AreaSummary]:
     else:
         audit_state, audit_level = f"chain BROKEN: {status.problems[0].message}", "bad"
     return [
+        chain_summary(services),
         AreaSummary("quorum", "Signer quorum", "2", NOT_BUILT, "off"),
         AreaSummary("policy", "Policy", "3", NOT_BUILT, "off"),
         AreaSummary("ceremonies", "MPC ceremonies", "4", NOT_BUILT, "off"),

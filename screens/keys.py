@@ -7,8 +7,6 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
-from backends.keystore import verify_message
-
 from .base import AreaAction, AreaScreen
 from .widgets import ConfirmTypedScreen, FormField, FormScreen, ResultScreen
 
@@ -280,6 +278,8 @@ class KeysScreen(AreaScreen):
         network = self.services.config.network
 
         def verify() -> bool:
+            from backends.keystore import verify_message
+
             with self.services.audited("keys", "verify-message", address=values["address"]) as out:
                 valid = verify_message(values["address"], values["message"],
                                        values["signature"].strip(), network)

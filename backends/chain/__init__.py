@@ -39,11 +39,15 @@ def __getattr__(name: str):
         from .bitcoind import Bitcoind
 
         return Bitcoind
+    if name in ("ChainServer", "RemoteChain"):
+        from . import remote
+
+        return getattr(remote, name)
     raise AttributeError(name)
 
 
 __all__ = [
-    "BlockRejected", "Bitcoind", "Chain", "ChainDataDirInUse", "ChainError", "ChainUnavailable",
+    "BlockRejected", "Bitcoind", "Chain", "ChainDataDirInUse", "ChainError", "ChainServer", "ChainUnavailable",
     "DEFAULT_RANGE_END", "DescriptorError", "EmbeddedChain", "HistoryEntry", "KernelUnavailable",
-    "NotRegtest", "Tip", "TransactionRejected", "TxState", "TxStatus", "Utxo", "WalletUnavailable", "open_chain",
+    "NotRegtest", "RemoteChain", "Tip", "TransactionRejected", "TxState", "TxStatus", "Utxo", "WalletUnavailable", "open_chain",
 ]

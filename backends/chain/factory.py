@@ -21,17 +21,17 @@ def open_chain(
     """
     if backend == "embedded":
         if data_dir is None:
-            raise ChainError("the embedded chain needs a data directory ([chain] data_dir)")
+            raise ChainError("the embedded chain needs a data directory")
         from .embedded import EmbeddedChain
 
         return EmbeddedChain(data_dir, auto_mine_interval=auto_mine_interval, auto_mine_to=auto_mine_to)
     if backend == "bitcoind":
         if not rpc_url:
-            raise ChainError("[chain] rpc_url is required for the bitcoind backend, e.g. http://127.0.0.1:8332")
+            raise ChainError("chain.bitcoind.url is required for the bitcoind backend, e.g. http://127.0.0.1:8332")
         if rpc_cookie_file is None and rpc_user is None:
-            raise ChainError("[chain] needs rpc_cookie_file, or rpc_user and rpc_password, for bitcoind")
+            raise ChainError("bitcoind needs chain.bitcoind.cookie_file, or chain.bitcoind.user and password")
         from .bitcoind import Bitcoind
 
         return Bitcoind(rpc_url, wallet=wallet, user=rpc_user, password=rpc_password,
                         cookie_file=rpc_cookie_file, timeout=timeout)
-    raise ChainError(f"[chain] backend must be \"embedded\" or \"bitcoind\", not {backend!r}")
+    raise ChainError(f"chain.backend must be \"embedded\" or \"bitcoind\", not {backend!r}")

@@ -171,8 +171,9 @@ def _decode_base58(text: str, network: Network) -> bytes:
 # --- public API -----------------------------------------------------------------------------
 
 
-def parse_address(text: str, network: Network) -> bytes:
+def parse_address(text: str, network: Network | str) -> bytes:
     """The scriptPubKey an address pays to, refusing addresses of another network."""
+    network = Network.of(network)
     text = text.strip()
     if not text:
         raise AddressError("address is empty")
@@ -187,8 +188,9 @@ def parse_address(text: str, network: Network) -> bytes:
     raise AddressError(f"{text!r} is not a bitcoin address")
 
 
-def address_from_script(script_pubkey: bytes, network: Network) -> str:
+def address_from_script(script_pubkey: bytes, network: Network | str) -> str:
     """The address of a standard scriptPubKey on ``network``; AddressError if it has none."""
+    network = Network.of(network)
     spk = bytes(script_pubkey)
     if (
         len(spk) == 25

@@ -324,12 +324,15 @@ class Descriptor:
 _FORM_RE = re.compile(r"^(wsh\((sortedmulti|multi)\((.*)\)\)|wpkh\((.*)\)|tr\((.*)\))$", re.S)
 
 
-def parse_descriptor(text: str, network: Network, *, require_checksum: bool = False) -> Descriptor:
-    """Parse and check a descriptor for ``network``.
+def parse_descriptor(
+    text: str, network: Network | str, *, require_checksum: bool = False
+) -> Descriptor:
+    """Parse and check a descriptor for ``network`` (a Network or its name).
 
     A missing checksum is accepted unless ``require_checksum``; a wrong one raises
     DescriptorChecksumError naming the expected and given checksums.
     """
+    network = Network.of(network)
     body = split_checksum(text, require=require_checksum)
     m = _FORM_RE.match(body)
     if not m:

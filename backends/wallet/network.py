@@ -36,6 +36,11 @@ class Network:
         return self.name
 
     @classmethod
+    def of(cls, network: Network | str) -> Network:
+        """A Network as given, or looked up by name: callers may pass either."""
+        return network if isinstance(network, Network) else cls.from_name(network)
+
+    @classmethod
     def from_name(cls, name: str) -> Network:
         """Look a network up by Core's chain name or a common alias (``mainnet``, ``testnet``)."""
         try:

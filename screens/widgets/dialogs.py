@@ -14,8 +14,6 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
-from .qr import QRCodeView
-
 
 @dataclass(frozen=True)
 class FormField:
@@ -115,6 +113,8 @@ class ResultScreen(ModalScreen[None]):
             dialog.border_title = self.result_title
             yield Static(self.text, classes="result-text")
             if self.qr_payload is not None:
+                from .qr import QRCodeView  # the QR encoder loads only when a code is shown
+
                 yield QRCodeView(self.qr_payload)
             yield Button("Close", id="close")
 

@@ -24,7 +24,8 @@ def test_missing_file_gives_defaults(tmp_path):
 
 def test_values_are_read_into_typed_sections(tmp_path):
     path = write(tmp_path, 'network = "regtest"\n[chain]\nbackend = "embedded"\n'
-                 "auto_mine_seconds = 5\n[chain.bitcoind]\ntimeout_seconds = 3\n")
+                 "auto_mine_seconds = 5\nauto_mine_address = 'bcrt1qexample'\n"
+                 "[chain.bitcoind]\ntimeout_seconds = 3\n")
     config = load_config(path)
     assert config.network == "regtest"
     assert config.chain.backend == "embedded"
@@ -44,6 +45,7 @@ def test_values_are_read_into_typed_sections(tmp_path):
         ("[chain.bitcoind]\nurl = 'localhost:8332'\n", "chain.bitcoind.url must be an http"),
         ("demo = 'yes'\n", "demo must be true or false"),
         ("chain = 3\n", "chain must be a table"),
+        ("[chain]\nauto_mine_seconds = 5\n", "chain.auto_mine_address is required"),
         ("network = \n", "not valid TOML"),
     ],
 )

@@ -32,8 +32,9 @@ def test_demo_keys_are_the_same_on_every_machine(tmp_path, capsys):
     for data_dir in (one, two):
         assert main(["--data-dir", str(data_dir), "keys", "list", "--json"]) == 0
     first, second = capsys.readouterr().out.split("]\n", 1)
-    assert json.loads(first + "]") == json.loads(second)
-    assert {e["label"] for e in json.loads(second)} == {"demo-treasury", "demo-ops"}
+    keys = [{(e["label"], e["fingerprint"]) for e in json.loads(text)} for text in (first + "]", second)]
+    assert keys[0] == keys[1]
+    assert {label for label, _ in keys[0]} == {"demo-treasury", "demo-ops"}
 
 
 def test_fresh_starts_over_but_never_deletes_a_real_data_dir(tmp_path):
@@ -65,6 +66,21 @@ def test_headless_rig_serves_the_cli_and_stops_on_sigterm(tmp_path):
             check=True, capture_output=True, text=True, env=env,
         ).stdout
         assert json.loads(out)["address"].startswith("bcrt1q")
+        # the rig owns the chain; the CLI reaches it through the rig's socket
+        out = subprocess.run(
+            [sys.executable, "-m", "custody_tui", "--data-dir", str(data_dir), "chain", "status",
+             "--json"], check=True, capture_output=True, text=True,
+        ).stdout
+        assert json.loads(out)["height"] >= 110
     finally:
         rig.send_signal(signal.SIGTERM)
         assert rig.wait(timeout=20) == 0
+
+
+def test_demo_chain_is_funded_and_watched(tmp_path, capsys):
+    _, data_dir = prepare_demo(tmp_path / "demo")
+    assert main(["--data-dir", str(data_dir), "chain", "utxos", "--json"]) == 0
+    utxos = json.loads(capsys.readouterr().out)
+    mature = [u for u in utxos if u["confirmations"] >= 100]
+    assert len(utxos) == 10 and len(mature) == 10
+    assert sum(u["amount_sat"] for u in mature) == 10 * 50 * 100_000_000

@@ -90,3 +90,17 @@ async def test_status_line_says_not_configured_for_missing_backends(app_factory)
         line = str(app.screen.query_one("StatusLine").render())
         assert "keys: not initialised" in line
         assert "not configured: chain, quorum, alerts" in line
+
+
+async def test_status_line_shows_the_chain_tip_when_one_is_configured(app_factory):
+    from custody_tui.config import ChainConfig
+
+    from .conftest import test_config
+
+    app = app_factory(test_config(chain=ChainConfig(backend="embedded")))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        line = str(app.screen.query_one("StatusLine").render())
+        assert "chain: embedded regtest #0" in line
+        assert "not configured: quorum, alerts" in line

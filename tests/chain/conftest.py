@@ -1,5 +1,6 @@
-"""The backend-contract fixture: every contract test runs against the embedded chain, and
-against a real regtest bitcoind when BITCOIND names its binary."""
+"""The backend-contract fixture: every contract test runs against the embedded chain, against
+the embedded chain served over a socket to a RemoteChain, and against a real regtest bitcoind
+when BITCOIND names its binary."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import pytest
 
 from backends.chain import ChainUnavailable
 
-BACKENDS = ["embedded", "bitcoind"]
+BACKENDS = ["embedded", "remote", "bitcoind"]
 
 
 def _free_port() -> int:
@@ -73,6 +74,9 @@ def chain(request, tmp_path):
         yield opened
         opened.close()
         return
+    if request.param == "remote":
+        yield from _served_embedded_chain(tmp_path)
+        return
     binary = os.environ.get("BITCOIND")
     if not binary:
         pytest.skip("set BITCOIND=/path/to/bitcoind (Bitcoin Core >= 26) to run the contract suite against a real node")
@@ -85,6 +89,24 @@ def chain(request, tmp_path):
         opened.close()
     finally:
         node.stop()
+
+
+def _served_embedded_chain(tmp_path):
+    """A RemoteChain talking to a ChainServer that wraps an EmbeddedChain, all in this process."""
+    from backends.chain import ChainServer, EmbeddedChain, RemoteChain
+
+    served = EmbeddedChain(tmp_path / "embedded")
+    server = ChainServer(served, tmp_path / "chain.sock")
+    try:
+        server.start()
+        remote = RemoteChain(server.socket_path, timeout=60)
+        try:
+            yield remote
+        finally:
+            remote.close()
+    finally:
+        server.stop()
+        served.close()
 
 
 @pytest.fixture

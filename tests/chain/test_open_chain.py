@@ -20,10 +20,10 @@ def test_default_backend_is_the_embedded_regtest_chain(tmp_path):
 
 
 @pytest.mark.parametrize("kwargs,names", [
-    ({"backend": "embedded"}, "data_dir"),
-    ({"backend": "bitcoind"}, "rpc_url"),
-    ({"backend": "bitcoind", "rpc_url": "http://127.0.0.1:8332"}, "rpc_cookie_file"),
-    ({"backend": "electrum"}, "backend"),
+    ({"backend": "embedded"}, "data directory"),
+    ({"backend": "bitcoind"}, "chain.bitcoind.url"),
+    ({"backend": "bitcoind", "rpc_url": "http://127.0.0.1:8332"}, "chain.bitcoind.cookie_file"),
+    ({"backend": "electrum"}, "chain.backend"),
 ])
 def test_incomplete_configuration_names_the_key(kwargs, names):
     with pytest.raises(ChainError, match=names):
