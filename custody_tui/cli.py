@@ -6,6 +6,7 @@
     custody-tui keys  list|init|create|import|xpub|address|sign|verify|reveal|delete
     custody-tui audit list|verify|export
     custody-tui chain status|mine|watch|utxos|history|broadcast|tx
+    custody-tui qr    show|split|export|join
 
 Exit codes: 0 done, 1 refused or failed (the message says why), 2 bad usage.
 """
@@ -23,6 +24,7 @@ from .commands import audit as audit_cmd
 from .commands import chain as chain_cmd
 from .commands import config as config_cmd
 from .commands import keys as keys_cmd
+from .commands import qr as qr_cmd
 from .config import Config, load_config
 from .logs import log_to_file, log_to_stderr
 from .paths import CONFIG_ENV, default_data_dir, resolve_config_file
@@ -52,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="run the rig's services without the UI until interrupted")
 
     config_cmd.register(sub)
+    qr_cmd.register(sub)
     for module in AREA_COMMANDS.values():
         module.register(sub)
     return parser
@@ -78,6 +81,8 @@ def dispatch(args: argparse.Namespace) -> int:
     config = load_config(config_path)
     if args.command == "config":
         return config_cmd.run(args, config, config_path)
+    if args.command == "qr":
+        return qr_cmd.run(args)
     data_dir = data_dir_for(args, config)
     if args.command in AREA_COMMANDS:
         from .services import Services
