@@ -122,9 +122,9 @@ def test_second_open_of_the_data_dir_is_refused(embedded):
 
 
 def test_mining_to_a_mainnet_address_is_refused(embedded):
-    from backends.chain import ChainError
+    from backends.errors import CustodyError
 
-    with pytest.raises(ChainError, match="not a valid regtest address"):
+    with pytest.raises(CustodyError, match="is a mainnet address; this wallet is on regtest"):
         embedded.mine(1, "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4")
 
 
