@@ -8,7 +8,9 @@ backends:
   data directory whose blocks are validated by Bitcoin Core's consensus code through
   py-bitcoinkernel, with its own mempool, UTXO index and history (SQLite) and a block log
   that makes it durable across a hard kill;
-- :class:`Bitcoind` — Bitcoin Core >= 26 over JSON-RPC with a watch-only descriptor wallet.
+- :class:`Bitcoind` — Bitcoin Core >= 26 over JSON-RPC with a watch-only descriptor wallet;
+- :class:`ChainServer` / :class:`RemoteChain` — one process owns an embedded chain and
+  serves the same interface to others over a UNIX socket (the headless demo rig does).
 
 ``open_chain`` builds either from configuration. Every expected failure is a
 :class:`ChainError` (a ``CustodyError``).
