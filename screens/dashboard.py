@@ -37,8 +37,8 @@ def chain_summary(services) -> AreaSummary:
     watched = sum(u.amount_sat for u in utxos) / 100_000_000
     return AreaSummary(
         "chain", "Chain", " ",
-        f"{chain.backend_name} {chain.network}, height {tip.height}; "
-        f"watched: {watched:.8f} BTC in {len(utxos)} output(s)",
+        f"{chain.backend_name} {chain.network} #{tip.height} · "
+        f"{watched:.8f} BTC watched ({len(utxos)} coins)",
     )
 
 
@@ -82,7 +82,8 @@ class DashboardScreen(AreaScreen):
             yield Static("reading…", id="dashboard-areas")
             if self.services.config.demo:
                 yield Static(
-                    f"Demo rig: regtest only, deterministic seeds. {self.services.keystore_passphrase_hint()}.",
+                    "Demo rig: regtest only, published seeds; never put real funds on it. "
+                    f"The {self.services.keystore_passphrase_hint().removeprefix('demo rig: the ')}.",
                     classes="demo-hint",
                 )
 
