@@ -1,0 +1,376 @@
+"""The Coldcard client: every device operation the app needs, over ckcc-protocol.
+
+A device is named by its USB serial or a simulator/emulator socket path. Each operation
+opens a fresh ``ColdcardDevice``, does its exchange and closes it (a simulator has five
+client slots, and a leaked device object holds one), under one lock per device, since
+the device keeps a single link state for everybody. ckcc's exceptions become the typed
+errors of ``errors``, keeping the device's words.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import threading
+import time
+from base64 import b32decode, b64encode
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+from .errors import (
+    ChecksumMismatch,
+    ColdcardError,
+    DeviceBusy,
+    DeviceError,
+    DeviceUnreachable,
+    HsmCommandsDisabled,
+    LinkError,
+    NotAllowedInHsm,
+    SigningRefused,
+    SigningTimeout,
+)
+
+USER_AUTH_TOTP = 1
+#: "Press (3) to save policy" (firmware master) or "Press 3 to save policy" (v5.4.5)
+_SAVE_POLICY_KEY = re.compile(r"Press \(?(\d)\)? to save policy")
+AF_CLASSIC, AF_P2WPKH, AF_P2WPKH_P2SH = 0x01, 0x07, 0x13
+_LOCKS: dict[str, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def device_lock(target: str) -> threading.Lock:
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault(target, threading.Lock())
+
+
+@dataclass(frozen=True)
+class DeviceVersion:
+    date: str
+    version: str
+    bootloader: str
+    timestamp: str
+    hw_label: str
+
+
+@dataclass(frozen=True)
+class MasterKey:
+    xfp: str  # 8 hex digits in the usual byte order, e.g. 0F056943
+    xpub: str
+
+
+@dataclass(frozen=True)
+class SignedMessage:
+    address: str
+    signature: bytes  # 65-byte BIP-137 compact signature
+
+    @property
+    def signature_base64(self) -> str:
+        return b64encode(self.signature).decode()
+
+
+def xfp_text(xfp: int) -> str:
+    return xfp.to_bytes(4, "little").hex().upper()
+
+
+def _translate(exc: BaseException) -> ColdcardError:
+    from ckcc.protocol import CCBusyError, CCFramingError, CCProtoError, CCUserRefused
+
+    if isinstance(exc, ColdcardError):
+        return exc
+    if isinstance(exc, CCFramingError):
+        text = str(exc).removeprefix("Framing Error: ")
+        return LinkError(f"Coldcard link error: {text}", device_text=text,
+                         hint="another program may be talking to the device; retry, or power-cycle it")
+    if isinstance(exc, CCProtoError):
+        raw = exc.args[1] if len(exc.args) > 1 else str(exc).encode()
+        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+        if text == "Not allowed in HSM mode":
+            return NotAllowedInHsm(f"Coldcard: {text}", device_text=text)
+        if text == "HSM commands disabled":
+            return HsmCommandsDisabled(f"Coldcard: {text}", device_text=text,
+                                       hint="enable Advanced/Tools > Spending Policy > HSM Mode on the device")
+        return DeviceError(f"Coldcard: {text}", device_text=text)
+    if isinstance(exc, CCUserRefused):
+        return SigningRefused("Coldcard refused the operation")
+    if isinstance(exc, CCBusyError):
+        return DeviceBusy("Coldcard is busy with another approval", hint="finish or cancel it on the device")
+    if isinstance(exc, (ConnectionError, FileNotFoundError, KeyError)) or "Cannot connect" in str(exc):
+        return DeviceUnreachable(f"Coldcard not reachable: {exc}")
+    if isinstance(exc, AssertionError) and "timeout" in str(exc):
+        return DeviceUnreachable("Coldcard stopped answering (timeout)")
+    if isinstance(exc, RuntimeError) and "Checksum" in str(exc):
+        return ChecksumMismatch(str(exc))
+    return ColdcardError(f"Coldcard operation failed: {exc}")
+
+
+class ColdcardClient:
+    """Operations on one Coldcard (USB serial, or a socket path containing ``/``)."""
+
+    def __init__(self, target: str, *, timeout_ms: int = 5000, ncry_version: int = 1,
+                 expected_xpub: str | None = None) -> None:
+        self.target = target
+        self.timeout_ms = timeout_ms
+        self.ncry_version = ncry_version
+        self.expected_xpub = expected_xpub
+        self._lock = device_lock(target)
+
+    @property
+    def is_simulator(self) -> bool:
+        return "/" in self.target
+
+    @contextlib.contextmanager
+    def session(self, *, encrypt: bool = True, check_mitm: bool = False) -> Iterator:
+        """An open ``ColdcardDevice`` for one operation, closed afterwards; errors typed."""
+        from ckcc.client import ColdcardDevice
+
+        with self._lock:
+            dev = None
+            try:
+                dev = ColdcardDevice(sn=self.target, encrypt=encrypt, ncry_ver=self.ncry_version,
+                                     timeout=self.timeout_ms)
+                if check_mitm:
+                    dev.check_mitm(expected_xpub=self.expected_xpub)
+                yield dev
+            except ColdcardError:
+                raise
+            except Exception as exc:
+                raise _translate(exc) from None
+            finally:
+                if dev is not None:
+                    with contextlib.suppress(Exception):
+                        dev.close()
+
+    # ---- identity -----------------------------------------------------------------
+    def version(self) -> DeviceVersion:
+        with self.session() as dev:
+            parts = dev.firmware_version() + [""] * 5
+        return DeviceVersion(*parts[:5])
+
+    def master(self) -> MasterKey:
+        with self.session(check_mitm=True) as dev:
+            return MasterKey(xfp_text(dev.master_fingerprint), dev.master_xpub)
+
+    def xpub(self, path: str) -> str:
+        from ckcc.protocol import CCProtocolPacker as P
+
+        with self.session() as dev:
+            return dev.send_recv(P.get_xpub(path))
+
+    def chain(self) -> str:
+        from ckcc.protocol import CCProtocolPacker as P
+
+        with self.session() as dev:
+            return dev.send_recv(P.block_chain())
+
+    def hsm_status(self) -> dict:
+        from ckcc.protocol import CCProtocolPacker as P
+
+        with self.session() as dev:
+            return json.loads(dev.send_recv(P.hsm_status()))
+
+    # ---- multisig -----------------------------------------------------------------
+    def enroll_multisig(self, wallet_file: str | bytes, *, press_ok_on_simulator: bool = False) -> None:
+        """Upload a Coldcard multisig wallet file and start enrolment (approved on the device)."""
+        from ckcc.protocol import CCProtocolPacker as P
+
+        data = wallet_file.encode() if isinstance(wallet_file, str) else wallet_file
+        with self.session() as dev:
+            length, sha = dev.upload_file(data)
+            dev.send_recv(P.multisig_enroll(length, sha))
+            if press_ok_on_simulator:
+                self._require_simulator()
+                dev.send_recv(P.sim_keypress(b"y"))
+
+    def has_multisig(self, m: int, n: int, xfps: list[int]) -> bool:
+        from ckcc.protocol import CCProtocolPacker as P
+
+        xor = 0
+        for x in xfps:
+            xor ^= x
+        with self.session() as dev:
+            return bool(dev.send_recv(P.multisig_check(m, n, xor)))
+
+    # ---- HSM ----------------------------------------------------------------------
+    def start_hsm(self, policy: dict | bytes | None = None, *, press_ok_on_simulator: bool = False) -> None:
+        """Upload ``policy`` (or reuse the saved one) and ask the device to start HSM mode.
+
+        The operator approves on the device ("Start HSM?", then for a new policy the digit
+        the "Last chance" screen names); on a simulator ``press_ok_on_simulator`` does that.
+        A policy the device rejects raises :class:`DeviceError` with its text
+        (``HSM Policy invalid: ...``).
+        """
+        from ckcc.protocol import CCProtocolPacker as P
+
+        with self.session(check_mitm=True) as dev:
+            if policy is None:
+                dev.send_recv(P.hsm_start())
+            else:
+                data = policy if isinstance(policy, bytes) else json.dumps(policy).encode()
+                length, sha = dev.upload_file(data)
+                dev.send_recv(P.hsm_start(length, sha))
+        if press_ok_on_simulator:
+            self.approve_hsm_start_on_simulator()
+
+    def approve_hsm_start_on_simulator(self, *, timeout: float = 15.0) -> None:
+        """Simulator/emulator only: answer the "Start HSM?" screens until HSM mode is on."""
+        from ckcc.protocol import CCProtocolPacker as P
+
+        self._require_simulator()
+        deadline = time.monotonic() + timeout
+        with self.session(encrypt=False) as dev:
+            last_story = None
+            while time.monotonic() < deadline:
+                if json.loads(dev.send_recv(P.hsm_status())).get("active"):
+                    return
+                story = self._screen_story(dev)
+                digit = _SAVE_POLICY_KEY.search(story)
+                if story != last_story and (digit or "Press OK to enable HSM mode" in story):
+                    dev.send_recv(P.sim_keypress((digit.group(1) if digit else "y").encode()))
+                    last_story = story
+                    continue
+                time.sleep(0.2)  # the simulator may still be drawing
+        raise ColdcardError("HSM mode did not start", hint="is the Start HSM? screen up? check the policy")
+
+    @staticmethod
+    def _screen_story(dev) -> str:
+        raw = dev.send_recv(b"EXEC" + b"RV.write('\\0'.join(sim_display.story or []))", encrypt=False)
+        return raw.decode("utf-8", "replace") if isinstance(raw, (bytes, bytearray)) else str(raw)
+
+    def screen_story(self) -> str:
+        """Simulator/emulator only: the story on screen as ``title\\0body`` ('' if none)."""
+        self._require_simulator()
+        with self.session(encrypt=False) as dev:
+            return self._screen_story(dev)
+
+    def create_user(self, name: str, totp_secret_b32: str | None = None) -> str:
+        """Create a TOTP user; returns the secret (base32) the device holds."""
+        from ckcc.protocol import CCProtocolPacker as P
+
+        secret = b32decode(totp_secret_b32.upper(), casefold=True) if totp_secret_b32 else b""
+        with self.session(check_mitm=True) as dev:
+            picked = dev.send_recv(P.create_user(name.encode(), USER_AUTH_TOTP, secret))
+        return picked or (totp_secret_b32 or "")
+
+    def delete_user(self, name: str) -> None:
+        from ckcc.protocol import CCProtocolPacker as P
+
+        with self.session() as dev:
+            dev.send_recv(P.delete_user(name.encode()))
+
+    def user_auth(self, name: str, code: str, *, counter: int | None = None) -> str:
+        """Send a TOTP code; outside HSM mode returns the device's verdict ('' = accepted)."""
+        from ckcc.protocol import CCProtocolPacker as P
+
+        counter = int(time.time()) // 30 if counter is None else counter
+        with self.session(check_mitm=True) as dev:
+            rv = dev.send_recv(P.user_auth(name.encode(), code.encode(), counter))
+        return rv or ""
+
+    def storage_locker(self) -> bytes:
+        from ckcc.protocol import CCProtocolPacker as P
+
+        with self.session() as dev:
+            return dev.send_recv(P.get_storage_locker())
+
+    # ---- signing ------------------------------------------------------------------
+    def sign_psbt(self, psbt: bytes, *, finalize: bool = False, timeout: float = 120.0, poll_interval: float = 0.25,
+                  progress: Callable[[str], None] | None = None, press_ok_on_simulator: bool = False) -> bytes:
+        """Upload, request signing, poll until the device answers, download the result."""
+        from ckcc.protocol import CCProtocolPacker as P
+        from ckcc.protocol import CCUserRefused
+
+        say = progress or (lambda _text: None)
+        with self.session() as dev:
+            say("uploading PSBT")
+            length, sha = dev.upload_file(psbt)
+            say("requesting signature")
+            dev.send_recv(P.sign_transaction(length, sha, finalize=finalize))
+            if press_ok_on_simulator:
+                self._require_simulator()
+                dev.send_recv(P.sim_keypress(b"y"))
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    done = dev.send_recv(P.get_signed_txn(), timeout=None)
+                except CCUserRefused:
+                    reason = self._last_refusal(dev)
+                    raise SigningRefused("Coldcard refused to sign" + (f": {reason}" if reason else ""),
+                                         reason=reason) from None
+                if done is not None:
+                    break
+                if time.monotonic() > deadline:
+                    raise SigningTimeout(f"no answer from the Coldcard within {timeout:.0f} s",
+                                         hint="confirm on the device, or check its HSM policy")
+                time.sleep(poll_interval)
+            say("downloading result")
+            result_len, result_sha = done
+            return dev.download_file(result_len, result_sha)
+
+    @staticmethod
+    def _last_refusal(dev) -> str | None:
+        from ckcc.protocol import CCProtocolPacker as P
+
+        try:
+            status = json.loads(dev.send_recv(P.hsm_status()))
+        except Exception:
+            return None
+        reason = status.get("last_refusal")
+        return reason or None
+
+    def sign_message(self, text: str, path: str, *, addr_fmt: int = AF_CLASSIC, timeout: float = 120.0,
+                     poll_interval: float = 0.25, press_ok_on_simulator: bool = False) -> SignedMessage:
+        from ckcc.protocol import CCProtocolPacker as P
+        from ckcc.protocol import CCUserRefused
+
+        with self.session() as dev:
+            dev.send_recv(P.sign_message(text.encode("ascii"), path, addr_fmt))
+            if press_ok_on_simulator:
+                self._require_simulator()
+                dev.send_recv(P.sim_keypress(b"y"))
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    done = dev.send_recv(P.get_signed_msg(), timeout=None)
+                except CCUserRefused:
+                    reason = self._last_refusal(dev)
+                    raise SigningRefused("Coldcard refused to sign the message" + (f": {reason}" if reason else ""),
+                                         reason=reason) from None
+                if done is not None:
+                    return SignedMessage(*done)
+                if time.monotonic() > deadline:
+                    raise SigningTimeout(f"no answer from the Coldcard within {timeout:.0f} s")
+                time.sleep(poll_interval)
+
+    # ---- power --------------------------------------------------------------------
+    def logout(self) -> None:
+        from ckcc.protocol import CCProtocolPacker as P
+
+        with self.session() as dev:
+            dev.send_recv(P.logout())
+
+    def reboot(self) -> None:
+        from ckcc.protocol import CCProtocolPacker as P
+
+        with self.session() as dev:
+            dev.send_recv(P.reboot())
+
+    # ---- simulator only -----------------------------------------------------------
+    def _require_simulator(self) -> None:
+        if not self.is_simulator:
+            raise ColdcardError("keypresses can only be injected into a simulator or emulator")
+
+    def press_keys(self, keys: str) -> None:
+        """Simulator/emulator only: press keys one at a time (``y`` OK, ``x`` cancel, digits)."""
+        from ckcc.protocol import CCProtocolPacker as P
+
+        self._require_simulator()
+        with self.session(encrypt=False) as dev:
+            for key in keys:
+                dev.send_recv(P.sim_keypress(key.encode("ascii")))
+
+    def sim_exec(self, code: str) -> bytes:
+        """Simulator/emulator only: an ``EXEC`` statement (plaintext, as upstream tests send it)."""
+        self._require_simulator()
+        with self.session(encrypt=False) as dev:
+            return dev.send_recv(b"EXEC" + code.encode(), encrypt=False)
