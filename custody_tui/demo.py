@@ -51,13 +51,17 @@ def demo_words(name: str) -> str:
 
 def _prepare_keystore(services: Services) -> None:
     keystore = services.keystore
-    if keystore.exists():
+    if not keystore.exists():
+        with services.audited("keys", "initialise", demo=True):
+            keystore.initialize(DEMO_PASSPHRASE)
+    # per entry, so a rig killed half-way through preparing is completed on the next run
+    present = {entry.label for entry in keystore.entries()}
+    missing = [label for label in ("demo-treasury", "demo-ops") if label not in present]
+    if not missing:
         return
-    with services.audited("keys", "initialise", demo=True):
-        keystore.initialize(DEMO_PASSPHRASE)
     keystore.unlock(DEMO_PASSPHRASE, 60)
     try:
-        for label in ("demo-treasury", "demo-ops"):
+        for label in missing:
             with services.audited("keys", "import-mnemonic", label=label, demo=True):
                 keystore.import_mnemonic(label, demo_words(label))
     finally:
@@ -140,22 +144,32 @@ def demo_config() -> Config:
 
 def prepare_demo(data_dir: Path, *, fresh: bool = False) -> tuple[Config, Path]:
     """Create (or reuse) the demo data dir and its config; returns them."""
-    data_dir = Path(data_dir).expanduser()
-    if fresh and data_dir.exists():
-        if not (data_dir / DEMO_MARKER).exists():
-            from backends.errors import CustodyError
+    from backends.errors import CustodyError
 
+    data_dir = Path(data_dir).expanduser()
+    is_demo = (data_dir / DEMO_MARKER).exists()
+    if fresh and data_dir.exists():
+        if not is_demo:
             raise CustodyError(
                 f"{data_dir} is not a demo data dir; --fresh refuses to delete it",
                 hint="pick another --data-dir for the demo",
             )
         shutil.rmtree(data_dir)
+        is_demo = False
+    elif data_dir.is_dir() and not is_demo and any(data_dir.iterdir()):
+        # marking a real data dir as a demo one would let a later --fresh delete its keys
+        raise CustodyError(
+            f"{data_dir} holds files and is not a demo data dir; the demo rig will not use it",
+            hint="pick a new or empty --data-dir for the demo",
+        )
     ensure_private_dir(data_dir)
+    if not is_demo:
+        # the marker first: a rig cut short while being created can still be --fresh'ed
+        atomic_write(data_dir / DEMO_MARKER, b"custody-tui demo rig\n", mode=0o644)
     config_path = data_dir / CONFIG_FILE_NAME
     if not config_path.exists():
         header = "# custody-tui demo rig: regtest, deterministic seeds, published passphrase.\n"
         atomic_write(config_path, (header + render_toml(demo_config())).encode())
-        atomic_write(data_dir / DEMO_MARKER, b"custody-tui demo rig\n", mode=0o644)
     config = load_config(config_path)
     services = Services(config, data_dir)
     try:

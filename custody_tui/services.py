@@ -11,7 +11,6 @@ import getpass
 import os
 import socket
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -37,12 +36,19 @@ def wall_clock() -> datetime:
     return datetime.now(UTC)
 
 
+def unlock_clock() -> float:
+    """The keystore's clock for its unlock TTL: it keeps counting while the machine sleeps."""
+    from backends.keystore.store import suspend_aware_clock
+
+    return suspend_aware_clock()
+
+
 @dataclass
 class Clocks:
     """Injected time sources: tests freeze both to make screens deterministic."""
 
     wall: Callable[[], datetime] = wall_clock
-    monotonic: Callable[[], float] = time.monotonic
+    monotonic: Callable[[], float] = unlock_clock
 
 
 class Services:

@@ -142,5 +142,6 @@ class AreaScreen(Screen):
         message = str(exc)
         if exc.hint:
             message += f"\n{exc.hint}"
-        self.notify(message, title=type(exc).__name__, severity="error", timeout=8)
+        # markup off: messages quote what the operator typed (an address, a path, a label)
+        self.notify(message, title=type(exc).__name__, severity="error", timeout=8, markup=False)
         self.refresh_bindings()

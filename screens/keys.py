@@ -158,9 +158,11 @@ class KeysScreen(AreaScreen):
         self.run_backend(unlock, description="Unlocking the keystore")
 
     def action_lock(self) -> None:
-        with self.services.audited("keys", "lock"):
-            self.services.keystore.lock()
-        self.refresh_state()
+        def lock() -> None:
+            with self.services.audited("keys", "lock"):
+                self.services.keystore.lock()
+
+        self.run_backend(lock, description="Locking the keystore")
 
     def action_create(self) -> None:
         fields = [FormField("label", "Label", placeholder="e.g. treasury-1"),

@@ -9,6 +9,8 @@ mistake therefore loses only that value, never the record of the action.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from typing import Any
 
 REDACTED = "<redacted>"
@@ -32,6 +34,10 @@ SECRET_KEYS_EXACT = frozenset({"pin", "words", "seed_words", "entropy", "totp", 
 # Values that are secret whatever key they are filed under (an extended private key or a
 # nostr secret key pasted into a free-text field).
 SECRET_VALUE_PREFIXES = ("xprv", "tprv", "yprv", "zprv", "uprv", "vprv", "nsec1")
+# The same keys anywhere inside a value: in a descriptor, or quoted in an error message.
+_EMBEDDED_SECRET = re.compile(
+    r"[xtyzuvYZUV]prv[1-9A-HJ-NP-Za-km-z]{100,}|nsec1[02-9ac-hj-np-z]{50,}", re.IGNORECASE
+)
 
 
 def is_secret_key(key: str) -> bool:
@@ -44,12 +50,15 @@ def is_secret_key(key: str) -> bool:
 
 def redact(value: Any) -> Any:
     """A copy of ``value`` with secret-looking keys and values replaced by ``<redacted>``."""
-    if isinstance(value, dict):
+    # any Mapping, not only dict: a read-only one would otherwise be stored as its str()
+    if isinstance(value, Mapping):
         return {
             key: REDACTED if is_secret_key(str(key)) else redact(item) for key, item in value.items()
         }
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, (list, tuple, set, frozenset)):
         return [redact(item) for item in value]
-    if isinstance(value, str) and value.strip().lower().startswith(SECRET_VALUE_PREFIXES):
+    if isinstance(value, str) and (
+        value.strip().lower().startswith(SECRET_VALUE_PREFIXES) or _EMBEDDED_SECRET.search(value)
+    ):
         return REDACTED
     return value

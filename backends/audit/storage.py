@@ -39,6 +39,11 @@ COLUMNS = ("seq", "timestamp", "actor", "area", "action", "details", "outcome", 
 
 def open_database(path: Path) -> sqlite3.Connection:
     created = not path.exists()
+    if created:
+        # created private before SQLite opens it, so there is no moment at the umask's
+        # mode, and the -wal and -shm files SQLite adds take this mode from it
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     try:
         # autocommit mode: every transaction below is opened explicitly
         connection = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)

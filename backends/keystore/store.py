@@ -72,6 +72,19 @@ HEADER_NAME = "keystore.hdr"
 PENDING_HEADER_NAME = "keystore.hdr.next"
 
 
+def suspend_aware_clock() -> float:
+    """Seconds that keep counting while the machine sleeps, for the unlock TTL.
+
+    ``time.monotonic`` stops during a suspend on Linux, so a laptop closed for a night would
+    wake up still unlocked. CLOCK_BOOTTIME (Linux) and CLOCK_MONOTONIC elsewhere (macOS and
+    the BSDs count sleep in it) do not stop.
+    """
+    clock_id = getattr(time, "CLOCK_BOOTTIME", getattr(time, "CLOCK_MONOTONIC", None))
+    if clock_id is None:
+        return time.monotonic()
+    return time.clock_gettime(clock_id)
+
+
 class Keystore:
     """Encrypted secrets in ``directory``: list while locked, use while unlocked."""
 
@@ -80,7 +93,7 @@ class Keystore:
         directory: Path,
         kdf: KdfParams | None = None,
         *,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = suspend_aware_clock,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self._directory = Path(directory)
@@ -141,7 +154,9 @@ class Keystore:
                 )
             self.lock()
             keys = {header.stamp: key}
-            for stamp in self._entry_stamps() - set(keys):
+            # Only the other header's settings: the one legitimate way for an entry to
+            # differ. A planted entry must not buy Argon2id runs (each up to 64 x 4 GiB).
+            for stamp in (self._entry_stamps() & self._header_stamps()) - set(keys):
                 keys[stamp] = derive_key(passphrase, stamp.salt, stamp.params)
             self._keys, self._primary = keys, header.stamp
             self._deadline = self._clock() + ttl_seconds
@@ -417,6 +432,16 @@ class Keystore:
                 stamps.add(parse_entry(path.read_bytes(), path).stamp)
             except KeystoreCorrupt:
                 continue  # reported when the entry itself is read
+        return stamps
+
+    def _header_stamps(self) -> set[KdfStamp]:
+        """The key settings of the header and of a pending one (after an interrupted change)."""
+        stamps = set()
+        for path in (self._directory / HEADER_NAME, self._directory / PENDING_HEADER_NAME):
+            try:
+                stamps.add(parse_header(path.read_bytes(), path).stamp)
+            except (OSError, KeystoreCorrupt):
+                continue
         return stamps
 
     def _read_header(self, path: Path) -> SealedFile:

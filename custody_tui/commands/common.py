@@ -51,4 +51,5 @@ def read_secret_line(prompt: str) -> str:
     line = sys.stdin.readline()
     if not line.strip():
         raise UsageError(f"expected {prompt.strip(': ').lower()} on standard input")
-    return line.strip()
+    # only the line ending: spaces belong to a passphrase, as they do when typed
+    return line.rstrip("\r\n")

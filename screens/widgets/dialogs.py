@@ -111,7 +111,8 @@ class ResultScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog result") as dialog:
             dialog.border_title = self.result_title
-            yield Static(self.text, classes="result-text")
+            # markup off: a result quotes input (a message to sign) that may hold "[...]"
+            yield Static(self.text, classes="result-text", markup=False)
             if self.qr_payload is not None:
                 from .qr import QRCodeView  # the QR encoder loads only when a code is shown
 

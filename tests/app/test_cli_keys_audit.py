@@ -87,3 +87,37 @@ def test_reveal_refuses_without_a_terminal_confirmation(cli):
     code, out, err = cli("keys", "reveal", "cold")
     assert code == 1
     assert "abandon" not in out + err
+
+
+def test_a_piped_passphrase_keeps_its_spaces_as_a_typed_one_would(cli, monkeypatch):
+    from backends.keystore import mnemonic_to_seed
+    from backends.keystore.bip32 import fingerprint_of, master_key
+
+    spaced = "  my 25th word "
+    monkeypatch.delenv("CUSTODY_TUI_PASSPHRASE")
+    assert cli("keys", "init", stdin=" " + PASSPHRASE + "\n")[0] == 0
+    monkeypatch.setenv("CUSTODY_TUI_PASSPHRASE", " " + PASSPHRASE)  # as set for scripts
+    code, out, _ = cli("keys", "import", "cold", "--bip39-passphrase", "--json",
+                       stdin=f"{spaced}\n{ABANDON}\n")
+    assert code == 0
+    expected = fingerprint_of(master_key(mnemonic_to_seed(ABANDON, spaced)))
+    assert json.loads(out)["fingerprint"] == expected
+
+
+def test_the_app_keystore_locks_after_a_suspend_longer_than_its_ttl(data_dir, monkeypatch):
+    import time
+
+    from custody_tui.services import Services
+
+    asleep = {"seconds": 0.0}
+    monkeypatch.setattr(time, "monotonic", lambda: 500.0)  # stops while the machine sleeps
+    real_clock_gettime = time.clock_gettime
+    monkeypatch.setattr(time, "clock_gettime",
+                        lambda clock_id: 500.0 + asleep["seconds"] if clock_id in (
+                            getattr(time, "CLOCK_BOOTTIME", None), time.CLOCK_MONOTONIC)
+                        else real_clock_gettime(clock_id))
+    keystore = Services(test_config(), data_dir).keystore
+    keystore.initialize(PASSPHRASE)
+    keystore.unlock(PASSPHRASE, 300)
+    asleep["seconds"] = 3600.0
+    assert not keystore.is_unlocked

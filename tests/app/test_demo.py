@@ -84,3 +84,33 @@ def test_demo_chain_is_funded_and_watched(tmp_path, capsys):
     mature = [u for u in utxos if u["confirmations"] >= 100]
     assert len(utxos) == 10 and len(mature) == 10
     assert sum(u["amount_sat"] for u in mature) == 10 * 50 * 100_000_000
+
+
+def test_demo_refuses_to_adopt_a_real_data_dir_so_fresh_can_never_delete_it(tmp_path):
+    from backends.errors import CustodyError
+    from custody_tui.demo import DEMO_MARKER
+
+    real = tmp_path / "real"
+    (real / "keystore").mkdir(parents=True)
+    (real / "keystore" / "treasury.entry").write_text("keep me")
+    with pytest.raises(CustodyError):
+        prepare_demo(real)
+    assert not (real / DEMO_MARKER).exists()
+    assert not (real / "config.toml").exists()
+    with pytest.raises(CustodyError):
+        prepare_demo(real, fresh=True)
+    assert (real / "keystore" / "treasury.entry").read_text() == "keep me"
+
+
+def test_a_rig_killed_after_creating_its_keystore_is_completed_on_the_next_run(tmp_path):
+    from custody_tui.demo import DEMO_MARKER, demo_config
+    from custody_tui.services import Services
+
+    data_dir = tmp_path / "demo"
+    data_dir.mkdir()
+    (data_dir / DEMO_MARKER).write_text("custody-tui demo rig\n")
+    Services(demo_config(), data_dir).keystore.initialize(DEMO_PASSPHRASE)  # then: killed
+
+    _, data_dir = prepare_demo(data_dir)
+    assert {p.name for p in (data_dir / "keystore").glob("*.entry")} == {
+        "demo-treasury.entry", "demo-ops.entry"}

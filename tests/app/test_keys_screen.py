@@ -165,3 +165,33 @@ async def test_locked_actions_are_dimmed_not_run(app_factory):
         assert keys.check_action("unlock", ()) is True
         await pilot.press("n")
         assert isinstance(app.screen, KeysScreen)
+
+
+async def test_a_message_with_square_brackets_is_signed_and_shown_as_typed(app_factory):
+    app = app_factory()
+    await unlocked_with_entry(app)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await open_keys(app, pilot)
+        await pilot.press("s")
+        app.screen.query_one("#field-message", Input).value = "pay [/b] to [b]me"
+        app.screen.submit()
+        await settle(app, pilot)
+        assert isinstance(app.screen, ResultScreen)
+        shown = str(app.screen.query_one(".result-text", Static).render())
+        assert "message:   pay [/b] to [b]me" in shown
+
+
+async def test_an_error_that_echoes_typed_brackets_is_shown_not_a_crash(app_factory):
+    app = app_factory()
+    app.services.keystore.initialize(PASSPHRASE)
+    async with app.run_test(size=(100, 40), notifications=True) as pilot:
+        await open_keys(app, pilot)
+        await pilot.press("y")
+        form = app.screen
+        form.query_one("#field-address", Input).value = "bc1[/b]x"
+        form.query_one("#field-message", Input).value = "hello"
+        form.query_one("#field-signature", Input).value = "AAAA"
+        form.submit()
+        await settle(app, pilot)
+        await pilot.pause(0.2)  # let the toast render
+        assert any("bc1[/b]x" in n.message and n.severity == "error" for n in app._notifications)

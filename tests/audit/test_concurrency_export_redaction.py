@@ -97,3 +97,36 @@ def test_secret_details_are_redacted_before_they_are_hashed_or_stored(audit_log:
     stored = b"".join(path.read_bytes() for path in log_path.parent.iterdir() if path.is_file())
     for secret in (b"correct horse", b"abandon", b"deadbeef", b"9999", b"xprv9s21", b"nsec1vl0"):
         assert secret not in stored
+
+
+def test_the_database_and_its_wal_files_are_private_even_with_a_lax_umask(tmp_path: Path) -> None:
+    import os
+
+    previous = os.umask(0o022)
+    try:
+        with AuditLog(tmp_path / "audit.sqlite") as log:
+            log.append("keys", "unlock", actor="alice")
+            files = sorted(tmp_path.glob("audit.sqlite*"))
+            modes = {path.name: path.stat().st_mode & 0o777 for path in files}
+    finally:
+        os.umask(previous)
+    assert {"audit.sqlite", "audit.sqlite-wal", "audit.sqlite-shm"} <= set(modes)
+    assert set(modes.values()) == {0o600}, modes
+
+
+def test_secrets_in_read_only_mappings_and_inside_descriptors_are_redacted(audit_log: AuditLog) -> None:
+    from types import MappingProxyType
+
+    xprv = "xprv9s21ZrQH143K3QTDL4LXw2F7HEK3wJUD2nW2nRk4stbPy6cq3jPPqjiChkVvvNKmPGJxWUtg6LnF5kejMRNNU3TGtRBeJgk33yuGBxrMPHi"
+    details = {
+        "entry": MappingProxyType({"seed": "abandon " * 11 + "about", "label": "cold"}),
+        "descriptor": f"wpkh([d34db33f/84h/0h/0h]{xprv}/0/*)",
+        "reason": "key 1 was " + xprv,
+    }
+    entry = audit_log.append("chain", "watch", actor="alice", details=details)
+    assert entry.details == {
+        "entry": {"seed": REDACTED, "label": "cold"},
+        "descriptor": REDACTED,
+        "reason": REDACTED,
+    }
+    assert "abandon" not in json.dumps(entry.details) and "xprv" not in json.dumps(entry.details)

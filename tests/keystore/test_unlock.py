@@ -162,3 +162,40 @@ def test_change_passphrase_adopts_the_configured_kdf_cost(keystore, keystore_dir
     header = (keystore_dir / "keystore.hdr").read_bytes()
     assert int.from_bytes(header[21:25], "big") == 2
     assert int.from_bytes((keystore_dir / "seed.entry").read_bytes()[21:25], "big") == 2
+
+
+def test_an_unlock_does_not_outlive_a_suspend_of_the_machine(keystore_dir, monkeypatch):
+    import time
+
+    # during a suspend the clock behind time.monotonic stops on Linux; time since boot runs on
+    asleep = {"seconds": 0.0}
+    monkeypatch.setattr(time, "monotonic", lambda: 500.0)
+    real_clock_gettime = time.clock_gettime
+    monkeypatch.setattr(time, "clock_gettime",
+                        lambda clock_id: 500.0 + asleep["seconds"] if clock_id in (
+                            getattr(time, "CLOCK_BOOTTIME", None), time.CLOCK_MONOTONIC)
+                        else real_clock_gettime(clock_id))
+    store = Keystore(keystore_dir, KdfParams.fast())
+    store.initialize(PASSPHRASE)
+    store.unlock(PASSPHRASE, ttl_seconds=300)
+    asleep["seconds"] = 3600.0
+    assert not store.is_unlocked
+
+
+def test_a_planted_entry_with_its_own_argon2_cost_costs_unlock_nothing(keystore, keystore_dir, monkeypatch):
+    from backends.keystore import KeystoreCorrupt
+
+    # an entry sealed by another keystore (another salt and a huge cost), dropped in the dir
+    other = Keystore(keystore_dir.parent / "other", KdfParams(opslimit=64, memlimit=8 * 1024 * 1024))
+    other.initialize("attacker")
+    other.unlock("attacker", 60)
+    other.add_secret("planted", "hmac", b"x" * 32)
+    (keystore_dir / "planted.entry").write_bytes((other.directory / "planted.entry").read_bytes())
+    keystore.lock()
+    calls = []
+    real = store_module.derive_key
+    monkeypatch.setattr(store_module, "derive_key", lambda *a: calls.append(a[2]) or real(*a))
+    keystore.unlock(PASSPHRASE, 60)
+    assert len(calls) == 1  # only the keystore's own header: a file cannot buy Argon2id runs
+    with pytest.raises(KeystoreCorrupt):
+        keystore.get_secret("planted")
