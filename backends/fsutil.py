@@ -7,11 +7,13 @@ import tempfile
 from pathlib import Path
 
 
-def atomic_write(path: Path, data: bytes, *, mode: int = 0o600) -> None:
+def atomic_write(path: Path, data: bytes, *, mode: int = 0o600, exclusive: bool = False) -> None:
     """Replace ``path`` with ``data`` so that a crash leaves either the old or the new file.
 
     The data goes to a temporary file in the same directory, is fsynced, renamed over the
-    target, and the directory is fsynced so the rename itself survives power loss.
+    target, and the directory is fsynced so the rename itself survives power loss. With
+    ``exclusive`` the file is published with a hard link instead, which raises
+    FileExistsError rather than replace a file another process created meanwhile.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -22,7 +24,11 @@ def atomic_write(path: Path, data: bytes, *, mode: int = 0o600) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
+        if exclusive:
+            os.link(tmp_name, path)
+            os.unlink(tmp_name)
+        else:
+            os.replace(tmp_name, path)
     except BaseException:
         try:
             os.unlink(tmp_name)

@@ -114,6 +114,6 @@ class AuditScreen(AreaScreen):
 
         self.run_backend(
             export,
-            done=lambda written: self.notify(f"Audit log written to {written}"),
+            done=lambda written: self.notify(f"Audit log written to {written}", markup=False),
             description="Exporting the audit log",
         )

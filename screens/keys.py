@@ -79,8 +79,9 @@ class KeysScreen(AreaScreen):
     def refresh_state(self) -> None:
         super().refresh_state()
         self.update_lock_line()
-        self.run_backend(self.services.keystore.entries, done=self.show_entries,
-                         description="Listing keystore entries", changes_state=False)
+        if self.services.keystore.exists():
+            self.run_backend(self.services.keystore.entries, done=self.show_entries,
+                             description="Listing keystore entries", changes_state=False)
 
     def update_lock_line(self) -> None:
         keystore = self.services.keystore
@@ -177,7 +178,7 @@ class KeysScreen(AreaScreen):
 
         def create():
             with self.services.audited("keys", "create-mnemonic", label=values["label"],
-                                       words=int(values["words"])) as result:
+                                       word_count=int(values["words"])) as result:
                 info = self.services.keystore.create_mnemonic(
                     values["label"], words=int(values["words"]),
                     bip39_passphrase=values["bip39_passphrase"])

@@ -134,7 +134,7 @@ class Keystore:
             stamp = KdfStamp(new_salt(), self._kdf)
             key = derive_key(passphrase, stamp.salt, stamp.params)
             try:
-                self._write_header(self._directory / HEADER_NAME, stamp, key)
+                self._write_header(self._directory / HEADER_NAME, stamp, key, new=True)
             finally:
                 wipe(key)
 
@@ -211,7 +211,7 @@ class Keystore:
                 pending = self._directory / PENDING_HEADER_NAME
                 self._write_header(pending, new_stamp, new_key)
                 for info, payload in payloads:
-                    self._write_entry(info, payload, new_stamp, new_key)
+                    self._write_entry(info, payload, new_stamp, new_key, new=False)
                 os.replace(pending, self._directory / HEADER_NAME)
                 fsync_dir(self._directory)
             except BaseException:
@@ -487,15 +487,28 @@ class Keystore:
             except DecryptionFailed:
                 raise _entry_failure(path, sealed.stamp == self._primary) from None
 
-    def _write_header(self, path: Path, stamp: KdfStamp, key: bytearray) -> None:
+    def _write_header(
+        self, path: Path, stamp: KdfStamp, key: bytearray, *, new: bool = False
+    ) -> None:
         nonce = new_nonce()
         associated = header_associated(stamp, nonce)
         sealed = seal(key, nonce, VERIFIER_PLAINTEXT, associated)
-        atomic_write(path, encode_file(associated, sealed), mode=0o600)
+        try:
+            atomic_write(path, encode_file(associated, sealed), mode=0o600, exclusive=new)
+        except FileExistsError:
+            raise KeystoreAlreadyInitialized(f"{self._directory} already holds a keystore") from None
 
     def _write_entry(
-        self, info: EntryInfo, payload: bytearray, stamp: KdfStamp | None, key: bytearray
+        self,
+        info: EntryInfo,
+        payload: bytearray,
+        stamp: KdfStamp | None,
+        key: bytearray,
+        *,
+        new: bool = True,
     ) -> None:
+        """Seal and write an entry; a ``new`` one never replaces a file another process
+        created under the same label in the meantime."""
         assert stamp is not None
         metadata = build_metadata(
             info.label, info.kind, info.fingerprint, info.created_at, dict(info.public)
@@ -504,7 +517,10 @@ class Keystore:
         associated = entry_associated(stamp, nonce, metadata)
         sealed = seal(key, nonce, payload, associated)
         path = self._directory / f"{info.label}{ENTRY_SUFFIX}"
-        atomic_write(path, encode_file(associated, sealed), mode=0o600)
+        try:
+            atomic_write(path, encode_file(associated, sealed), mode=0o600, exclusive=new)
+        except FileExistsError:
+            raise EntryExists(f"an entry labelled {info.label!r} already exists") from None
 
 
 class _KeyFinder:

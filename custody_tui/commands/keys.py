@@ -119,7 +119,8 @@ def run(args, services: Services) -> int:
                             if args.bip39_passphrase else "")
         words = read_secret_line("Mnemonic: ") if action == "import" else None
         with unlocked(services), services.audited(
-            "keys", f"{action}-mnemonic", label=args.label
+            "keys", f"{action}-mnemonic", label=args.label,
+            **({"word_count": args.words} if action == "create" else {}),
         ) as result:
             if words is None:
                 info = keystore.create_mnemonic(args.label, words=args.words,

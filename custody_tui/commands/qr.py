@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from backends.fsutil import atomic_write
 from backends.qr import (
     PayloadTooLarge,
     bbqr_join,
@@ -67,7 +68,7 @@ def run(args, services=None) -> int:
     if args.action == "join":
         file_type, payload = bbqr_join(read_input(args.input).decode().split())
         if args.out:
-            args.out.write_bytes(payload)
+            atomic_write(args.out, payload, mode=0o644)
             print(f"joined a {file_type!r} payload of {len(payload)} bytes into {args.out}")
         else:
             sys.stdout.buffer.write(payload)

@@ -114,3 +114,24 @@ def test_a_rig_killed_after_creating_its_keystore_is_completed_on_the_next_run(t
     _, data_dir = prepare_demo(data_dir)
     assert {p.name for p in (data_dir / "keystore").glob("*.entry")} == {
         "demo-treasury.entry", "demo-ops.entry"}
+
+
+def test_a_rig_killed_while_mining_finishes_its_chain_on_the_next_run(tmp_path, capsys):
+    from backends.chain import EmbeddedChain
+    from custody_tui.demo import DEMO_CHAIN_BLOCKS, demo_address
+
+    data_dir = tmp_path / "demo"
+    prepare_demo(data_dir)
+    # a rig whose first run stopped after 3 blocks: start from a chain of that height
+    import shutil
+
+    shutil.rmtree(data_dir / "chain")
+    chain = EmbeddedChain(data_dir / "chain")
+    chain.mine(3, demo_address("demo-treasury"))
+    chain.close()
+    prepare_demo(data_dir)
+    assert main(["--data-dir", str(data_dir), "chain", "utxos", "--json"]) == 0
+    utxos = json.loads(capsys.readouterr().out)
+    assert len(utxos) == 10
+    assert main(["--data-dir", str(data_dir), "chain", "status", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["height"] == DEMO_CHAIN_BLOCKS

@@ -118,11 +118,11 @@ def test_interrupted_passphrase_change_leaves_every_file_readable_and_can_be_fin
     real_write = Keystore._write_entry
     written = []
 
-    def crash_after_first(self, info, *rest):
+    def crash_after_first(self, info, *rest, **options):
         if written:
             raise OSError("power lost")
         written.append(info.label)
-        real_write(self, info, *rest)
+        real_write(self, info, *rest, **options)
 
     monkeypatch.setattr(Keystore, "_write_entry", crash_after_first)
     with pytest.raises(OSError):
@@ -199,3 +199,21 @@ def test_a_planted_entry_with_its_own_argon2_cost_costs_unlock_nothing(keystore,
     assert len(calls) == 1  # only the keystore's own header: a file cannot buy Argon2id runs
     with pytest.raises(KeystoreCorrupt):
         keystore.get_secret("planted")
+
+
+def test_a_new_entry_never_replaces_one_another_process_just_created(tmp_path, monkeypatch):
+    """Two processes creating the same label: the second gets EntryExists, the first seed stays."""
+    from backends.keystore import EntryExists, KdfParams, Keystore
+
+    first = Keystore(tmp_path / "ks", KdfParams.fast())
+    first.initialize(PASSPHRASE)
+    first.unlock(PASSPHRASE, 60)
+    second = Keystore(tmp_path / "ks", KdfParams.fast())
+    second.unlock(PASSPHRASE, 60)
+    # the second process checked the label before the first one wrote its file
+    monkeypatch.setattr(Keystore, "_check_new_entry", lambda self, label: None)
+    created = first.create_mnemonic("hot", words=12)
+    with pytest.raises(EntryExists):
+        second.create_mnemonic("hot", words=12)
+    assert second.entry("hot").fingerprint == created.fingerprint
+    assert not list((tmp_path / "ks").glob(".*.tmp"))
