@@ -115,11 +115,19 @@ class Services:
     # -- operator actions -------------------------------------------------------------------
 
     @contextmanager
-    def audited(self, area: str, action: str, **details: Any) -> Iterator[dict[str, Any]]:
+    def audited(
+        self, area: str, action: str, *, irreversible: bool = False, **details: Any
+    ) -> Iterator[dict[str, Any]]:
         """Record an operator action: ``ok`` when the block finishes, ``refused`` for an
         expected failure (wrong passphrase, policy), ``error`` for anything else. The block
-        may add result details (never secrets) to the yielded dict."""
+        may add result details (never secrets) to the yielded dict.
+
+        An ``irreversible`` action (a broadcast, a deletion, words shown on screen) is
+        also recorded as ``started`` before it runs: if the process dies half-way, the log
+        still says it may have happened."""
         extra: dict[str, Any] = {}
+        if irreversible:
+            self.audit.append(area, action, actor=self.actor, details=details, outcome="started")
         try:
             yield extra
         except CustodyError as exc:

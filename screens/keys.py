@@ -310,7 +310,7 @@ class KeysScreen(AreaScreen):
 
     def _reveal(self, label: str) -> None:
         def reveal() -> str:
-            with self.services.audited("keys", "reveal-mnemonic", label=label):
+            with self.services.audited("keys", "reveal-mnemonic", irreversible=True, label=label):
                 return self.services.keystore.reveal_mnemonic(label)
 
         def show(words: str) -> None:
@@ -330,7 +330,7 @@ class KeysScreen(AreaScreen):
 
     def _delete(self, label: str) -> None:
         def delete() -> None:
-            with self.services.audited("keys", "delete", label=label):
+            with self.services.audited("keys", "delete", irreversible=True, label=label):
                 self.services.keystore.delete(label)
 
         self.run_backend(delete, done=lambda _: self.notify(f"Deleted {label}."),

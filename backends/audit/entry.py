@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 GENESIS_HASH = "0" * 64
-OUTCOMES = ("ok", "refused", "error")
+#: "started" is written before an irreversible action, so a crash mid-way leaves a trace
+OUTCOMES = ("started", "ok", "refused", "error")
 HASHED_FIELDS = ("seq", "timestamp", "actor", "area", "action", "details", "outcome", "prev_hash")
 
 

@@ -96,7 +96,7 @@ def run(args, services: Services) -> int:
             raw = bytes.fromhex(text.strip())
         except ValueError:
             raise UsageError("the transaction is not hex") from None
-        with services.audited("chain", "broadcast", size=len(raw)) as result:
+        with services.audited("chain", "broadcast", irreversible=True, size=len(raw)) as result:
             txid = chain.broadcast(raw)
             result["txid"] = txid
         emit(args, {"txid": txid}, txid)

@@ -160,12 +160,14 @@ def run(args, services: Services) -> int:
         return 0 if valid else 1
     elif action == "reveal":
         confirm_label(args.label, "reveal its words")
-        with unlocked(services), services.audited("keys", "reveal-mnemonic", label=args.label):
+        with unlocked(services), services.audited("keys", "reveal-mnemonic", irreversible=True,
+                                                  label=args.label):
             words = keystore.reveal_mnemonic(args.label)
         print(words)
     elif action == "delete":
         confirm_label(args.label, "delete it")
-        with unlocked(services), services.audited("keys", "delete", label=args.label):
+        with unlocked(services), services.audited("keys", "delete", irreversible=True,
+                                                  label=args.label):
             keystore.delete(args.label)
         print(f"deleted {args.label}")
     return 0

@@ -82,3 +82,10 @@ def test_no_chain_configured_says_how_to_configure_one(data_dir, capsys):
 def test_demo_address_is_deterministic():
     assert demo_address("demo-ops") == demo_address("demo-ops")
     assert demo_address("demo-ops").startswith("bcrt1q")
+
+
+def test_a_broadcast_is_audited_before_it_runs_and_with_its_outcome(cli):
+    cli("chain", "broadcast", "00")
+    code, out, _ = cli("audit", "list", "--json")
+    entries = [(e["action"], e["outcome"]) for e in reversed(json.loads(out))]
+    assert entries[-2:] == [("broadcast", "started"), ("broadcast", "refused")]
