@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,12 +43,15 @@ test_config.__test__ = False  # a helper, not a test
 
 @pytest.fixture
 def data_dir() -> Path:
-    # a fixed path: the header shows the data dir, and snapshots must not depend on $TMPDIR
+    # A fixed path: the header shows the data dir, and snapshots must not depend on $TMPDIR.
+    # Two test runs on one machine take turns on it instead of wiping each other's files.
     path = Path("/tmp/custody-tui-test-data")
-    shutil.rmtree(path, ignore_errors=True)
-    path.mkdir(mode=0o700)
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
+    with open(f"{path}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        shutil.rmtree(path, ignore_errors=True)
+        path.mkdir(mode=0o700)
+        yield path
+        shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture
