@@ -9,6 +9,7 @@ errors of ``errors``, keeping the device's words.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import re
@@ -122,13 +123,18 @@ class ColdcardClient:
     @contextlib.contextmanager
     def session(self, *, encrypt: bool = True, check_mitm: bool = False) -> Iterator:
         """An open ``ColdcardDevice`` for one operation, closed afterwards; errors typed."""
-        from ckcc.client import ColdcardDevice
+        from ckcc.client import ColdcardDevice, UnixSimulatorPipe
 
         with self._lock:
-            dev = None
+            dev = pipe = None
             try:
-                dev = ColdcardDevice(sn=self.target, encrypt=encrypt, ncry_ver=self.ncry_version,
-                                     timeout=self.timeout_ms)
+                # the pipe is ours to close even when ColdcardDevice() fails half-way (a
+                # device that never answers ncry), and to take off ckcc's atexit list,
+                # which otherwise keeps every closed pipe of a long-running app
+                if self.is_simulator:
+                    pipe = UnixSimulatorPipe(self.target)
+                dev = ColdcardDevice(sn=self.target, dev=pipe, is_simulator=self.is_simulator, encrypt=encrypt,
+                                     ncry_ver=self.ncry_version, timeout=self.timeout_ms)
                 if check_mitm:
                     dev.check_mitm(expected_xpub=self.expected_xpub)
                 yield dev
@@ -140,6 +146,10 @@ class ColdcardClient:
                 if dev is not None:
                     with contextlib.suppress(Exception):
                         dev.close()
+                if pipe is not None:
+                    with contextlib.suppress(Exception):
+                        pipe.close()
+                    atexit.unregister(pipe.close)
 
     # ---- identity -----------------------------------------------------------------
     def version(self) -> DeviceVersion:
@@ -292,7 +302,7 @@ class ColdcardClient:
             deadline = time.monotonic() + timeout
             while True:
                 try:
-                    done = dev.send_recv(P.get_signed_txn(), timeout=None)
+                    done = dev.send_recv(P.get_signed_txn(), timeout=self._poll_timeout_ms(deadline))
                 except CCUserRefused:
                     reason = self._last_refusal(dev)
                     raise SigningRefused("Coldcard refused to sign" + (f": {reason}" if reason else ""),
@@ -306,6 +316,11 @@ class ColdcardClient:
             say("downloading result")
             result_len, result_sha = done
             return dev.download_file(result_len, result_sha)
+
+    def _poll_timeout_ms(self, deadline: float) -> int:
+        # A device busy signing may answer a poll late (ckcc's CLI waits forever); wait up
+        # to the caller's deadline, never forever: a hung device must not hold the lock.
+        return max(self.timeout_ms, int((deadline - time.monotonic()) * 1000))
 
     @staticmethod
     def _last_refusal(dev) -> str | None:
@@ -331,7 +346,7 @@ class ColdcardClient:
             deadline = time.monotonic() + timeout
             while True:
                 try:
-                    done = dev.send_recv(P.get_signed_msg(), timeout=None)
+                    done = dev.send_recv(P.get_signed_msg(), timeout=self._poll_timeout_ms(deadline))
                 except CCUserRefused:
                     reason = self._last_refusal(dev)
                     raise SigningRefused("Coldcard refused to sign the message" + (f": {reason}" if reason else ""),

@@ -103,3 +103,109 @@ def test_client_signs_psbt_and_message_and_reports_refusal(target, tmp_path):
             client.sign_psbt(serialize_psbt(psbt, "binary"), poll_interval=0.05, timeout=10)
     finally:
         q.stop()
+
+
+# ---- client hygiene: nothing leaks, nothing hangs -------------------------------------
+
+def _client_socket_files(device_path: str) -> list[str]:
+    import glob
+    import os
+
+    token = device_path.split(".")[0].split("-")[-1]
+    return glob.glob(f"/tmp/ckcc-client-{token}-{os.getpid()}-*.sock")
+
+
+def _live_pipes() -> int:
+    import gc
+
+    from ckcc.client import UnixSimulatorPipe
+
+    gc.collect()
+    return sum(isinstance(o, UnixSimulatorPipe) for o in gc.get_objects())
+
+
+def test_operations_leave_no_client_socket_behind(target):
+    client = ColdcardClient(target.path)
+    client.chain()
+    before = _live_pipes()
+    for _ in range(5):
+        client.chain()
+    assert _live_pipes() == before  # ckcc's atexit list would otherwise keep every pipe
+    assert not _client_socket_files(target.path)
+
+
+def test_device_that_never_answers_leaves_no_socket_behind():
+    import os
+    import shutil
+    import socket
+
+    from .emulators import short_tempdir
+
+    base = short_tempdir()
+    path = os.path.join(base, "cc-mute.sock")
+    mute = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    mute.bind(path)  # takes datagrams, never answers
+    try:
+        before = _live_pipes()
+        with pytest.raises(DeviceUnreachable):
+            ColdcardClient(path, timeout_ms=100).version()
+        assert not _client_socket_files(path)
+        assert _live_pipes() == before
+    finally:
+        mute.close()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_signing_poll_to_a_hung_device_gives_up_instead_of_blocking_forever():
+    """The device takes the request, then stops answering (stok): the client must return."""
+    import os
+    import select
+    import shutil
+
+    from backends.coldcard.emulator.device import Device
+    from backends.coldcard.emulator.server import Server
+    from backends.errors import CustodyError
+
+    from .emulators import short_tempdir
+
+    class HangsOnPoll(Device):
+        def _dispatch(self, cmd, args):
+            self.hung = cmd == b"stok"
+            return super()._dispatch(cmd, args)
+
+    class Dropping(Server):
+        def serve_one(self):
+            data, addr = self.sock.recvfrom(4096)
+            replies = self.device.receive(data)
+            if not getattr(self.device, "hung", False):
+                for report in replies:
+                    self.sock.sendto(report, addr)
+
+    base = short_tempdir()
+    server = Dropping(HangsOnPoll(os.path.join(base, "state")), os.path.join(base, "cc-hang.sock"))
+    stop = threading.Event()
+
+    def serve():
+        while not stop.is_set():
+            if select.select([server.sock], [], [], 0.05)[0]:
+                server.serve_one()
+
+    serving = threading.Thread(target=serve, daemon=True)
+    serving.start()
+    outcome = []
+
+    def sign():
+        try:
+            ColdcardClient(server.path, timeout_ms=200).sign_psbt(b"psbt\xff" + bytes(80), timeout=0.5)
+        except CustodyError as exc:
+            outcome.append(exc)
+
+    worker = threading.Thread(target=sign, daemon=True)
+    worker.start()
+    worker.join(15)
+    stop.set()
+    serving.join()
+    server.close()
+    shutil.rmtree(base, ignore_errors=True)
+    assert not worker.is_alive(), "sign_psbt blocked forever on a device that stopped answering"
+    assert isinstance(outcome[0], DeviceUnreachable)

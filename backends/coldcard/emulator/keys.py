@@ -12,6 +12,7 @@ import re
 import struct
 
 import coincurve
+from coincurve._libsecp256k1 import ffi
 from embit import bip32, bip39
 from embit.networks import NETWORKS
 
@@ -121,7 +122,22 @@ class DeviceKeys:
         return bytes([header_base + raw[64]]) + raw[:64]
 
     def sign_ecdsa_der(self, path: list[int], digest: bytes) -> bytes:
-        return self.private_key(path).sign(digest, hasher=None)
+        """A DER signature with low S and, by grinding, low R (``psbt.ecdsa_grind_sign``).
+
+        As ``ngu.secp256k1.sign(pk, digest, n)``: RFC 6979, with retry ``n`` (n > 0) passed
+        as 32 bytes of extra nonce data (LE32 ``n`` then zeros), until R's first byte is
+        below 0x80; so the bytes are the device's and never 72 long.
+        """
+        key = self.private_key(path)
+        counter = 0
+        while True:
+            nonce = (ffi.NULL, ffi.NULL)
+            if counter:
+                nonce = (ffi.NULL, ffi.new("unsigned char[32]", struct.pack("<I", counter) + bytes(28)))
+            der = key.sign(digest, hasher=None, custom_nonce=nonce)
+            if der[3] <= 32:  # R encodes without a 0x00 pad: its first byte is below 0x80
+                return der
+            counter += 1
 
 
 def hash160(data: bytes) -> bytes:
