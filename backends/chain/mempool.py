@@ -237,7 +237,7 @@ def _is_final(tx: Tx, next_height: int, tip_mtp: int) -> bool:
 def _sequence_locks_ok(tx: Tx, heights: list[int], next_height: int, tip_mtp: int,
                        mtp_before: Callable[[int], int]) -> bool:
     """BIP-68 relative lock-times, evaluated for a block at ``next_height``."""
-    if tx.version < 2:
+    if (tx.version & 0xFFFFFFFF) < 2:  # Core compares nVersion unsigned: -1 enforces BIP-68
         return True
     for txin, coin_height in zip(tx.inputs, heights):
         sequence = txin.sequence

@@ -141,6 +141,16 @@ def check_signable(psbt: Psbt) -> None:
                 )
             if inp.vout >= len(inp.non_witness_utxo.vout):
                 raise PsbtSignerCheckError(f"{where}: the previous transaction has no output {inp.vout}")
+            spent = inp.non_witness_utxo.vout[inp.vout]
+            if inp.witness_utxo is not None and (
+                inp.witness_utxo.value != spent.value
+                or inp.witness_utxo.script_pubkey.data != spent.script_pubkey.data
+            ):
+                # fee() trusts the witness UTXO, a signer the previous transaction
+                raise PsbtSignerCheckError(
+                    f"{where}: the witness UTXO ({inp.witness_utxo.value} sat) disagrees with output "
+                    f"{inp.vout} of the previous transaction ({spent.value} sat)"
+                )
         spk = _spent_script(psbt, i)
         if spk is None:
             raise PsbtSignerCheckError(f"{where}: no UTXO data (witness or non-witness) to sign against")
@@ -263,6 +273,12 @@ class _Finalizer:
         sighash = sig[64] if len(sig) == 65 else SIGHASH.DEFAULT
         if len(sig) == 65 and sighash == SIGHASH.DEFAULT:
             raise PsbtSignatureError(f"input {i}: a 65-byte taproot signature may not use sighash 0x00")
+        if sighash not in ACCEPTED_SIGHASHES:
+            # as for ECDSA: a NONE/SINGLE/ANYONECANPAY signature lets others rewrite the outputs
+            raise PsbtSignatureError(
+                f"input {i}: the taproot key-path signature uses sighash 0x{sighash:02x}; "
+                "only DEFAULT or ALL is accepted"
+            )
         for j, other in enumerate(self.psbt.inputs):
             if other.utxo is None:
                 raise PsbtIncomplete(f"input {j}: no UTXO data; a taproot sighash commits to every input's")

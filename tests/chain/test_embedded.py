@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from backends.chain import BlockRejected, ChainDataDirInUse, EmbeddedChain, KernelUnavailable
+from backends.chain import BlockRejected, ChainDataDirInUse, EmbeddedChain, KernelUnavailable, TransactionRejected
 from backends.chain.serialize import parse_block
 
 from .funding import BURN_ADDRESS, fund, watch_all
@@ -154,3 +154,29 @@ def test_mined_blocks_are_real_regtest_blocks(embedded):
     header, txs = parse_block(embedded._kernel.block_raw(1))
     assert txs[0].inputs[0].script_sig[0] == 0x51  # BIP-34 height 1 as OP_1
     assert header.bits == 0x207FFFFF and len(txs) == 1
+
+
+def test_bip68_lock_of_a_negative_version_tx_is_enforced_so_mining_keeps_other_txs(embedded, monkeypatch):
+    from embit.transaction import Transaction
+
+    from . import wallets
+
+    funded = fund(embedded)
+    [wpkh_coin] = funded.coins(embedded, funded.wpkh)
+    parent = embedded.broadcast(spend([wpkh_coin], [(funded.wpkh.script(1), wpkh_coin.amount_sat - FEE)]))
+    embedded.mine(1, BURN_ADDRESS)
+    [young] = [c for c in funded.coins(embedded, funded.wpkh) if c.txid == parent]
+    innocent = embedded.broadcast(spend(funded.coins(embedded, funded.taproot),
+                                        [(funded.taproot.script(1), 50 * COIN - FEE)]))
+
+    class VersionMinusOne(Transaction):  # nVersion 0xffffffff: Core reads it unsigned, so >= 2
+        def __init__(self, version=2, *args, **kwargs):
+            super().__init__(0xFFFFFFFF, *args, **kwargs)
+
+    monkeypatch.setattr(wallets, "Transaction", VersionMinusOne)
+    locked = spend([young], [(funded.wpkh.script(2), young.amount_sat - FEE)], sequence=10)  # 10-block relative lock
+    monkeypatch.undo()
+    with pytest.raises(TransactionRejected, match="non-BIP68-final"):
+        embedded.broadcast(locked)
+    embedded.mine(1, BURN_ADDRESS)
+    assert embedded.tx_status(innocent).state == "confirmed"

@@ -261,3 +261,29 @@ def test_coin_without_derivation_is_located_on_the_descriptor(multisig):
     psbt = create_psbt(multisig, [bare], [Payment(parse_address(PAY_TO, REGTEST), 40_000)])
     paths = {tuple(d.derivation[-2:]) for d in psbt.inputs[0].bip32_derivations.values()}
     assert paths == {(CHANGE, 4)} and psbt.inputs[0].non_witness_utxo is None
+
+
+def test_taproot_key_sig_with_sighash_none_is_refused_at_finalize(taproot, roots):
+    from embit.transaction import SIGHASH
+
+    coin = funding_coin(taproot.script_pubkey(RECEIVE, 0), 500_000, RECEIVE, 0, seed=b"\x22")
+    psbt = create_psbt(taproot, [coin], [Payment(parse_address(PAY_TO, REGTEST), 499_000)])
+    output_key = roots[0].derive("m/86h/1h/0h/0/0").key.taproot_tweak(b"")
+    # a valid signature that commits to no output: anyone relaying it could redirect the coins
+    digest = psbt.sighash(0, sighash=SIGHASH.NONE)
+    psbt.inputs[0].taproot_key_sig = output_key.schnorr_sign(digest).serialize() + bytes([SIGHASH.NONE])
+    with pytest.raises(PsbtSignatureError, match="sighash 0x02"):
+        finalize(psbt)
+
+
+def test_witness_utxo_disagreeing_with_the_previous_transaction_fails_signer_checks(unsigned):
+    from embit.transaction import TransactionOutput
+
+    from backends.wallet import PsbtSignerCheckError, check_signable
+
+    check_signable(unsigned)
+    lying = parse_psbt(serialize_psbt(unsigned))
+    inp = lying.inputs[0]
+    inp.witness_utxo = TransactionOutput(900_000, inp.witness_utxo.script_pubkey)
+    with pytest.raises(PsbtSignerCheckError, match="disagrees"):
+        check_signable(lying)
