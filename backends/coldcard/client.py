@@ -288,7 +288,6 @@ class ColdcardClient:
                   progress: Callable[[str], None] | None = None, press_ok_on_simulator: bool = False) -> bytes:
         """Upload, request signing, poll until the device answers, download the result."""
         from ckcc.protocol import CCProtocolPacker as P
-        from ckcc.protocol import CCUserRefused
 
         say = progress or (lambda _text: None)
         with self.session() as dev:
@@ -299,23 +298,30 @@ class ColdcardClient:
             if press_ok_on_simulator:
                 self._require_simulator()
                 dev.send_recv(P.sim_keypress(b"y"))
-            deadline = time.monotonic() + timeout
-            while True:
-                try:
-                    done = dev.send_recv(P.get_signed_txn(), timeout=self._poll_timeout_ms(deadline))
-                except CCUserRefused:
-                    reason = self._last_refusal(dev)
-                    raise SigningRefused("Coldcard refused to sign" + (f": {reason}" if reason else ""),
-                                         reason=reason) from None
-                if done is not None:
-                    break
-                if time.monotonic() > deadline:
-                    raise SigningTimeout(f"no answer from the Coldcard within {timeout:.0f} s",
-                                         hint="confirm on the device, or check its HSM policy")
-                time.sleep(poll_interval)
+            result_len, result_sha = self._poll_until_signed(
+                dev, P.get_signed_txn(), "Coldcard refused to sign", timeout, poll_interval)
             say("downloading result")
-            result_len, result_sha = done
             return dev.download_file(result_len, result_sha)
+
+    def _poll_until_signed(self, dev, poll_request: bytes, refused: str, timeout: float,
+                           poll_interval: float):
+        """Poll a pending signing request until the device answers, refuses or times out."""
+        from ckcc.protocol import CCUserRefused
+
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                done = dev.send_recv(poll_request, timeout=self._poll_timeout_ms(deadline))
+            except CCUserRefused:
+                reason = self._last_refusal(dev)
+                raise SigningRefused(refused + (f": {reason}" if reason else ""),
+                                     reason=reason) from None
+            if done is not None:
+                return done
+            if time.monotonic() > deadline:
+                raise SigningTimeout(f"no answer from the Coldcard within {timeout:.0f} s",
+                                     hint="confirm on the device, or check its HSM policy")
+            time.sleep(poll_interval)
 
     def _poll_timeout_ms(self, deadline: float) -> int:
         # A device busy signing may answer a poll late (ckcc's CLI waits forever); wait up
@@ -336,26 +342,14 @@ class ColdcardClient:
     def sign_message(self, text: str, path: str, *, addr_fmt: int = AF_CLASSIC, timeout: float = 120.0,
                      poll_interval: float = 0.25, press_ok_on_simulator: bool = False) -> SignedMessage:
         from ckcc.protocol import CCProtocolPacker as P
-        from ckcc.protocol import CCUserRefused
 
         with self.session() as dev:
             dev.send_recv(P.sign_message(text.encode("ascii"), path, addr_fmt))
             if press_ok_on_simulator:
                 self._require_simulator()
                 dev.send_recv(P.sim_keypress(b"y"))
-            deadline = time.monotonic() + timeout
-            while True:
-                try:
-                    done = dev.send_recv(P.get_signed_msg(), timeout=self._poll_timeout_ms(deadline))
-                except CCUserRefused:
-                    reason = self._last_refusal(dev)
-                    raise SigningRefused("Coldcard refused to sign the message" + (f": {reason}" if reason else ""),
-                                         reason=reason) from None
-                if done is not None:
-                    return SignedMessage(*done)
-                if time.monotonic() > deadline:
-                    raise SigningTimeout(f"no answer from the Coldcard within {timeout:.0f} s")
-                time.sleep(poll_interval)
+            return SignedMessage(*self._poll_until_signed(
+                dev, P.get_signed_msg(), "Coldcard refused to sign the message", timeout, poll_interval))
 
     # ---- power --------------------------------------------------------------------
     def logout(self) -> None:
