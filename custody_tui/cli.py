@@ -113,7 +113,8 @@ def launch(config: Config, data_dir: Path) -> int:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    from .demo import default_demo_dir, prepare_demo, run_headless
+    from .demo import default_demo_dir, prepare_demo, run_headless, running_parts
+    from .services import Services
 
     data_dir = args.demo_data_dir or args.data_dir or default_demo_dir()
     config, data_dir = prepare_demo(data_dir, fresh=args.fresh)
@@ -122,7 +123,14 @@ def run_demo(args: argparse.Namespace) -> int:
             f"demo rig running in {data_dir}; use: custody-tui --data-dir {data_dir} <area> ...\n"
             "Ctrl-C stops it.", flush=True))
         return 0
-    return launch(config, data_dir)
+    # the rig's services (devices, the served chain) run for as long as the app does; the
+    # app opens its own backends and reaches the chain through the rig's socket
+    services = Services(config, data_dir)
+    try:
+        with running_parts(services):
+            return launch(config, data_dir)
+    finally:
+        services.close()
 
 
 if __name__ == "__main__":

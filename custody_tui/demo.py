@@ -11,7 +11,8 @@ import hashlib
 import shutil
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -125,10 +126,23 @@ class ServedChain(Running):
         self.server.stop()
 
 
-#: every area adds its part here, in the order the rig prepares them
+def _prepare_coldcards(services: Services) -> None:
+    from .demo_coldcards import prepare_coldcards
+
+    prepare_coldcards(services)
+
+
+def _start_coldcards(services: Services) -> Running:
+    from .demo_coldcards import RunningDevices
+
+    return RunningDevices(services)
+
+
+#: every area adds its part here, in the order the rig prepares (and starts) them
 DEMO_PARTS: list[DemoPart] = [
     DemoPart("keystore", _prepare_keystore),
     DemoPart("chain", _prepare_chain, ServedChain),
+    DemoPart("coldcards", _prepare_coldcards, _start_coldcards),
 ]
 
 
@@ -187,22 +201,32 @@ def prepare_demo(data_dir: Path, *, fresh: bool = False) -> tuple[Config, Path]:
     return config, data_dir
 
 
-def run_headless(config: Config, data_dir: Path, *, ready: Callable[[], None] | None = None) -> None:
-    """Start every part's services and wait until SIGINT or SIGTERM."""
-    services = Services(config, data_dir)
-    stop = threading.Event()
-    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+@contextmanager
+def running_parts(services: Services) -> Iterator[list[Running]]:
+    """Every part's services, started in order and stopped in reverse order on the way out
+    (also when a later part fails to start)."""
     running: list[Running] = []
     try:
         for part in DEMO_PARTS:
             if part.start is not None:
                 running.append(part.start(services))
-        if ready is not None:
-            ready()
-        stop.wait()
+        yield running
     finally:
         for service in reversed(running):
             service.stop()
+
+
+def run_headless(config: Config, data_dir: Path, *, ready: Callable[[], None] | None = None) -> None:
+    """Start every part's services and wait until SIGINT or SIGTERM."""
+    services = Services(config, data_dir)
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with running_parts(services):
+            if ready is not None:
+                ready()
+            stop.wait()
+    finally:
         services.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)

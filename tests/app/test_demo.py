@@ -13,6 +13,7 @@ import pytest
 
 from custody_tui.cli import main
 from custody_tui.demo import prepare_demo
+from custody_tui.demo_coldcards import QUORUM_COINBASES, socket_dir
 from custody_tui.services import DEMO_PASSPHRASE
 
 
@@ -72,18 +73,27 @@ def test_headless_rig_serves_the_cli_and_stops_on_sigterm(tmp_path):
              "--json"], check=True, capture_output=True, text=True,
         ).stdout
         assert json.loads(out)["height"] >= 110
+        # and runs the three Coldcards, each its own process
+        from custody_tui.demo_coldcards import DEVICE_NAMES, DeviceProcess
+
+        for name in DEVICE_NAMES:
+            assert DeviceProcess(data_dir, name).client().version().hw_label == "mk4"
     finally:
         rig.send_signal(signal.SIGTERM)
         assert rig.wait(timeout=20) == 0
+    assert not socket_dir(data_dir).exists()
 
 
 def test_demo_chain_is_funded_and_watched(tmp_path, capsys):
     _, data_dir = prepare_demo(tmp_path / "demo")
     assert main(["--data-dir", str(data_dir), "chain", "utxos", "--json"]) == 0
     utxos = json.loads(capsys.readouterr().out)
-    mature = [u for u in utxos if u["confirmations"] >= 100]
-    assert len(utxos) == 10 and len(mature) == 10
+    treasury = [u for u in utxos if u["descriptor"].startswith("wpkh(")]
+    mature = [u for u in treasury if u["confirmations"] >= 100]
+    assert len(treasury) == 10 and len(mature) == 10
     assert sum(u["amount_sat"] for u in mature) == 10 * 50 * 100_000_000
+    # the rest is the Coldcard quorum's (tests/app/test_demo_coldcards.py)
+    assert len(utxos) == 10 + QUORUM_COINBASES
 
 
 def test_demo_refuses_to_adopt_a_real_data_dir_so_fresh_can_never_delete_it(tmp_path):
@@ -132,6 +142,7 @@ def test_a_rig_killed_while_mining_finishes_its_chain_on_the_next_run(tmp_path, 
     prepare_demo(data_dir)
     assert main(["--data-dir", str(data_dir), "chain", "utxos", "--json"]) == 0
     utxos = json.loads(capsys.readouterr().out)
-    assert len(utxos) == 10
+    assert len(utxos) == 10 + QUORUM_COINBASES
     assert main(["--data-dir", str(data_dir), "chain", "status", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["height"] == DEMO_CHAIN_BLOCKS
+    # then the quorum's coinbases, and the blocks that mature the last of them
+    assert json.loads(capsys.readouterr().out)["height"] == DEMO_CHAIN_BLOCKS + QUORUM_COINBASES + 99
