@@ -64,9 +64,15 @@ class Server:
         self._power_at: float | None = None
         self._power_kind: str | None = None
         self._stop = False
+        # a self-pipe: a signal handler cannot cut select() short on its own (PEP 475
+        # retries it), so stop() also makes the loop's select() return at once
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_w, False)
 
     def close(self) -> None:
         self.sock.close()
+        os.close(self._wake_r)
+        os.close(self._wake_w)
         try:
             os.unlink(self.path)
         except FileNotFoundError:
@@ -74,6 +80,10 @@ class Server:
 
     def stop(self, *_args) -> None:
         self._stop = True
+        try:
+            os.write(self._wake_w, b"\0")
+        except OSError:
+            pass  # the pipe is full or closed: the loop is waking up anyway
 
     def serve_forever(self) -> None:
         signal.signal(signal.SIGTERM, self.stop)
@@ -87,10 +97,10 @@ class Server:
                     self.device.boot()
                 timeout = 0.5 if self._power_at is None else max(0.0, self._power_at - time.monotonic())
                 try:
-                    ready, _, _ = select.select([self.sock], [], [], timeout)
+                    ready, _, _ = select.select([self.sock, self._wake_r], [], [], timeout)
                 except InterruptedError:
                     continue
-                if ready:
+                if self.sock in ready:
                     self.serve_one()
         finally:
             self.close()
