@@ -38,7 +38,7 @@ def chain_summary(services) -> AreaSummary:
     return AreaSummary(
         "chain", "Chain", " ",
         f"{chain.backend_name} {chain.network} #{tip.height} · "
-        f"{watched:.8f} BTC watched ({len(utxos)} coins)",
+        f"{watched:.8f} BTC in {len(utxos)} watched coins",
     )
 
 
