@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import time
 from base64 import b32encode
+from pathlib import Path
 
 import pyotp
 import pytest
@@ -25,7 +26,7 @@ from backends.coldcard.hsm import HsmPolicy
 from backends.wallet import REGTEST, Payment, Utxo, combine, create_psbt, extract, finalize, parse_address
 from backends.wallet import parse_descriptor, parse_psbt, serialize_psbt
 
-from .quorum import Quorum, descriptor, enrol, sign_with_keypress, wallet_file
+from .quorum import Quorum, descriptor, device, enrol, sign_with_keypress, wallet_file
 
 LEAVE_HSM = "from hsm_ux import hsm_ux_obj; hsm_ux_obj.test_restart = True"
 FORGET_POLICY = "import uos, hsm; uos.remove(hsm.POLICY_FNAME)"
@@ -352,6 +353,41 @@ def test_totp_user_is_required_and_codes_work_once(hsm, funded):
     hsm.sign_psbt(psbt)
     hsm.user_auth("alice", code, counter=counter)
     assert refusal(hsm, psbt) == "User 'alice' gave wrong auth value: replay"
+
+
+@pytest.mark.emulator_only
+def test_an_error_while_judging_is_a_refusal_and_clears_the_request(quorum, hsm, funded):
+    """The user table cannot be saved (its file is a directory now): the device refuses
+    with the error's text, as the firmware's catch-all does, and the request is over."""
+    hsm.delete_user("erin")
+    hsm.create_user("erin", ALICE_SECRET)
+    arm(hsm, {"rules": [{"users": ["erin"]}]})
+    users_file = Path(quorum.processes[0].state_dir) / "hsm-users.json"
+    users_file.unlink()
+    users_file.mkdir()
+    try:
+        counter = int(time.time()) // 30
+        hsm.user_auth("erin", pyotp.TOTP(ALICE_SECRET).at(counter * 30), counter=counter)
+        psbt = spend(funded, 300_000)
+        with device(quorum.paths[0]) as dev:
+            length, sha = dev.upload_file(psbt)
+            assert dev.send_recv(P.sign_transaction(length, sha)) is None  # okay, not err_Confused
+            with pytest.raises(CCUserRefused):
+                dev.send_recv(P.get_signed_txn())
+            assert err_text(lambda: dev.send_recv(P.get_signed_txn())) == "No active request"
+        status = hsm.hsm_status()
+        assert status["last_refusal"].startswith("Rejected: [Errno 21] Is a directory")
+        assert (status["approvals"], status["refusals"], status["pending_auth"]) == (0, 1, 0)
+        # through the library: a SigningRefused with the reason, well before the timeout
+        hsm.user_auth("erin", pyotp.TOTP(ALICE_SECRET).at(counter * 30 + 30), counter=counter + 1)
+        with pytest.raises(SigningRefused) as err:
+            hsm.sign_psbt(psbt, timeout=15)
+        assert err.value.reason.startswith("Rejected: [Errno 21] Is a directory")
+        assert hsm.hsm_status()["refusals"] == 2
+    finally:
+        users_file.rmdir()
+        hsm.sim_exec(LEAVE_HSM)
+        hsm.delete_user("erin")  # writes the table back
 
 
 @pytest.mark.emulator_only

@@ -10,7 +10,9 @@ As the firmware (``usb.py``, ``hsm_ux.py``, ``auth.py``) does it:
   story, activates it (the engine saves a new policy file);
 - once active, every PSBT and message is decided by the engine instead of the operator;
   a refusal answers ``refu`` to ``stok``/``smok`` and its reason is ``last_refusal`` in
-  ``hsts``; the 100th refusal powers the device off;
+  ``hsts``; the 100th refusal powers the device off. Failures during evaluation are
+  refusals too (the engine's doing); anything that still escapes it fails the request
+  (``err_<text>`` to ``stok``/``smok``) rather than leaving it pending;
 - keys typed while HSM is active go to the HSM screen's keypad (local confirmation code,
   the ``boot_to_hsm`` escape code);
 - at power-up a saved ``boot_to_hsm`` policy is re-entered without asking, pre-charged.
@@ -37,6 +39,7 @@ from backends.coldcard.hsm import (
     policy_available,
 )
 from backends.coldcard.hsm import texts
+from backends.coldcard.hsm.engine import problem_text
 
 from .approvals import PendingAction, Story
 
@@ -89,6 +92,11 @@ class HsmMode:
         except HsmRefusal:
             self._refused(action)
             return
+        except Exception as exc:
+            # the engine turns failures during evaluation into refusals; one before it
+            # (outside the firmware's try too) fails the request, so stok never hangs
+            self._failed(action, exc)
+            return
         finally:
             self._write_log()
         action.on_key("y")
@@ -99,13 +107,17 @@ class HsmMode:
         except HsmRefusal:
             self._refused(action)
             return
-        except HsmError as exc:
-            action.failed = str(exc)
-            action.finish()
+        except Exception as exc:
+            self._failed(action, exc)
             return
         finally:
             self._write_log()
         action.on_key("y")
+
+    @staticmethod
+    def _failed(action, exc: Exception) -> None:
+        action.failed = problem_text(exc)
+        action.finish()
 
     def _refused(self, action) -> None:
         action.refused = True
@@ -119,9 +131,12 @@ class HsmMode:
             return
         self.engine.last_log = None
         folder = Path(self.dev.state.dir) / SD_CARD_DIR / entry.directory
-        folder.mkdir(parents=True, exist_ok=True)
-        with open(folder / entry.filename, "a") as fd:
-            fd.write(entry.text)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            with open(folder / entry.filename, "a") as fd:
+                fd.write(entry.text)
+        except OSError:
+            pass  # the decision is already made (and counted); a log the card cannot take does not undo it
 
     # the HSM screen's keypad
     def on_key(self, key: str) -> bool:

@@ -21,6 +21,8 @@ Where this differs from the firmware:
 - v5.4.5 words an unknown wallet ``unknown MS wallet: X`` (master: ``unknown or
   ambiguous MS wallet: X``); master's BIP-322 branch is not implemented;
 - ``from_json`` checks users/wallets only when given them (``None`` = offline check).
+- evaluation turns any ``Exception`` into a refusal (the device: ``BaseException``), so
+  ``KeyboardInterrupt``/``SystemExit`` still stop the host process.
 """
 
 from backends.coldcard.hsm.engine import (

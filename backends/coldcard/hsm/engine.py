@@ -7,6 +7,15 @@ rule is pre-charged with its whole ``per_period``, so a reboot cannot reset spen
 Counters, velocity, queued auths and the local code live in memory only: a power cycle
 forgets them, as on the device. Users (with their replay counters), the saved policy and
 the storage locker persist in ``state_dir``.
+
+Failures while a PSBT is judged are refusals, as in the firmware's ``approve_transaction``
+(which catches ``BaseException``): a rule check that crashes gives that rule the reason
+``rule #N: <text>`` and the next rule is tried; any other exception once evaluation has
+started (a user table that cannot be saved, a velocity bookkeeping error, ...) refuses
+with ``Rejected: <text>``. ``<text>`` is ``str(exc)``, or ``file.py:line`` when that is
+empty (:func:`problem_file_line`). Either way the refusal is counted, becomes
+``last_refusal`` and is logged; queued user auths and the local code are consumed.
+Only ``Exception`` is caught here: ``KeyboardInterrupt``/``SystemExit`` still propagate.
 """
 
 from __future__ import annotations
@@ -15,6 +24,7 @@ import base64
 import hashlib
 import os
 import time
+import traceback
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,6 +74,22 @@ class _AuditLog:
             return None
         text = "".join(line + "\n" for line in self.lines) + "\n===\n\n"
         return HsmLogEntry(self.directory, self.digest[-8:].hex() + ".log", text)
+
+
+def problem_file_line(exc: BaseException) -> str:
+    """``file.py:line`` where ``exc`` was raised (the firmware's ``utils.problem_file_line``).
+
+    Falls back to ``str(exc)``, then ``Exception``, when there is no traceback.
+    """
+    frames = traceback.extract_tb(exc.__traceback__)
+    if frames:
+        return "%s:%d" % (os.path.basename(frames[-1].filename), frames[-1].lineno)
+    return str(exc) or "Exception"
+
+
+def problem_text(exc: BaseException) -> str:
+    """How the firmware words a failure in a refusal: ``str(exc) or problem_file_line(exc)``."""
+    return str(exc) or problem_file_line(exc)
 
 
 class HsmEngine:
@@ -257,7 +283,8 @@ class HsmEngine:
         ``auth`` adds user codes as if sent with ``user`` just before (a bare token gets
         the current TOTP counter; pass ``(token, counter)`` to choose); ``local_code`` as
         if typed on the keypad. ``log_ok`` says whether the microSD log could be written.
-        Raises :class:`HsmRefusal` with the device's ``last_refusal`` text.
+        Raises :class:`HsmRefusal` with the device's ``last_refusal`` text, also when
+        something fails once evaluation has started (see the module docstring).
         """
         for name, value in (auth or {}).items():
             token, counter = value if isinstance(value, tuple) else (value, None)
@@ -279,8 +306,10 @@ class HsmEngine:
             return self._judge(summary, queued, log)
         except HsmRefusal:
             raise
-        except (RuleMismatch, ValueError) as exc:
-            raise self._refuse(log, texts.REJECTED.format(reason=str(exc))) from None
+        except (RuleMismatch, ValueError) as exc:  # the firmware's own reasons
+            raise self._refuse(log, texts.REJECTED.format(reason=problem_text(exc))) from None
+        except Exception as exc:  # anything else: still a refusal, never a crash
+            raise self._refuse(log, texts.REJECTED.format(reason=problem_text(exc))) from exc
 
     def _judge(self, tx: TxSummary, queued: dict[str, tuple[bytes, int]], log: _AuditLog) -> int:
         # cleared first thing so a wrong code never carries over to the next attempt
@@ -315,8 +344,8 @@ class HsmEngine:
                     tx, users=users, local_ok=local_ok, chain=self.chain,
                     spent_so_far=self.velocity.spent_so_far(rule.index),
                 )  # fmt: skip
-            except RuleMismatch as exc:
-                reasons.append(texts.RULE_REASON.format(index=rule.index, reason=str(exc)))
+            except Exception as exc:  # a mismatch, or a check that crashed: try the next rule
+                reasons.append(texts.RULE_REASON.format(index=rule.index, reason=problem_text(exc)))
                 continue
             return rule
         raise self._refuse(log, texts.REJECTED.format(reason=", ".join(reasons)))
