@@ -12,7 +12,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Input, Static
 
 from .base import AreaAction, AreaScreen
-from .widgets import FormField, FormScreen
+from .widgets import FormField, FormScreen, ResultScreen
 
 #: the table shows one page of the newest entries; the CLI exports everything
 PAGE_SIZE = 500
@@ -41,6 +41,7 @@ class AuditScreen(AreaScreen):
             yield table
 
     def on_mount(self) -> None:
+        self.shown: dict[str, object] = {}  # the entries on screen, by seq
         self.action_reload()
 
     def action_reload(self) -> None:
@@ -53,6 +54,7 @@ class AuditScreen(AreaScreen):
         )
 
     def show_entries(self, entries: list) -> None:
+        self.shown = {str(entry.seq): entry for entry in entries}
         table = self.query_one("#audit-table", DataTable)
         table.clear()
         for entry in entries:
@@ -65,6 +67,14 @@ class AuditScreen(AreaScreen):
                 json.dumps(entry.details, sort_keys=True, separators=(",", ":")),
                 key=str(entry.seq),
             )
+
+    @on(DataTable.RowSelected, "#audit-table")
+    def show_entry(self, event: DataTable.RowSelected) -> None:
+        """Enter on a row: the whole entry, with the hashes that chain it."""
+        entry = self.shown.get(event.row_key.value)
+        if entry is not None:
+            text = json.dumps(entry.to_dict(), indent=2, sort_keys=True)
+            self.app.push_screen(ResultScreen(f"Audit entry #{entry.seq}", text))
 
     @on(Input.Submitted, "#audit-filter")
     def filter_submitted(self) -> None:

@@ -104,3 +104,20 @@ async def test_status_line_shows_the_chain_tip_when_one_is_configured(app_factor
         line = str(app.screen.query_one("StatusLine").render())
         assert "chain: embedded regtest #0" in line
         assert "not configured: quorum, alerts" in line
+
+
+async def test_enter_on_an_audit_row_shows_the_whole_entry_with_its_hashes(app_factory):
+    from screens.widgets import ResultScreen
+
+    app = app_factory()
+    with app.services.audited("keys", "initialise"):
+        pass
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("8")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ResultScreen)
+        entry = app.services.audit.entries()[0]
+        assert entry.hash in app.screen.text and entry.prev_hash in app.screen.text
