@@ -157,6 +157,9 @@ class Services:
             if self._chain is not None:
                 self._chain.close()
                 self._chain = None
+            if self._audit is not None:
+                self._audit.close()
+                self._audit = None
 
 
 class ChainNotConfigured(CustodyError):
