@@ -62,6 +62,12 @@ class BitcoindConfig:
     timeout_seconds: float = field(default=30.0, metadata=doc("Timeout of one RPC call."))
 
     def validate(self, key: str) -> None:
+        # checked first, and the URL is not echoed: it may hold a password
+        _require(
+            "@" not in self.url,
+            f"{key}.url",
+            "must not carry credentials (use user/password or cookie_file)",
+        )
         _require(
             self.url.startswith(("http://", "https://")),
             f"{key}.url",

@@ -70,7 +70,7 @@ class Bitcoind:
         if info.get("private_keys_enabled") or not info.get("descriptors", False):
             raise WalletUnavailable(
                 f"wallet {self.wallet!r} on {self.url} is not a watch-only descriptor wallet",
-                hint="choose another [chain] wallet name; custody-tui creates its own watch-only wallet")
+                hint="choose another chain.bitcoind.wallet name; custody-tui creates its own watch-only wallet")
 
     def _wallet_call(self, method: str, *params: Any, timeout: float | None = None) -> Any:
         return self._rpc.call(method, *params, wallet=self.wallet, timeout=timeout)

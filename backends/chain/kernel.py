@@ -32,7 +32,7 @@ def import_kernel() -> Any:
     except Exception as exc:  # ImportError, or OSError when the bundled library will not load
         raise KernelUnavailable(
             f"the embedded chain needs py-bitcoinkernel, which cannot be loaded here ({exc})",
-            hint="configure a Bitcoin Core node instead: [chain] backend = \"bitcoind\" with its rpc_url",
+            hint="configure a Bitcoin Core node instead: chain.backend = \"bitcoind\" and chain.bitcoind.url",
         ) from exc
     return pbk
 

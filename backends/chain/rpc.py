@@ -8,6 +8,7 @@ from __future__ import annotations
 import itertools
 import json
 from decimal import Decimal
+from urllib.parse import urlsplit
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +88,11 @@ class RpcClient:
     def __init__(self, url: str, *, user: str | None = None, password: str | None = None,
                  cookie_file: Path | str | None = None, timeout: float = 30.0,
                  transport: httpx.BaseTransport | None = None) -> None:
+        parts = urlsplit(url.rstrip("/"))
+        if parts.username or parts.password:
+            # credentials in the URL would reach every error message and log line
+            raise ChainError("the bitcoind URL must not carry credentials",
+                             hint="put them in chain.bitcoind.user/password or cookie_file")
         self.url = url.rstrip("/")
         self._user, self._password = user, password
         self._cookie_file = Path(cookie_file).expanduser() if cookie_file else None
@@ -115,10 +121,10 @@ class RpcClient:
                                    f"{self.timeout if timeout is None else timeout:g} s") from None
         except httpx.TransportError as exc:
             raise ChainUnavailable(f"cannot reach bitcoind at {self.url}: {exc}",
-                                   hint="is bitcoind running, and do [chain] rpc_url and the port match?") from None
+                                   hint="is bitcoind running, and do chain.bitcoind.url and the port match?") from None
         if response.status_code in (401, 403):
             raise RpcAuthError(f"bitcoind at {self.url} refused the RPC credentials",
-                               hint="check [chain] rpc_user/rpc_password or rpc_cookie_file")
+                               hint="check chain.bitcoind.user/password or cookie_file")
         try:
             return json.loads(response.text, parse_float=Decimal)
         except ValueError:

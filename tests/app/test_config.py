@@ -43,6 +43,8 @@ def test_values_are_read_into_typed_sections(tmp_path):
         ("[keystore]\nunlock_ttl_seconds = 'long'\n", "keystore.unlock_ttl_seconds must be an integer"),
         ("[keystore]\nunlock_ttl_seconds = 1\n", "keystore.unlock_ttl_seconds must be at least 10"),
         ("[chain.bitcoind]\nurl = 'localhost:8332'\n", "chain.bitcoind.url must be an http"),
+        ("[chain.bitcoind]\nurl = 'http://ops:s3cret@node:8332'\n",
+         "chain.bitcoind.url must not carry credentials"),
         ("demo = 'yes'\n", "demo must be true or false"),
         ("chain = 3\n", "chain must be a table"),
         ("[chain]\nauto_mine_seconds = 5\n", "chain.auto_mine_address is required"),
@@ -55,6 +57,7 @@ def test_bad_config_is_refused_naming_file_and_key(tmp_path, text, names):
         load_config(path)
     assert str(path) in str(caught.value)
     assert names in str(caught.value)
+    assert "s3cret" not in str(caught.value)
 
 
 def test_embedded_chain_requires_regtest(tmp_path):

@@ -192,3 +192,12 @@ def test_btc_amounts_convert_exactly():
     assert btc_to_sat(Decimal("20999999.97690000")) == 2_099_999_997_690_000
     with pytest.raises(ChainError):
         btc_to_sat(Decimal("0.000000001"))
+
+
+def test_a_url_with_credentials_is_refused_without_echoing_them():
+    from backends.chain import ChainError
+    from backends.chain.rpc import RpcClient
+
+    with pytest.raises(ChainError) as caught:
+        RpcClient("http://ops:s3cret@127.0.0.1:8332")
+    assert "s3cret" not in str(caught.value) and "credentials" in str(caught.value)
