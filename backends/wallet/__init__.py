@@ -25,6 +25,7 @@ from .coinselect import (
     mint_policy,
     quorum_policy,
     select_coins,
+    spendable_coins,
 )
 from .descriptors import (
     CHANGE,
@@ -100,6 +101,7 @@ __all__ = [
     "TR_KEYPATH",
     "UnknownNetwork",
     "Utxo",
+    "spendable_coins",
     "WPKH",
     "WalletError",
     "address_from_script",

@@ -54,6 +54,27 @@ class Utxo:
     def outpoint(self) -> str:
         return f"{self.txid}:{self.vout}"
 
+    @classmethod
+    def from_chain(cls, coin) -> Utxo:
+        """A coin as the chain layer reports it (``backends.chain.Utxo``)."""
+        return cls(coin.txid, coin.vout, coin.amount_sat, coin.script_pubkey, coin.branch,
+                   coin.index, confirmations=coin.confirmations)
+
+
+#: blocks before a coinbase output may be spent (consensus)
+COINBASE_MATURITY = 100
+
+
+def spendable_coins(chain_coins, *, min_confirmations: int = 1) -> list[Utxo]:
+    """The chain's coins that may go into a spend: confirmed enough, and no coinbase
+    output before it matures (a transaction spending one would be rejected)."""
+    return [
+        Utxo.from_chain(coin)
+        for coin in chain_coins
+        if coin.confirmations >= min_confirmations
+        and not (coin.coinbase and coin.confirmations < COINBASE_MATURITY)
+    ]
+
 
 @dataclass(frozen=True)
 class SelectionPolicy:
