@@ -48,7 +48,18 @@ def fsync_dir(directory: Path) -> None:
 
 
 def ensure_private_dir(directory: Path) -> Path:
-    """Create ``directory`` (and parents) readable by the owner only."""
+    """Create ``directory`` readable by the owner only, and any missing parents the same
+    way (mkdir's ``mode`` covers only the last one). Existing directories are left as
+    they are."""
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    missing = []
+    for candidate in (directory, *directory.parents):
+        if candidate.exists():
+            break
+        missing.append(candidate)
+    for path in reversed(missing):
+        try:
+            path.mkdir(mode=0o700)
+        except FileExistsError:
+            pass  # another process made it meanwhile
     return directory

@@ -1,0 +1,35 @@
+"""The file primitives every backend relies on."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from backends.fsutil import atomic_write, ensure_private_dir
+
+
+def test_a_data_dir_and_every_parent_it_creates_are_private(tmp_path):
+    os.umask(0o022)
+    leaf = ensure_private_dir(tmp_path / "share" / "custody-tui" / "logs")
+    for path in (leaf, leaf.parent, leaf.parent.parent):
+        assert path.stat().st_mode & 0o777 == 0o700
+    assert ensure_private_dir(leaf) == leaf  # idempotent
+
+
+def test_an_existing_parent_keeps_its_mode(tmp_path):
+    tmp_path.chmod(0o755)
+    ensure_private_dir(tmp_path / "data")
+    assert tmp_path.stat().st_mode & 0o777 == 0o755
+
+
+def test_atomic_write_replaces_and_exclusive_refuses(tmp_path):
+    target = tmp_path / "file"
+    atomic_write(target, b"one")
+    atomic_write(target, b"two")
+    assert target.read_bytes() == b"two"
+    assert target.stat().st_mode & 0o777 == 0o600
+    with pytest.raises(FileExistsError):
+        atomic_write(target, b"three", exclusive=True)
+    assert target.read_bytes() == b"two"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
