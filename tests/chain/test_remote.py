@@ -278,21 +278,36 @@ def test_stopped_server_leaves_clients_with_chain_unavailable_naming_the_socket(
         RemoteChain(sock_path)
 
 
-def test_stop_returns_promptly_with_idle_clients_connected(server, remote, raw):
+def test_stop_hangs_up_on_idle_clients_instead_of_waiting_for_them(server, remote, raw):
     remote.tip()
-    started = time.monotonic()
+    assert raw.send_line(b'{"id": 1, "method": "tip"}')["result"]["height"] == 7  # both are served, now idle
+    assert server.client_count == 2
     server.stop()
-    assert time.monotonic() - started < 2 and server.client_count == 0
+    # a client thread left blocked on its read would outlive stop's join and still be counted
+    assert server.client_count == 0
+    assert raw.reader.readline() == b""  # the idle client was hung up on
 
 
 def test_a_call_in_progress_gets_its_answer_before_stop_returns(server, remote, stub):
-    stub.delay = 0.5
+    in_progress, finished = threading.Event(), threading.Event()
+    real_tip = stub.tip
+
+    def slow_tip():
+        in_progress.set()
+        time.sleep(0.5)
+        try:
+            return real_tip()
+        finally:
+            finished.set()
+
+    stub.tip = slow_tip
     answers = []
     caller = threading.Thread(target=lambda: answers.append(remote.tip().height))
     caller.start()
-    time.sleep(0.1)
+    assert in_progress.wait(10)
     server.stop()
-    caller.join(5)
+    assert finished.is_set()  # stop waited for the call instead of cutting it off
+    caller.join(10)
     assert answers == [7]
     with pytest.raises(ChainUnavailable):
         remote.tip()

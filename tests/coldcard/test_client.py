@@ -67,8 +67,6 @@ def test_operations_from_many_threads_are_serialised_per_device(target):
 
 @pytest.mark.emulator_only
 def test_client_signs_psbt_and_message_and_reports_refusal(target, tmp_path):
-    if not target.is_emulator:
-        pytest.skip("emulator-only test")
     q = Quorum().start()
     try:
         clients = [ColdcardClient(p) for p in q.paths]
@@ -91,16 +89,29 @@ def test_client_signs_psbt_and_message_and_reports_refusal(target, tmp_path):
 
         from .rawlink import RawLink
 
-        def refuse_soon():
-            time.sleep(0.3)
+        refused_on_screen = []
+
+        def refuse_once_shown():
             raw = RawLink(q.paths[0])  # the operator's hand: outside the client and its lock
-            raw.call(b"XKEYx")
-            raw.close()
+            try:
+                deadline = time.monotonic() + 10  # a hang guard, not a speed check
+                # a key pressed before the request is on screen would be dropped
+                while b"OK TO SEND?" not in (raw.call(b"EVALsim_display.story") or b""):
+                    if time.monotonic() > deadline:
+                        return
+                    time.sleep(0.02)
+                raw.call(b"XKEYx")
+                refused_on_screen.append(True)
+            finally:
+                raw.close()
 
         client = ColdcardClient(q.paths[0], timeout_ms=5000)
-        threading.Thread(target=refuse_soon).start()
+        operator = threading.Thread(target=refuse_once_shown)
+        operator.start()
         with pytest.raises(SigningRefused):
             client.sign_psbt(serialize_psbt(psbt, "binary"), poll_interval=0.05, timeout=10)
+        operator.join(10)
+        assert refused_on_screen == [True]  # the refusal came from the key, not a timeout
     finally:
         q.stop()
 

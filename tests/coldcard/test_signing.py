@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -163,15 +164,22 @@ def test_message_text_rules_use_firmware_words(quorum):
                 dev.send_recv(P.sign_message(text, "m/44h/1h/0h/0/0"))
 
 
+def wait_for_story(dev, text: bytes, proc: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 30  # a hang guard, not a speed check
+    while text not in dev.send_recv(b"EXEC" + b"RV.write('\\0'.join(sim_display.story or []))", encrypt=False):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the request never reached the screen"
+        time.sleep(0.05)
+
+
 def test_cli_signs_a_message(quorum):
     ckcc = str(Path(sys.executable).parent / "ckcc")
     proc = subprocess.Popen([ckcc, "-c", quorum.paths[1], "msg", "hello world", "-p", "m/84h/1h/0h/0/0", "-s"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    import time
-
-    time.sleep(0.8)
-    # a plaintext side channel, so the CLI's encrypted session is not re-keyed
+    # a plaintext side channel, so the CLI's encrypted session is not re-keyed; the key is
+    # pressed once the request is on screen (a key pressed before it would be dropped)
     with device(quorum.paths[1], encrypt=False) as dev:
+        wait_for_story(dev, b"hello world", proc)
         dev.send_recv(P.sim_keypress(b"y"))
     out, err = proc.communicate(timeout=20)
     lines = out.strip().splitlines()

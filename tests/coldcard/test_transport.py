@@ -105,14 +105,18 @@ def test_plaintext_exec_gets_plaintext_reply_and_leaves_streams_alone(target):
         assert dev.send_recv(P.ping(b"two")) == b"two"
 
 
-def test_cli_reads_version_and_xpub(target):
+def test_cli_reads_the_same_master_xpub_and_chain_as_the_library(target):
     import subprocess
     import sys
     from pathlib import Path
 
+    from backends.coldcard.client import ColdcardClient
+
+    client = ColdcardClient(target.path)
     ckcc = str(Path(sys.executable).parent / "ckcc")
     out = subprocess.run([ckcc, "-c", target.path, "xpub"], capture_output=True, text=True, timeout=30)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip()[1:4] == "pub"
+    assert out.stdout.strip() == client.master().xpub
     out = subprocess.run([ckcc, "-c", target.path, "chain"], capture_output=True, text=True, timeout=30)
-    assert out.stdout.strip() in ("BTC", "XTN", "XRT")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == client.chain()

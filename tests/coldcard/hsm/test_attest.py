@@ -36,7 +36,7 @@ def output(amount: int, attestation: bytes | None) -> OutputSummary:
 @pytest.mark.parametrize("header_base", [31, 35, 39], ids=["classic", "p2sh-p2wpkh", "p2wpkh"])
 def test_output_attested_by_a_whitelisted_key_is_approved(start, header_base):
     engine = start({"rules": [{"whitelist": [ADDRESSES[header_base]], "whitelist_opts": {"mode": "ATTEST"}}]})
-    engine.approve_transaction(tx(outputs=[output(5000, attest(5000, header_base))], change=100))
+    assert engine.approve_transaction(tx(outputs=[output(5000, attest(5000, header_base))], change=100)) == 1
 
 
 @pytest.mark.parametrize(

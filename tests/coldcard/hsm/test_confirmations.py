@@ -56,9 +56,12 @@ def test_replayed_totp_code_is_refused(start, clock):
 
 def test_totp_counter_is_the_hosts_and_a_new_step_gets_a_new_code(start, clock):
     engine = start({"rules": [{"users": ["totp"]}]})
-    engine.approve_transaction(tx(1), auth={"totp": totp_now(clock)})
+    first = totp_now(clock)
+    assert engine.approve_transaction(tx(1), auth={"totp": first}) == 1
     clock.advance(30)
-    engine.approve_transaction(tx(1), auth={"totp": (totp_now(clock), int(clock()) // 30)})
+    second = totp_now(clock)
+    assert second != first
+    assert engine.approve_transaction(tx(1), auth={"totp": (second, int(clock()) // 30)}) == 1
 
 
 def test_min_users_counts_distinct_good_codes(start, clock):
@@ -80,7 +83,7 @@ def test_any_two_of_three_users_approve(start, clock, subset):
         "hotp": calc_hotp(b32decode(HOTP_SECRET), 1),
         "pw": hmac.new(password_key(PASSWORD, "F1F1F1F1F1F1"), summary.psbt_sha256, hashlib.sha256).digest(),
     }
-    engine.approve_transaction(summary, auth={name: codes[name] for name in subset})
+    assert engine.approve_transaction(summary, auth={name: codes[name] for name in subset}) == 1
 
 
 def test_surge_tier_second_rule_needs_totp(start, clock):
@@ -120,9 +123,10 @@ def test_local_confirmation_code(start):
 def test_local_code_typed_on_the_keypad(start):
     engine = start({"rules": [{"local_conf": True}]})
     summary = tx(1)
+    assert refused(engine, summary) == "Rejected: rule #1: local operator didn't confirm"
     for key in "x" + engine.local_code_challenge(summary.psbt_sha256) + "y":
         engine.keypad(key)
-    engine.approve_transaction(summary)
+    assert engine.approve_transaction(summary) == 1
 
 
 def test_local_code_is_consumed_by_every_attempt(start):

@@ -24,7 +24,8 @@ def test_spend_over_max_amount_is_refused_with_device_reason(start):
 
 def test_change_and_fee_do_not_count_toward_the_amount(start):
     engine = start({"rules": [{"max_amount": 5000}]})
-    engine.approve_transaction(tx(5000, change=10**8))
+    assert engine.approve_transaction(tx(5000, change=10**8)) == 1
+    assert refused(engine, tx(5001, change=10**8)) == "Rejected: rule #1: amount exceeded"
 
 
 def test_no_rules_signs_nothing(start):
