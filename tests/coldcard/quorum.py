@@ -78,3 +78,18 @@ class Quorum:
         for p in self.processes:
             p.stop()
         shutil.rmtree(self.base, ignore_errors=True)
+
+
+def funded_chain(quorum: Quorum, directory, *, coins: int, pay_to: str):
+    """An embedded chain watching the quorum's descriptor, with ``coins`` mature coinbase
+    coins at its first receive address; returns (chain, descriptor). Close the chain."""
+    from backends.chain import EmbeddedChain
+    from backends.wallet import REGTEST, parse_descriptor
+
+    chain = EmbeddedChain(directory / "embedded")
+    desc = parse_descriptor(descriptor(quorum.keys), REGTEST)
+    chain.watch(str(desc), range_end=20, label="quorum")
+    for _ in range(coins):
+        chain.mine(1, desc.receive_address(0))
+    chain.mine(100, pay_to)
+    return chain, desc

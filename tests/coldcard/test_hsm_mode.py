@@ -24,9 +24,16 @@ from backends.coldcard.client import ColdcardClient
 from backends.coldcard.errors import DeviceError, HsmCommandsDisabled, NotAllowedInHsm, SigningRefused
 from backends.coldcard.hsm import HsmPolicy
 from backends.wallet import REGTEST, Payment, Utxo, combine, create_psbt, extract, finalize, parse_address
-from backends.wallet import parse_descriptor, parse_psbt, serialize_psbt
+from backends.wallet import parse_psbt, serialize_psbt
 
-from .quorum import Quorum, descriptor, device, enrol, sign_with_keypress, wallet_file
+from .quorum import (
+    Quorum,
+    device,
+    enrol,
+    funded_chain,
+    sign_with_keypress,
+    wallet_file,
+)
 
 LEAVE_HSM = "from hsm_ux import hsm_ux_obj; hsm_ux_obj.test_restart = True"
 FORGET_POLICY = "import uos, hsm; uos.remove(hsm.POLICY_FNAME)"
@@ -247,14 +254,7 @@ def quorum():
 
 @pytest.fixture(scope="module")
 def funded(quorum, tmp_path_factory):
-    from backends.chain import EmbeddedChain
-
-    chain = EmbeddedChain(tmp_path_factory.mktemp("hsmchain") / "embedded")
-    desc = parse_descriptor(descriptor(quorum.keys), REGTEST)
-    chain.watch(str(desc), range_end=20, label="quorum")
-    for _ in range(3):
-        chain.mine(1, desc.receive_address(0))
-    chain.mine(100, PAY_TO)
+    chain, desc = funded_chain(quorum, tmp_path_factory.mktemp("hsmchain"), coins=3, pay_to=PAY_TO)
     yield chain, desc
     chain.close()
 

@@ -15,10 +15,17 @@ from embit import ec
 from embit.networks import NETWORKS
 from embit.script import p2wpkh
 
-from backends.wallet import REGTEST, Payment, Utxo, combine, create_psbt, extract, finalize, parse_descriptor
+from backends.wallet import REGTEST, Payment, Utxo, combine, create_psbt, extract, finalize
 from backends.wallet import parse_address, parse_psbt, serialize_psbt
 
-from .quorum import Quorum, descriptor, device, enrol, sign_with_keypress, wallet_file
+from .quorum import (
+    Quorum,
+    device,
+    enrol,
+    funded_chain,
+    sign_with_keypress,
+    wallet_file,
+)
 
 pytestmark = pytest.mark.emulator_only
 PAY_TO = "bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080"
@@ -43,14 +50,7 @@ def quorum():
 
 @pytest.fixture(scope="module")
 def chain(quorum, tmp_path_factory):
-    from backends.chain import EmbeddedChain
-
-    opened = EmbeddedChain(tmp_path_factory.mktemp("chain") / "embedded")
-    desc = parse_descriptor(descriptor(quorum.keys), REGTEST)
-    opened.watch(str(desc), range_end=20, label="quorum")
-    for _ in range(12):
-        opened.mine(1, desc.receive_address(0))
-    opened.mine(100, PAY_TO)
+    opened, desc = funded_chain(quorum, tmp_path_factory.mktemp("chain"), coins=12, pay_to=PAY_TO)
     yield opened, desc
     opened.close()
 
