@@ -87,27 +87,22 @@ class HsmMode:
         from .signing import approval_story
 
         story = approval_story(analysis, self.dev.chain, prompt=False)  # what the audit log records
+        self._decide(action, lambda: self.engine.approve_transaction(tx_summary(analysis), story=story))
+
+    def decide_message(self, action, path: str, text: str, address: str) -> None:
+        self._decide(action, lambda: self.engine.approve_message(
+            path, message=text.encode(), address=address))
+
+    def _decide(self, action, judge) -> None:
+        """Approve (as if OK were pressed), refuse, or fail the pending request."""
         try:
-            self.engine.approve_transaction(tx_summary(analysis), story=story)
+            judge()
         except HsmRefusal:
             self._refused(action)
             return
         except Exception as exc:
             # the engine turns failures during evaluation into refusals; one before it
             # (outside the firmware's try too) fails the request, so stok never hangs
-            self._failed(action, exc)
-            return
-        finally:
-            self._write_log()
-        action.on_key("y")
-
-    def decide_message(self, action, path: str, text: str, address: str) -> None:
-        try:
-            self.engine.approve_message(path, message=text.encode(), address=address)
-        except HsmRefusal:
-            self._refused(action)
-            return
-        except Exception as exc:
             self._failed(action, exc)
             return
         finally:
