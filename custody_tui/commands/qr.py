@@ -51,6 +51,15 @@ def read_input(name: str) -> bytes:
         raise UsageError(f"cannot read {name}: {exc.strerror}") from None
 
 
+def payload_of(raw: bytes) -> bytes:
+    """Text loses the newline an editor or `echo` adds; binary stays byte for byte."""
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw
+    return raw.strip()
+
+
 def codes_for(payload: bytes, kind: str) -> list[str | bytes]:
     """One code when it fits, else the BBQr parts."""
     try:
@@ -73,7 +82,7 @@ def run(args, services=None) -> int:
         else:
             sys.stdout.buffer.write(payload)
         return 0
-    payload = read_input(args.input).strip()
+    payload = payload_of(read_input(args.input))
     if args.action == "split":
         print("\n".join(bbqr_split(payload, FILE_TYPES[args.type])))
         return 0

@@ -22,7 +22,8 @@ def test_show_draws_a_code_that_decodes_to_the_payloads_matrix(tmp_path, capsys)
 
 def test_a_large_payload_splits_and_joins_back(tmp_path, capsys, monkeypatch):
     payload = tmp_path / "psbt.bin"
-    data = os.urandom(6000)
+    # Binary that starts and ends with whitespace bytes must survive byte for byte.
+    data = b"\t\n" + os.urandom(6000) + b"\xff\n"
     payload.write_bytes(data)
     assert main(["qr", "split", str(payload), "--type", "psbt"]) == 0
     parts = capsys.readouterr().out.split()
@@ -33,6 +34,14 @@ def test_a_large_payload_splits_and_joins_back(tmp_path, capsys, monkeypatch):
     out = tmp_path / "joined.bin"
     assert main(["qr", "join", str(parts_file), "--out", str(out)]) == 0
     assert out.read_bytes() == data
+
+
+def test_a_text_payload_loses_the_trailing_newline(tmp_path, capsys):
+    payload = tmp_path / "address.txt"
+    payload.write_text("bcrt1qexample\n")
+    assert main(["qr", "split", str(payload), "--type", "text"]) == 0
+    parts = capsys.readouterr().out.split()
+    assert bbqr_join(parts)[1] == b"bcrt1qexample"
 
 
 def test_export_writes_one_image_per_part(tmp_path, capsys):
