@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
+from hypothesis import settings
+
+# The suite is a gate: the same tree passes or fails the same way on every run. Property
+# tests draw a fixed sequence of examples unless HYPOTHESIS_PROFILE=explore asks for fresh ones.
+settings.register_profile("gate", derandomize=True, deadline=None, database=None)
+settings.register_profile("explore", deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "gate"))
 
 
 @pytest.fixture(autouse=True)
