@@ -94,7 +94,7 @@ def test_client_signs_psbt_and_message_and_reports_refusal(target, tmp_path):
         def refuse_once_shown():
             raw = RawLink(q.paths[0])  # the operator's hand: outside the client and its lock
             try:
-                deadline = time.monotonic() + 10  # a hang guard, not a speed check
+                deadline = time.monotonic() + 30  # a hang guard, not a speed check
                 # a key pressed before the request is on screen would be dropped
                 while b"OK TO SEND?" not in (raw.call(b"EVALsim_display.story") or b""):
                     if time.monotonic() > deadline:

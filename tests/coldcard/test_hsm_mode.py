@@ -230,7 +230,7 @@ def test_the_hundredth_refusal_powers_the_device_off(target, cc):
             dev.send_recv(P.sign_message(b"knock knock", "m/84h/1h/0h/0/0", 0x07))
             with pytest.raises(CCUserRefused):
                 dev.send_recv(P.get_signed_msg())
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 30  # a hang guard, not a speed check
     while target.process.alive and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not target.process.alive
