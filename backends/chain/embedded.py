@@ -13,6 +13,7 @@ On-disk layout under ``data_dir``::
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import threading
 import time as _time
@@ -29,6 +30,8 @@ from .kernel import Kernel
 from .mempool import ConfirmedCoin, Mempool, MIN_RELAY_FEE_SAT_PER_VB
 from .serialize import from_hex, parse_block, parse_tx, sha256d, to_hex, Tx
 from .store import ScriptOwner, Store
+
+log = logging.getLogger(__name__)
 
 
 class _Coins:
@@ -286,18 +289,30 @@ class EmbeddedChain:
     def _mine_one(self, script: bytes) -> str:
         with self._lock:
             self._check_open()
-            template = self._mempool.block_template()
-            try:
-                return self._connect(self._build([e.tx for e in template], script, sum(e.fee_sat for e in template)))
-            except BlockRejected as exc:
-                if not template:
-                    raise
-                # Our admission checks missed a consensus rule: drop what we admitted so mining goes on.
-                for entry in template:
-                    self._mempool.remove(entry.txid)
-                    self._store.mark_dropped(entry.txid, "unknown", f"dropped from the mempool: block rejected ({exc.reason})")
-                self._store.mempool_remove(e.txid for e in template)
-                return self._connect(self._build([], script, 0))
+            txs = self._mempool.block_template()
+            while True:
+                try:
+                    return self._connect(self._build([e.tx for e in txs], script, sum(e.fee_sat for e in txs)))
+                except BlockRejected as exc:
+                    if not txs:
+                        raise
+                    if len(txs) > 1:
+                        # Our admission missed a rule Core enforces. The block must still be
+                        # mined, so retry with the first half: a block that connects keeps
+                        # its transactions; the rest wait for the next block.
+                        txs = txs[: len(txs) // 2]
+                        continue
+                    self._evict(txs[0], f"dropped from the mempool: Core refused it in a block ({exc.reason})")
+                    txs = self._mempool.block_template()
+
+    def _evict(self, culprit, reason: str) -> None:
+        """Drop a transaction Core refuses, with the descendants that spend it."""
+        victims = [*self._mempool.descendants(culprit.txid), culprit.txid]
+        for txid in victims:
+            self._mempool.remove(txid)
+            self._store.mark_dropped(txid, "unknown", reason)
+        self._store.mempool_remove(victims)
+        log.warning("mempool: %s %s", to_hex(culprit.txid), reason)
 
     def _build(self, txs: list[Tx], script: bytes, fees: int):
         tip = self._kernel.tip()

@@ -2,9 +2,11 @@
 
 Admission follows the order of Bitcoin Core's ``AcceptToMemoryPool`` for the consensus rules
 (inputs exist and are unspent, coinbase maturity, amounts, finality, scripts with every
-flag) plus two policy rules: a minimum relay fee and no conflict with an admitted
-transaction (no replacement). Reasons use Core's reject strings, so callers and tests can
-treat both backends alike. Standardness (dust, script templates, sigop limits) is not checked.
+flag) plus three policy rules: a minimum relay fee, Core's per-transaction sigop cost limit,
+and no conflict with an admitted transaction (no replacement). Reasons use Core's reject
+strings, so callers and tests can treat both backends alike. The rest of standardness (dust,
+script templates) is not checked. Block templates respect the block's weight and sigop
+budgets, as Core's miner does.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import time as _time
 from dataclasses import dataclass
 from typing import Callable, Protocol
 
+from . import sigops
 from .blockbuild import COINBASE_MATURITY
 from .errors import TransactionRejected
 from .serialize import DecodeError, Tx, TxOut, parse_tx, to_hex
@@ -25,6 +28,7 @@ SEQUENCE_FINAL = 0xFFFFFFFF
 SEQUENCE_LOCKTIME_DISABLE_FLAG = 1 << 31
 SEQUENCE_LOCKTIME_TYPE_FLAG = 1 << 22
 SEQUENCE_LOCKTIME_MASK = 0x0000FFFF
+COINBASE_SIGOP_RESERVE = 400  # Core's BlockAssembler keeps this much for the coinbase
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +54,7 @@ class MempoolEntry:
     weight: int
     seen: int
     spent: list[tuple[int, bytes]]  # (amount, scriptPubKey) per input
+    sigop_cost: int = 0
 
     @property
     def txid_hex(self) -> str:
@@ -116,11 +121,15 @@ class Mempool:
         if fee < vsize * MIN_RELAY_FEE_SAT_PER_VB or fee <= 0:
             raise TransactionRejected(f"min relay fee not met, {fee} < {max(1, vsize * MIN_RELAY_FEE_SAT_PER_VB)}",
                                       txid=to_hex(txid))
+        sigop_cost = sigops.transaction_sigop_cost(tx, [script for _, script in spent])
+        if sigop_cost > sigops.MAX_STANDARD_TX_SIGOPS_COST:
+            raise TransactionRejected(f"bad-txns-too-many-sigops, {sigop_cost}", txid=to_hex(txid))
         bad = failing_input(raw, spent)
         if bad is not None:
             raise TransactionRejected(
                 f"mandatory-script-verify-flag-failed (script evaluation failed on input {bad})", txid=to_hex(txid))
-        return MempoolEntry(tx, raw, txid, fee, vsize, weight, int(_time.time()) if now is None else now, spent)
+        return MempoolEntry(tx, raw, txid, fee, vsize, weight, int(_time.time()) if now is None else now, spent,
+                            sigop_cost)
 
     @staticmethod
     def _check_outputs(tx: Tx) -> None:
@@ -210,18 +219,25 @@ class Mempool:
                         evicted.append((entry, txid))
         return evicted
 
-    def block_template(self, max_weight: int = 3_900_000) -> list[MempoolEntry]:
+    def block_template(self, max_weight: int = 3_900_000, max_sigop_cost: int | None = None) -> list[MempoolEntry]:
+        """Admitted transactions in admission order, as many as the block's budgets hold.
+
+        ``max_sigop_cost`` defaults to the block limit less Core's coinbase reserve.
+        """
+        if max_sigop_cost is None:
+            max_sigop_cost = sigops.MAX_BLOCK_SIGOPS_COST - COINBASE_SIGOP_RESERVE
         chosen: list[MempoolEntry] = []
         chosen_ids: set[bytes] = set()
-        weight = 0
+        weight = sigop_cost = 0
         for entry in self.entries.values():
-            if weight + entry.weight > max_weight:
+            if weight + entry.weight > max_weight or sigop_cost + entry.sigop_cost > max_sigop_cost:
                 break  # keep the order topological: stop at the first that does not fit
             if any(i.prev_txid in self.entries and i.prev_txid not in chosen_ids for i in entry.tx.inputs):
                 break
             chosen.append(entry)
             chosen_ids.add(entry.txid)
             weight += entry.weight
+            sigop_cost += entry.sigop_cost
         return chosen
 
 
