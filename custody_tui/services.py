@@ -10,6 +10,7 @@ from __future__ import annotations
 import getpass
 import os
 import socket
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -142,7 +143,17 @@ class Services:
                 details={**details, "reason": type(exc).__name__}, outcome="error",
             )
             raise
-        self.audit.append(area, action, actor=self.actor, details={**details, **extra})
+        try:
+            self.audit.append(area, action, actor=self.actor, details={**details, **extra})
+        except Exception as exc:
+            from backends.audit import AuditUnrecorded
+
+            # The action has happened: saying "failed" would invite the operator to repeat it.
+            cause = str(exc) if isinstance(exc, (CustodyError, OSError, sqlite3.Error)) else type(exc).__name__
+            raise AuditUnrecorded(
+                f"{area} {action} was done, but the audit log could not record it ({cause})",
+                hint="do not repeat it; note it by hand, then free disk space or fix DATA_DIR/audit",
+            ) from exc
 
     def keystore_passphrase_hint(self) -> str | None:
         """What to tell the operator about the passphrase (the demo publishes its own)."""

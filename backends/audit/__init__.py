@@ -14,7 +14,7 @@ board, a printed report) is what pins history against that.
 
 from backends.audit.anchor import HeadAnchor
 from backends.audit.entry import GENESIS_HASH, OUTCOMES, AuditEntry, canonical_bytes, entry_hash
-from backends.audit.errors import AuditDetailsError, AuditError
+from backends.audit.errors import AuditDetailsError, AuditError, AuditUnrecorded
 from backends.audit.export import EXPORT_FORMAT, verify_export
 from backends.audit.log import AuditLog
 from backends.audit.redaction import REDACTED, redact
@@ -29,6 +29,7 @@ __all__ = [
     "AuditDetailsError",
     "AuditEntry",
     "AuditError",
+    "AuditUnrecorded",
     "AuditLog",
     "ChainStatus",
     "HeadAnchor",

@@ -11,3 +11,10 @@ class AuditError(CustodyError):
 
 class AuditDetailsError(AuditError):
     """An entry's details are not a JSON object the log can commit to."""
+
+
+class AuditUnrecorded(AuditError):
+    """An action completed but its audit entry could not be written.
+
+    Distinct from a failed action: the operator must not repeat it, and must record it
+    by other means until the log is writable again."""

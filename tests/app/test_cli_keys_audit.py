@@ -121,3 +121,26 @@ def test_the_app_keystore_locks_after_a_suspend_longer_than_its_ttl(data_dir, mo
     keystore.unlock(PASSPHRASE, 300)
     asleep["seconds"] = 3600.0
     assert not keystore.is_unlocked
+
+
+def test_an_action_done_but_not_recorded_says_so_and_not_that_it_failed(cli, monkeypatch):
+    import sqlite3
+
+    from backends.audit import AuditLog
+
+    cli("keys", "init", stdin=PASSPHRASE + "\n")
+    real_append = AuditLog.append
+
+    def disk_full_after_the_action(self, area, action, *, outcome="ok", **kwargs):
+        if (action, outcome) == ("create-mnemonic", "ok"):
+            raise sqlite3.OperationalError("database or disk is full")
+        return real_append(self, area, action, outcome=outcome, **kwargs)
+
+    monkeypatch.setattr(AuditLog, "append", disk_full_after_the_action)
+    code, _, err = cli("keys", "create", "hot", "--words", "12")
+    monkeypatch.undo()
+    assert code == 1
+    assert "keys create-mnemonic was done, but the audit log could not record it (database or disk is full)" in err
+    assert "do not repeat it" in err
+    monkeypatch.setenv("CUSTODY_TUI_PASSPHRASE", PASSPHRASE)
+    assert [e["label"] for e in json.loads(cli("keys", "list", "--json")[1])] == ["hot"]  # it was done
