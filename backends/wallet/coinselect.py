@@ -8,7 +8,8 @@ Two rules, one engine:
   reason, never a transaction that breaks the rule;
 - the quorum's rule (:func:`quorum_policy`): seed the spend with the largest coin, then add
   coins as needed, so few inputs keep the fee under Coldcard's 5% "big fee" warning (which an
-  HSM policy refuses); a fee at or above ``max_fee_fraction`` of the amount is CannotFund.
+  HSM policy refuses); a fee at or above ``max_fee_fraction`` of what the transaction pays
+  out (payment plus change, the device's own measure) is CannotFund.
 
 The coins of one wallet cost the same to spend, so ranking by value ranks by effective value.
 A set of k coins is the k-1 largest plus the smallest coin that completes it. Only the
@@ -85,7 +86,7 @@ class SelectionPolicy:
     max_inputs: int
     min_change: int  # smallest change output worth creating (never below dust)
     seed_with_largest: bool
-    max_fee_fraction: float | None = None  # fee / amount must stay below this
+    max_fee_fraction: float | None = None  # fee / (amount + change) must stay below this
     max_absorbed: int | None = None  # leftover that may go to the fee instead of change
 
     @property
@@ -101,7 +102,7 @@ def mint_policy(kind: ScriptKind, *, min_change: int = 10_000, max_inputs: int =
 def quorum_policy(
     kind: ScriptKind, *, max_fee_fraction: float = 0.05, max_inputs: int = 100
 ) -> SelectionPolicy:
-    """The quorum's rule: largest coin first, fee below ``max_fee_fraction`` of the amount."""
+    """The quorum's rule: largest coin first, fee below ``max_fee_fraction`` of the outputs."""
     return SelectionPolicy(
         "quorum", kind, max_inputs, 0, seed_with_largest=True, max_fee_fraction=max_fee_fraction
     )
@@ -291,10 +292,12 @@ def _finish(coins: list[Utxo], costs: _Costs) -> Selection:
         weight = costs.weight(k, False)
         change, fee = 0, total - costs.target
         absorbed = fee - fee_for(weight, costs.fee_rate)
-    if policy.max_fee_fraction is not None and fee >= policy.max_fee_fraction * costs.target:
+    paid_out = costs.target + change
+    if policy.max_fee_fraction is not None and fee >= policy.max_fee_fraction * paid_out:
+        # Coldcard's measure: fee against every output, change included (its "Big Fee" warning)
         raise CannotFund(
-            f"the fee of {fee} sat would be {100 * fee / costs.target:.1f}% of the {costs.target} sat "
-            f"amount (limit {100 * policy.max_fee_fraction:g}%: Coldcard warns above 5% and an HSM "
+            f"the fee of {fee} sat would be {100 * fee / paid_out:.1f}% of the {paid_out} sat "
+            f"paid out (limit {100 * policy.max_fee_fraction:g}%: Coldcard warns from 5% and an HSM "
             "policy refuses warnings)",
             hint="send a larger amount, wait for a lower fee rate, or consolidate coins",
         )
