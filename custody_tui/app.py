@@ -166,6 +166,9 @@ def chain_status(services: Services) -> StatusItem:
     except CustodyError as exc:
         log.warning("chain status: %s", exc)
         return StatusItem("chain", "unavailable", "bad")
+    except Exception:  # the status line must keep polling whatever a backend does
+        log.exception("chain status failed unexpectedly")
+        return StatusItem("chain", "unavailable", "bad")
     return StatusItem("chain", f"{chain.backend_name} {chain.network} #{tip.height}", "ok")
 
 

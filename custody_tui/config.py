@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import tomllib
+from urllib.parse import urlsplit
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin, get_type_hints
@@ -41,8 +42,9 @@ class KeystoreConfig:
 
     def validate(self, key: str) -> None:
         _require(self.unlock_ttl_seconds >= 10, f"{key}.unlock_ttl_seconds", "must be at least 10")
-        _require(self.kdf_opslimit >= 1, f"{key}.kdf_opslimit", "must be at least 1")
-        _require(self.kdf_memlimit_mib >= 8, f"{key}.kdf_memlimit_mib", "must be at least 8")
+        # the keystore's own bounds: it refuses to read entries outside them
+        _require(1 <= self.kdf_opslimit <= 64, f"{key}.kdf_opslimit", "must be 1 to 64")
+        _require(8 <= self.kdf_memlimit_mib <= 4096, f"{key}.kdf_memlimit_mib", "must be 8 to 4096 (MiB)")
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,12 @@ class BitcoindConfig:
             f"{key}.url",
             f"must be an http:// or https:// URL, got {self.url!r}",
         )
+        try:
+            parts = urlsplit(self.url)
+            parts.port  # noqa: B018 -- parsing the port is the check
+        except ValueError as exc:
+            raise ConfigError(f"{key}.url is not a valid URL ({exc}): {self.url!r}") from None
+        _require(bool(parts.hostname), f"{key}.url", f"names no host: {self.url!r}")
         _require(self.timeout_seconds > 0, f"{key}.timeout_seconds", "must be positive")
 
 
@@ -109,6 +117,11 @@ class UiConfig:
 
     def validate(self, key: str) -> None:
         _require(self.poll_seconds >= 0.5, f"{key}.poll_seconds", "must be at least 0.5")
+        if self.theme != UiConfig.theme:  # Textual is imported only to check a chosen theme
+            from textual.theme import BUILTIN_THEMES
+
+            _require(self.theme in BUILTIN_THEMES, f"{key}.theme",
+                     f"is not a Textual theme: {self.theme!r} (try {', '.join(sorted(BUILTIN_THEMES)[:4])}, ...)")
 
 
 @dataclass(frozen=True)
@@ -137,6 +150,13 @@ class Config:
         self.keystore.validate("keystore")
         self.chain.validate("chain")
         self.ui.validate("ui")
+        if self.chain.auto_mine_address:
+            from backends.wallet import parse_address
+
+            try:
+                parse_address(self.chain.auto_mine_address, self.network)
+            except CustodyError as exc:
+                raise ConfigError(f"chain.auto_mine_address: {exc}") from None
 
 
 def _require(condition: bool, key: str, message: str) -> None:
@@ -180,33 +200,43 @@ def _build(cls: type, raw: Any, prefix: str) -> Any:
         raise ConfigError(f"unknown key '{prefix}{unknown[0]}' (known here: {known})")
     values = {}
     for name, value in raw.items():
-        values[name] = _coerce(hints[name], value, f"{prefix}{name}")
+        secret = bool(fields[name].metadata.get("secret"))
+        values[name] = _coerce(hints[name], value, f"{prefix}{name}", secret=secret)
     return cls(**values)
 
 
-def _coerce(kind: Any, value: Any, key: str) -> Any:
+def _shown(value: Any, secret: bool) -> str:
+    """How a bad value appears in an error: a secret only by its TOML type."""
+    if not secret:
+        return repr(value)
+    kinds = {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
+             list: "an array", dict: "a table"}
+    return kinds.get(type(value), "another type") + " (value not shown)"
+
+
+def _coerce(kind: Any, value: Any, key: str, *, secret: bool = False) -> Any:
     if dataclasses.is_dataclass(kind):
         return _build(kind, value, prefix=f"{key}.")
     if get_origin(kind) is Literal:
         choices = get_args(kind)
         if value not in choices:
-            raise ConfigError(f"{key} must be one of {', '.join(map(repr, choices))}, got {value!r}")
+            raise ConfigError(f"{key} must be one of {', '.join(map(repr, choices))}, got {_shown(value, secret)}")
         return value
     if kind is bool:
         if not isinstance(value, bool):
-            raise ConfigError(f"{key} must be true or false, got {value!r}")
+            raise ConfigError(f"{key} must be true or false, got {_shown(value, secret)}")
         return value
     if kind is int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{key} must be an integer, got {value!r}")
+            raise ConfigError(f"{key} must be an integer, got {_shown(value, secret)}")
         return value
     if kind is float:
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError(f"{key} must be a number, got {value!r}")
+            raise ConfigError(f"{key} must be a number, got {_shown(value, secret)}")
         return float(value)
     if kind is str:
         if not isinstance(value, str):
-            raise ConfigError(f"{key} must be a string, got {value!r}")
+            raise ConfigError(f"{key} must be a string, got {_shown(value, secret)}")
         return value
     raise TypeError(f"config field {key} has an unsupported type {kind!r}")
 

@@ -10,16 +10,17 @@ their descriptors again after opening (cheap: what the wallet already has is not
 
 from __future__ import annotations
 
+import functools
 import threading
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from .descriptors import derive_scripts, is_ranged, single_path_descriptors, strip_checksum
-from .errors import ChainError, DescriptorError, NotRegtest, WalletUnavailable
-from .interface import DEFAULT_RANGE_END, HistoryEntry, Tip, TxStatus, Utxo
+from .errors import ChainError, ChainUnavailable, DescriptorError, NotRegtest, WalletUnavailable
+from .interface import DEFAULT_RANGE_END, HistoryEntry, Tip, TxStatus, Utxo, require_txid
 from .rpc import (
     RPC_INVALID_ADDRESS_OR_KEY, RPC_WALLET_ALREADY_LOADED, RPC_WALLET_NOT_FOUND, RpcClient, RpcError, btc_to_sat,
 )
@@ -29,9 +30,30 @@ MIN_CORE_VERSION = 260000
 _LONG_CALL_TIMEOUT = 3600.0  # importdescriptors rescans, generate on a slow machine
 
 
+def _answers_checked(method):
+    """An answer without the fields Core gives (a proxy, another server, a broken node) is
+    ChainUnavailable naming the call, not a KeyError from deep inside the parsing."""
+
+    @functools.wraps(method)
+    def checked(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except (KeyError, IndexError, TypeError, AttributeError, InvalidOperation) as exc:
+            url = getattr(self, "url", "the configured URL")
+            call = "the connection checks" if method.__name__ == "__init__" else method.__name__
+            raise ChainUnavailable(
+                f"bitcoind at {url} gave an answer to {call} that is not Bitcoin Core's "
+                f"({type(exc).__name__}: {exc})",
+                hint="is chain.bitcoind.url the node's RPC port, and is it Bitcoin Core 26 or newer?",
+            ) from None
+
+    return checked
+
+
 class Bitcoind:
     backend_name = "bitcoind"
 
+    @_answers_checked
     def __init__(self, url: str, *, wallet: str = "custody-watch", user: str | None = None,
                  password: str | None = None, cookie_file: Path | str | None = None, timeout: float = 30.0,
                  transport: httpx.BaseTransport | None = None) -> None:
@@ -77,6 +99,7 @@ class Bitcoind:
 
     # -- reads
 
+    @_answers_checked
     def tip(self) -> Tip:
         info = self._rpc.call("getblockchaininfo")
         time = info.get("time")
@@ -87,6 +110,7 @@ class Bitcoind:
     def watched(self) -> list[str]:
         return list(self._ranges)
 
+    @_answers_checked
     def watch(self, descriptor: str, *, range_end: int = DEFAULT_RANGE_END, label: str = "",
               birth_time: int | None = None) -> None:
         """Import ``descriptor`` into the node's wallet (rescanning from ``birth_time``, default genesis)."""
@@ -130,6 +154,7 @@ class Bitcoind:
             raise DescriptorError(f"descriptor is not watched: {key[:80]}", hint="watch it first")
         return {spk: o for spk, o in self._owners.items() if o.descriptor == key}
 
+    @_answers_checked
     def utxos(self, descriptor: str | None = None) -> list[Utxo]:
         owners = self._owners_for(descriptor)
         tip_height = self.tip().height
@@ -150,6 +175,7 @@ class Bitcoind:
                                owner.descriptor, owner.branch, owner.index, coinbase))
         return sorted(result, key=lambda u: (u.height is None, u.height or 0, u.txid, u.vout))
 
+    @_answers_checked
     def history(self, descriptor: str | None = None) -> list[HistoryEntry]:
         owners = self._owners_for(descriptor)
         listed = self._wallet_call("listtransactions", "*", 1_000_000, 0, True)
@@ -201,7 +227,9 @@ class Bitcoind:
         time = int(tx.get("timereceived") or tx.get("time") or 0)
         return HistoryEntry(txid, time, height, max(confirmations, 0), received, sent, fee)
 
+    @_answers_checked
     def tx_status(self, txid: str) -> TxStatus:
+        txid = require_txid(txid)
         try:
             self._rpc.call("getmempoolentry", txid)
             return TxStatus("mempool", 0)
@@ -231,6 +259,7 @@ class Bitcoind:
         confirmations = int(raw.get("confirmations", 0))
         return TxStatus("confirmed", confirmations) if confirmations > 0 else TxStatus("mempool", 0)
 
+    @_answers_checked
     def estimate_fee_rate(self, target_blocks: int) -> float:
         if target_blocks < 1:
             raise ChainError(f"fee estimate target must be at least 1 block, not {target_blocks}")
@@ -244,9 +273,11 @@ class Bitcoind:
 
     # -- writes
 
+    @_answers_checked
     def broadcast(self, raw_tx: bytes) -> str:
         return self._rpc.call("sendrawtransaction", raw_tx.hex())
 
+    @_answers_checked
     def mine(self, n: int, address_or_script: str | bytes) -> list[str]:
         if self.network != "regtest":
             raise NotRegtest(f"mining is only possible on regtest; bitcoind at {self.url} is on {self.network}")

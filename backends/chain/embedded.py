@@ -25,7 +25,7 @@ from .blockbuild import build_block
 from .blocklog import BlockLog
 from .descriptors import GAP_LIMIT, derive_scripts, strip_checksum
 from .errors import BlockRejected, ChainDataDirInUse, ChainError, DescriptorError, TransactionRejected
-from .interface import DEFAULT_RANGE_END, HistoryEntry, Tip, TxStatus, Utxo
+from .interface import DEFAULT_RANGE_END, HistoryEntry, Tip, TxStatus, Utxo, require_txid
 from .kernel import Kernel
 from .mempool import ConfirmedCoin, Mempool, MIN_RELAY_FEE_SAT_PER_VB
 from .serialize import from_hex, parse_block, parse_tx, sha256d, to_hex, Tx
@@ -73,16 +73,20 @@ class EmbeddedChain:
         self._fallback_fee_rate = fallback_fee_rate
         self.replay_warnings: list[str] = []
         self.replayed_blocks = 0  # logged blocks the kernel had lost (after a hard kill)
-        self._owners = self._store.script_owners()
-        self._ranges = {d: r for d, _, r in self._store.descriptors()}
-        self._replay_block_log()
-        self._sync_index_with_kernel()
-        self._reload_mempool()
         self._stop = threading.Event()
         self._miner: threading.Thread | None = None
         self.auto_mine_error: Exception | None = None
-        if auto_mine_interval:
-            self.start_auto_mine(auto_mine_interval, auto_mine_to)
+        try:
+            self._owners = self._store.script_owners()
+            self._ranges = {d: r for d, _, r in self._store.descriptors()}
+            self._replay_block_log()
+            self._sync_index_with_kernel()
+            self._reload_mempool()
+            if auto_mine_interval:
+                self.start_auto_mine(auto_mine_interval, auto_mine_to)
+        except BaseException:
+            self.close()  # a failed open must not keep the data dir locked
+            raise
 
     # -- opening
 
@@ -201,9 +205,9 @@ class EmbeddedChain:
             return result
 
     def tx_status(self, txid: str) -> TxStatus:
+        key = from_hex(require_txid(txid))
         with self._lock:
             self._check_open()
-            key = from_hex(txid)
             confirmed = self._store.confirmed_tx(key)
             if confirmed is not None:
                 return TxStatus("confirmed", self._kernel.tip().height - confirmed[0] + 1)

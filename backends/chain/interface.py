@@ -7,6 +7,17 @@ from typing import Literal, Protocol, runtime_checkable
 
 #: the last derivation index (inclusive, as in Core's importdescriptors "range") watched per branch
 DEFAULT_RANGE_END = 999
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+
+
+def require_txid(txid: str) -> str:
+    """``txid`` if it is 64 hex digits, else a ChainError an operator can act on."""
+    from .errors import ChainError
+
+    if not isinstance(txid, str) or len(txid) != 64 or not _HEX_DIGITS.issuperset(txid):
+        shown = txid if isinstance(txid, str) and len(txid) <= 80 else f"{str(txid)[:77]}..."
+        raise ChainError(f"{shown!r} is not a txid", hint="a txid is 64 hex digits")
+    return txid.lower()
 
 TxState = Literal["confirmed", "mempool", "unknown", "conflicted"]
 

@@ -88,7 +88,13 @@ class RpcClient:
     def __init__(self, url: str, *, user: str | None = None, password: str | None = None,
                  cookie_file: Path | str | None = None, timeout: float = 30.0,
                  transport: httpx.BaseTransport | None = None) -> None:
-        parts = urlsplit(url.rstrip("/"))
+        try:
+            parts = urlsplit(url.rstrip("/"))
+            parts.port  # noqa: B018 -- a port that is not a number raises here, not mid-request
+        except ValueError as exc:
+            raise ChainError(f"the bitcoind URL is not valid ({exc})", hint="check chain.bitcoind.url") from None
+        if not parts.scheme.startswith("http") or not parts.hostname:
+            raise ChainError("the bitcoind URL must be http(s)://HOST:PORT", hint="check chain.bitcoind.url")
         if parts.username or parts.password:
             # credentials in the URL would reach every error message and log line
             raise ChainError("the bitcoind URL must not carry credentials",
@@ -119,7 +125,7 @@ class RpcClient:
         except httpx.TimeoutException:
             raise ChainUnavailable(f"bitcoind at {self.url} did not answer {what} within "
                                    f"{self.timeout if timeout is None else timeout:g} s") from None
-        except httpx.TransportError as exc:
+        except (httpx.TransportError, httpx.InvalidURL) as exc:
             raise ChainUnavailable(f"cannot reach bitcoind at {self.url}: {exc}",
                                    hint="is bitcoind running, and do chain.bitcoind.url and the port match?") from None
         if response.status_code in (401, 403):

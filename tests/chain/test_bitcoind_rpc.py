@@ -201,3 +201,36 @@ def test_a_url_with_credentials_is_refused_without_echoing_them():
     with pytest.raises(ChainError) as caught:
         RpcClient("http://ops:s3cret@127.0.0.1:8332")
     assert "s3cret" not in str(caught.value) and "credentials" in str(caught.value)
+
+
+@pytest.mark.parametrize(("url", "says"), [
+    ("http://127.0.0.1:notaport", "not valid"),
+    ("http://[::1", "not valid"),
+    ("http://:8332", "HOST:PORT"),
+])
+def test_a_malformed_url_is_a_clear_error_before_any_request(url, says):
+    node = FakeNode()
+    with pytest.raises(ChainError, match=says):
+        Bitcoind(url, user="alice", password="pw", transport=httpx.MockTransport(node))
+    assert node.calls == []
+
+
+@pytest.mark.parametrize(("method", "answer"), [
+    ("getnetworkinfo", {}),  # another JSON-RPC server: no version field
+    ("getnetworkinfo", None),
+    ("getblockchaininfo", ["not", "an", "object"]),
+])
+def test_an_answer_that_is_not_cores_is_unavailable_naming_the_call(method, answer):
+    node = FakeNode()
+    node.handlers[method] = lambda params: answer
+    with pytest.raises(ChainUnavailable, match="gave an answer to the connection checks that is not Bitcoin Core's") as caught:
+        open_backend(node)
+    assert caught.value.hint
+
+
+def test_a_malformed_tip_answer_is_unavailable():
+    node = FakeNode()
+    chain = open_backend(node)
+    node.handlers["getblockchaininfo"] = lambda params: {"chain": "regtest"}
+    with pytest.raises(ChainUnavailable, match="answer to tip"):
+        chain.tip()

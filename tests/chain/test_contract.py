@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from backends.chain import Chain, TransactionRejected
+from backends.chain import Chain, ChainError, TransactionRejected
 
 from .funding import BURN_ADDRESS, fund, watch_all
 from .wallets import flip_signature_byte, spend
@@ -160,6 +160,12 @@ def test_multisig_spend_with_one_signature_twice_is_rejected(chain):
 
 def test_unknown_transaction_has_unknown_status(chain):
     assert chain.tx_status("ab" * 32).state == "unknown"
+
+
+@pytest.mark.parametrize("txid", ["abc", "", "zz" * 32, "ab" * 33])
+def test_a_malformed_txid_is_refused_as_not_a_txid(chain, txid):
+    with pytest.raises(ChainError, match="is not a txid"):
+        chain.tx_status(txid)
 
 
 def test_fee_estimate_is_a_positive_rate(chain):
