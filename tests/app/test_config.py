@@ -24,7 +24,7 @@ def test_missing_file_gives_defaults(tmp_path):
 
 def test_values_are_read_into_typed_sections(tmp_path):
     path = write(tmp_path, 'network = "regtest"\n[chain]\nbackend = "embedded"\n'
-                 "auto_mine_seconds = 5\nauto_mine_address = 'bcrt1qexample'\n"
+                 "auto_mine_seconds = 5\nauto_mine_address = 'bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080'\n"
                  "[chain.bitcoind]\ntimeout_seconds = 3\n")
     config = load_config(path)
     assert config.network == "regtest"
@@ -49,6 +49,15 @@ def test_values_are_read_into_typed_sections(tmp_path):
         ("chain = 3\n", "chain must be a table"),
         ("[chain]\nauto_mine_seconds = 5\n", "chain.auto_mine_address is required"),
         ("network = \n", "not valid TOML"),
+        ("[chain.bitcoind]\nurl = 'http://127.0.0.1:notaport'\n", "chain.bitcoind.url is not a valid URL"),
+        ("[chain.bitcoind]\nurl = 'http://[::1'\n", "chain.bitcoind.url is not a valid URL"),
+        ("[ui]\ntheme = 'nope'\n", "ui.theme is not a Textual theme: 'nope'"),
+        ("[keystore]\nkdf_memlimit_mib = 100000000\n", "keystore.kdf_memlimit_mib must be 8 to 4096"),
+        ("[keystore]\nkdf_opslimit = 65\n", "keystore.kdf_opslimit must be 1 to 64"),
+        ("network = 'regtest'\n[chain]\nauto_mine_seconds = 5\nauto_mine_address = 'garbage'\n",
+         "chain.auto_mine_address: 'garbage' is not a bitcoin address"),
+        # a secret of the wrong type is named by its type, never shown
+        ("[chain.bitcoind]\npassword = 7357\n", "chain.bitcoind.password must be a string, got an integer"),
     ],
 )
 def test_bad_config_is_refused_naming_file_and_key(tmp_path, text, names):
@@ -57,7 +66,7 @@ def test_bad_config_is_refused_naming_file_and_key(tmp_path, text, names):
         load_config(path)
     assert str(path) in str(caught.value)
     assert names in str(caught.value)
-    assert "s3cret" not in str(caught.value)
+    assert "s3cret" not in str(caught.value) and "7357" not in str(caught.value)
 
 
 def test_embedded_chain_requires_regtest(tmp_path):
