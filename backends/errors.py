@@ -18,3 +18,12 @@ class CustodyError(Exception):
 
     def __str__(self) -> str:  # noqa: D105 - the message alone, never the args' repr
         return self.args[0] if self.args else self.__class__.__name__
+
+
+def os_error_message(exc: OSError) -> str:
+    """What an operator needs from a failed file operation: the path and the reason."""
+    reason = exc.strerror or type(exc).__name__
+    path = exc.filename2 or exc.filename  # a rename's target is the path the operator named
+    if path is None:
+        return reason
+    return f"cannot use {path}: {reason}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from pathlib import Path
@@ -16,6 +17,8 @@ def atomic_write(path: Path, data: bytes, *, mode: int = 0o600, exclusive: bool 
     FileExistsError rather than replace a file another process created meanwhile.
     """
     path = Path(path)
+    if path.is_dir():  # say so about the path asked for, not about our temporary file
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:

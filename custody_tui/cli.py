@@ -17,7 +17,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from backends.errors import CustodyError
+from backends.errors import CustodyError, os_error_message
 
 from . import __version__
 from .commands import audit as audit_cmd
@@ -42,12 +42,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"custody-tui {__version__}")
     parser.add_argument("--config", type=Path, help="configuration file (TOML)")
-    parser.add_argument("--data-dir", type=Path, help="data directory (default: XDG data dir)")
+    parser.add_argument("--data-dir", type=directory_arg, help="data directory (default: XDG data dir)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     sub.add_parser("run", help="open the app (the default)")
     demo = sub.add_parser("demo", help="the embedded demo rig: everything on one machine")
-    demo.add_argument("--data-dir", dest="demo_data_dir", type=Path,
+    demo.add_argument("--data-dir", dest="demo_data_dir", type=directory_arg,
                       help="demo data dir (default: XDG data dir/demo)")
     demo.add_argument("--fresh", action="store_true", help="delete the demo rig and start over")
     demo.add_argument("--headless", action="store_true",
@@ -60,6 +60,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def directory_arg(text: str) -> Path:
+    """A --data-dir value: a directory, or a path where one can be made."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must name a directory (it is empty)")
+    path = Path(text).expanduser()
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} exists and is not a directory")
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     log_to_stderr()
@@ -69,6 +79,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         if exc.hint:
             print(f"hint: {exc.hint}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # a path the operator gave that cannot be used: no traceback
+        print(f"error: {os_error_message(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -15,7 +15,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Header
 
-from backends.errors import CustodyError
+from backends.errors import CustodyError, os_error_message
 
 from .widgets.status import StatusLine
 
@@ -118,6 +118,9 @@ class AreaScreen(Screen):
             result = call()
         except CustodyError as exc:
             self.app.call_from_thread(self.show_error, exc)
+            return
+        except OSError as exc:  # a path the operator typed that cannot be used
+            self.app.call_from_thread(self.show_error, CustodyError(os_error_message(exc)))
             return
         except Exception:
             log.exception("unexpected failure in %s", description or "a backend call")

@@ -13,6 +13,7 @@ import unicodedata
 from embit.bip39 import mnemonic_from_bytes
 from embit.wordlists.bip39 import WORDLIST
 
+from backends.keystore.crypto import nfkd_utf8
 from backends.keystore.errors import InvalidMnemonic
 
 WORD_COUNTS = (12, 15, 18, 21, 24)
@@ -61,6 +62,6 @@ def validate_mnemonic(mnemonic: str) -> str:
 
 def mnemonic_to_seed(mnemonic: str, passphrase: str = "") -> bytearray:
     """PBKDF2-HMAC-SHA512(mnemonic, "mnemonic" + passphrase, 2048) → 64-byte seed."""
-    normalized = unicodedata.normalize("NFKD", mnemonic).encode("utf-8")
-    salt = ("mnemonic" + unicodedata.normalize("NFKD", passphrase)).encode("utf-8")
+    normalized = nfkd_utf8(mnemonic, "the mnemonic")
+    salt = nfkd_utf8("mnemonic" + passphrase, "the BIP-39 passphrase")
     return bytearray(hashlib.pbkdf2_hmac("sha512", normalized, salt, _PBKDF2_ROUNDS, 64))

@@ -15,7 +15,7 @@ import nacl.bindings
 import nacl.exceptions
 import nacl.pwhash
 
-from backends.keystore.errors import InvalidKdfParams
+from backends.keystore.errors import InvalidKdfParams, InvalidPassphrase
 
 SALT_BYTES = nacl.pwhash.argon2id.SALTBYTES  # 16
 NONCE_BYTES = nacl.bindings.crypto_aead_xchacha20poly1305_ietf_NPUBBYTES  # 24
@@ -83,9 +83,20 @@ def new_nonce() -> bytes:
     return os.urandom(NONCE_BYTES)
 
 
+def nfkd_utf8(text: str, what: str = "the passphrase") -> bytes:
+    """NFKD-normalised UTF-8, so the same passphrase typed on another system matches.
+
+    Bytes a terminal could not decode reach Python as lone surrogates; they have no UTF-8
+    form, so they are refused (without showing the text) rather than crash the caller."""
+    try:
+        return unicodedata.normalize("NFKD", text).encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidPassphrase(f"{what} is not valid UTF-8 text",
+                                hint="check the terminal's or the environment's encoding") from None
+
+
 def passphrase_bytes(passphrase: str) -> bytearray:
-    """NFKD-normalised UTF-8, so the same passphrase typed on another system matches."""
-    return bytearray(unicodedata.normalize("NFKD", passphrase).encode("utf-8"))
+    return bytearray(nfkd_utf8(passphrase))
 
 
 def derive_key(passphrase: str, salt: bytes, params: KdfParams) -> bytearray:

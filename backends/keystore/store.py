@@ -26,6 +26,7 @@ from backends.keystore.crypto import (
     KdfParams,
     derive_key,
     new_nonce,
+    nfkd_utf8,
     new_salt,
     open_sealed,
     seal,
@@ -592,3 +593,4 @@ def _require_kind(info: EntryInfo, kind: EntryKind, operation: str) -> None:
 def _check_new_passphrase(passphrase: str) -> None:
     if not isinstance(passphrase, str) or not passphrase:
         raise InvalidPassphrase("the keystore passphrase must not be empty")
+    nfkd_utf8(passphrase, "the keystore passphrase")  # refused before anything is written

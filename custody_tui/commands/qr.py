@@ -75,7 +75,11 @@ def numbered(path: Path, index: int, total: int) -> Path:
 
 def run(args, services=None) -> int:
     if args.action == "join":
-        file_type, payload = bbqr_join(read_input(args.input).decode().split())
+        try:
+            text = read_input(args.input).decode("ascii")
+        except UnicodeDecodeError:
+            raise UsageError(f"{args.input} is not BBQr text", hint="give the parts as scanned, one per line") from None
+        file_type, payload = bbqr_join(text.split())
         if args.out:
             atomic_write(args.out, payload, mode=0o644)
             print(f"joined a {file_type!r} payload of {len(payload)} bytes into {args.out}")

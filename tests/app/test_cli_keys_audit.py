@@ -144,3 +144,21 @@ def test_an_action_done_but_not_recorded_says_so_and_not_that_it_failed(cli, mon
     assert "do not repeat it" in err
     monkeypatch.setenv("CUSTODY_TUI_PASSPHRASE", PASSPHRASE)
     assert [e["label"] for e in json.loads(cli("keys", "list", "--json")[1])] == ["hot"]  # it was done
+
+
+def test_a_path_that_cannot_be_used_is_an_error_not_a_traceback(cli, tmp_path):
+    cli("keys", "init", stdin=PASSPHRASE + "\n")
+    code, out, err = cli("audit", "export", str(tmp_path))  # a directory, not a file
+    assert code == 1 and err.strip() == f"error: cannot use {tmp_path}: Is a directory"
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(("value", "says"), [("", "must name a directory"), ("FILE", "is not a directory")])
+def test_a_data_dir_that_is_not_a_directory_is_refused(tmp_path, capsys, value, says):
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    with pytest.raises(SystemExit) as exit_:
+        main(["--data-dir", str(afile) if value == "FILE" else value, "audit", "list"])
+    assert exit_.value.code == 2
+    assert says in capsys.readouterr().err
+    assert not (tmp_path / "audit.sqlite3").exists()

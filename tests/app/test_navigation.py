@@ -121,3 +121,23 @@ async def test_enter_on_an_audit_row_shows_the_whole_entry_with_its_hashes(app_f
         assert isinstance(app.screen, ResultScreen)
         entry = app.services.audit.entries()[0]
         assert entry.hash in app.screen.text and entry.prev_hash in app.screen.text
+
+
+async def test_audit_export_to_a_directory_says_why_and_writes_nothing(app_factory, tmp_path):
+    from textual.widgets import Input
+
+    app = app_factory()
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await pilot.press("8")
+        await app.workers.wait_for_complete()
+        await pilot.press("x")
+        await pilot.pause()
+        field = app.screen.query_one(Input)
+        field.value = str(tmp_path)
+        field.focus()
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        errors = [n.message for n in app._notifications if n.severity == "error"]
+        assert errors == [f"cannot use {tmp_path}: Is a directory"]
+        assert list(tmp_path.iterdir()) == []

@@ -88,3 +88,10 @@ async def test_widget_animates_bbqr_parts_that_join_back(app_factory):
         drawn = str(view.render()).splitlines()
         current = view.parts[view.part_index]
         assert matrix_from_half_blocks(drawn[:-1]) == qr_matrix(current)
+
+
+def test_join_of_something_that_is_not_bbqr_text_is_refused(tmp_path, capsys):
+    parts = tmp_path / "bin.parts"
+    parts.write_bytes(b"B$ZP0100\xff\xfe")
+    assert main(["qr", "join", str(parts)]) == 1
+    assert "is not BBQr text" in capsys.readouterr().err

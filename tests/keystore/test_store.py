@@ -61,6 +61,27 @@ def test_initialize_refuses_an_existing_keystore_and_an_empty_passphrase(keystor
         Keystore(tmp_path / "other", KdfParams.fast()).initialize("")
 
 
+# "pass\xffword" read from a terminal or environment that is not UTF-8
+UNDECODABLE = b"pass\xffword".decode("utf-8", "surrogateescape")
+
+
+def test_an_undecodable_passphrase_is_refused_and_nothing_is_written(keystore, keystore_dir, tmp_path):
+    fresh = tmp_path / "fresh"
+    with pytest.raises(InvalidPassphrase, match="the keystore passphrase is not valid UTF-8") as caught:
+        Keystore(fresh, KdfParams.fast()).initialize(UNDECODABLE)
+    assert "word" not in str(caught.value)  # nothing of the passphrase is shown
+    assert not fresh.exists()
+
+    keystore.lock()
+    with pytest.raises(InvalidPassphrase):
+        keystore.unlock(UNDECODABLE, 60)
+    keystore.unlock(PASSPHRASE, 60)
+    before = sorted(p.name for p in keystore_dir.iterdir())
+    with pytest.raises(InvalidPassphrase, match="the BIP-39 passphrase is not valid UTF-8"):
+        keystore.import_mnemonic("seed", ABANDON, bip39_passphrase=UNDECODABLE)
+    assert sorted(p.name for p in keystore_dir.iterdir()) == before
+
+
 def test_missing_keystore_says_so(tmp_path):
     store = Keystore(tmp_path / "none", KdfParams.fast())
     assert not store.exists()
