@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterator
 
 from .errors import (
+    BadRequest,
     ChecksumMismatch,
     ColdcardError,
     DeviceBusy,
@@ -33,6 +34,9 @@ from .errors import (
 )
 
 USER_AUTH_TOTP = 1
+MAX_USERNAME_LEN = 16  # the firmware's limit, which ckcc asserts without a message
+TOTP_SECRET_BYTES = (10, 20, 32)
+TOKEN_LENGTHS = range(6, 33)
 #: "Press (3) to save policy" (firmware master) or "Press 3 to save policy" (v5.4.5)
 _SAVE_POLICY_KEY = re.compile(r"Press \(?(\d)\)? to save policy")
 AF_CLASSIC, AF_P2WPKH, AF_P2WPKH_P2SH = 0x01, 0x07, 0x13
@@ -105,14 +109,30 @@ def _translate(exc: BaseException) -> ColdcardError:
     return ColdcardError(f"Coldcard operation failed: {exc}")
 
 
+def _username(name: str) -> bytes:
+    raw = name.encode("utf-8")
+    if not 1 <= len(raw) <= MAX_USERNAME_LEN:
+        raise BadRequest(f"a Coldcard user name is 1 to {MAX_USERNAME_LEN} bytes, not {len(raw)}")
+    return raw
+
+
+def _totp_secret(b32: str) -> bytes:
+    """The secret's bytes; its text is never repeated in the error."""
+    try:
+        secret = b32decode(b32.upper(), casefold=True)
+    except (ValueError, TypeError):
+        raise BadRequest("the TOTP secret is not valid base32") from None
+    if len(secret) not in TOTP_SECRET_BYTES:
+        raise BadRequest(f"a TOTP secret is 10, 20 or 32 bytes (16, 32 or 52 base32 letters), not {len(secret)} bytes")
+    return secret
+
+
 class ColdcardClient:
     """Operations on one Coldcard (USB serial, or a socket path containing ``/``)."""
 
-    def __init__(self, target: str, *, timeout_ms: int = 5000, ncry_version: int = 1,
-                 expected_xpub: str | None = None) -> None:
+    def __init__(self, target: str, *, timeout_ms: int = 5000, expected_xpub: str | None = None) -> None:
         self.target = target
         self.timeout_ms = timeout_ms
-        self.ncry_version = ncry_version
         self.expected_xpub = expected_xpub
         self._lock = device_lock(target)
 
@@ -133,8 +153,10 @@ class ColdcardClient:
                 # which otherwise keeps every closed pipe of a long-running app
                 if self.is_simulator:
                     pipe = UnixSimulatorPipe(self.target)
+                # Link encryption v1: v2 and v3 bind the device to the first session until
+                # it reboots, and this client opens a session per operation.
                 dev = ColdcardDevice(sn=self.target, dev=pipe, is_simulator=self.is_simulator, encrypt=encrypt,
-                                     ncry_ver=self.ncry_version, timeout=self.timeout_ms)
+                                     ncry_ver=1, timeout=self.timeout_ms)
                 if check_mitm:
                     dev.check_mitm(expected_xpub=self.expected_xpub)
                 yield dev
@@ -257,24 +279,26 @@ class ColdcardClient:
         """Create a TOTP user; returns the secret (base32) the device holds."""
         from ckcc.protocol import CCProtocolPacker as P
 
-        secret = b32decode(totp_secret_b32.upper(), casefold=True) if totp_secret_b32 else b""
+        secret = _totp_secret(totp_secret_b32) if totp_secret_b32 else b""
         with self.session(check_mitm=True) as dev:
-            picked = dev.send_recv(P.create_user(name.encode(), USER_AUTH_TOTP, secret))
+            picked = dev.send_recv(P.create_user(_username(name), USER_AUTH_TOTP, secret))
         return picked or (totp_secret_b32 or "")
 
     def delete_user(self, name: str) -> None:
         from ckcc.protocol import CCProtocolPacker as P
 
         with self.session() as dev:
-            dev.send_recv(P.delete_user(name.encode()))
+            dev.send_recv(P.delete_user(_username(name)))
 
     def user_auth(self, name: str, code: str, *, counter: int | None = None) -> str:
         """Send a TOTP code; outside HSM mode returns the device's verdict ('' = accepted)."""
         from ckcc.protocol import CCProtocolPacker as P
 
         counter = int(time.time()) // 30 if counter is None else counter
+        if len(code) not in TOKEN_LENGTHS or not code.isascii():
+            raise BadRequest(f"a user's code is 6 to 32 ASCII characters, not {len(code)}")
         with self.session(check_mitm=True) as dev:
-            rv = dev.send_recv(P.user_auth(name.encode(), code.encode(), counter))
+            rv = dev.send_recv(P.user_auth(_username(name), code.encode(), counter))
         return rv or ""
 
     def storage_locker(self) -> bytes:
@@ -324,9 +348,11 @@ class ColdcardClient:
             time.sleep(poll_interval)
 
     def _poll_timeout_ms(self, deadline: float) -> int:
-        # A device busy signing may answer a poll late (ckcc's CLI waits forever); wait up
-        # to the caller's deadline, never forever: a hung device must not hold the lock.
-        return max(self.timeout_ms, int((deadline - time.monotonic()) * 1000))
+        # A device busy signing may answer a poll late (ckcc's CLI waits forever). ckcc
+        # reads once more after a timeout, so each read gets half of what is left: a hung
+        # device gives up near the caller's deadline and never holds the lock for ever.
+        left_ms = (deadline - time.monotonic()) * 1000
+        return max(self.timeout_ms // 2, int(left_ms / 2), 1)
 
     @staticmethod
     def _last_refusal(dev) -> str | None:
@@ -343,6 +369,10 @@ class ColdcardClient:
                      poll_interval: float = 0.25, press_ok_on_simulator: bool = False) -> SignedMessage:
         from ckcc.protocol import CCProtocolPacker as P
 
+        if not text.isascii():
+            raise BadRequest("a Coldcard signs ASCII messages only", hint="remove accents and symbols")
+        if not path.isascii():
+            raise BadRequest(f"{path!r} is not a derivation path")
         with self.session() as dev:
             dev.send_recv(P.sign_message(text.encode("ascii"), path, addr_fmt))
             if press_ok_on_simulator:

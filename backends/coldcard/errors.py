@@ -14,6 +14,10 @@ class ColdcardError(CustodyError):
         self.device_text = device_text
 
 
+class BadRequest(ColdcardError):
+    """The request breaks the USB protocol's limits; refused before it reaches the device."""
+
+
 class DeviceUnreachable(ColdcardError):
     """No device at that USB serial or socket path, or it stopped answering."""
 

@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from backends.coldcard.client import ColdcardClient
-from backends.coldcard.errors import DeviceError, DeviceUnreachable, HsmCommandsDisabled, SigningRefused
+from backends.coldcard.errors import BadRequest, DeviceError, DeviceUnreachable, HsmCommandsDisabled, SigningRefused
 from backends.errors import CustodyError
 from backends.wallet import REGTEST, Payment, Utxo, create_psbt, parse_address, parse_descriptor, serialize_psbt
 
@@ -220,3 +220,35 @@ def test_signing_poll_to_a_hung_device_gives_up_instead_of_blocking_forever():
     shutil.rmtree(base, ignore_errors=True)
     assert not worker.is_alive(), "sign_psbt blocked forever on a device that stopped answering"
     assert isinstance(outcome[0], DeviceUnreachable)
+
+
+@pytest.mark.parametrize(("call", "says"), [
+    (lambda c: c.create_user("alice", "not base32!!"), "the TOTP secret is not valid base32"),
+    (lambda c: c.create_user("bob", "MFRGG==="), "a TOTP secret is 10, 20 or 32 bytes"),
+    (lambda c: c.create_user("x" * 17, None), "a Coldcard user name is 1 to 16 bytes, not 17"),
+    (lambda c: c.user_auth("x" * 300, "123456"), "a Coldcard user name is 1 to 16 bytes, not 300"),
+    (lambda c: c.user_auth("alice", "12"), "a user's code is 6 to 32 ASCII characters"),
+    (lambda c: c.delete_user(""), "a Coldcard user name is 1 to 16 bytes, not 0"),
+    (lambda c: c.sign_message("café", "m/84h/1h/0h/0/0"), "a Coldcard signs ASCII messages only"),
+])
+def test_requests_outside_the_protocol_limits_are_refused_clearly_and_the_device_keeps_serving(target, call, says):
+    client = ColdcardClient(target.path)
+    with pytest.raises(BadRequest, match=says) as caught:
+        call(client)
+    assert "not base32!!" not in str(caught.value)  # a secret is never repeated
+    assert client.chain()
+
+
+def test_link_encryption_is_renegotiated_for_every_operation(target):
+    """Each operation opens its own session (v1 link keys): many in a row all work."""
+    client = ColdcardClient(target.path)
+    assert [client.chain() for _ in range(4)] == [client.chain()] * 4
+
+
+def test_each_poll_read_waits_half_of_what_is_left_since_ckcc_reads_twice():
+    import time
+
+    client = ColdcardClient("/tmp/unused/cc.sock", timeout_ms=2000)
+    deadline = time.monotonic() + 10
+    assert 2 * client._poll_timeout_ms(deadline) <= 10_000
+    assert client._poll_timeout_ms(time.monotonic() - 1) == 1000  # past the deadline: the floor
