@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from rich.markup import escape
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -58,13 +60,15 @@ class AuditScreen(AreaScreen):
         table = self.query_one("#audit-table", DataTable)
         table.clear()
         for entry in entries:
+            # Text, not str: a DataTable parses strings as markup, and details hold what
+            # operators typed ("[/]" in a signed message would otherwise crash the screen)
             table.add_row(
                 str(entry.seq),
                 entry.timestamp.replace("T", " ")[:19],
-                entry.area,
-                entry.action,
-                entry.outcome,
-                json.dumps(entry.details, sort_keys=True, separators=(",", ":")),
+                Text(entry.area),
+                Text(entry.action),
+                Text(entry.outcome),
+                Text(json.dumps(entry.details, sort_keys=True, separators=(",", ":"), ensure_ascii=False)),
                 key=str(entry.seq),
             )
 
@@ -100,10 +104,10 @@ class AuditScreen(AreaScreen):
         else:
             first = status.problems[0]
             label.update(
-                f"chain: [b]BROKEN[/b] — {len(status.problems)} problem(s); first: {first.message}"
+                f"chain: [b]BROKEN[/b] — {len(status.problems)} problem(s); first: {escape(first.message)}"
             )
             label.set_class(True, "bad")
-            self.notify(first.message, title="Audit chain broken", severity="error", timeout=10)
+            self.notify(first.message, title="Audit chain broken", severity="error", timeout=10, markup=False)
 
     def action_export(self) -> None:
         default = str(self.services.data_dir / "audit-export.json")

@@ -5,6 +5,7 @@ UI thread with expected failures shown as notifications."""
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -40,6 +41,14 @@ class AreaAction:
     show: bool = True
     #: hide (rather than dim) the key while unavailable, for one-off actions like setup
     hide_when_unavailable: bool = False
+
+
+def error_title(exc: CustodyError) -> str:
+    """A notification title in words: WrongPassphrase -> "Wrong passphrase"."""
+    words = re.findall(r"[A-Z]+(?![a-z])|[A-Z][a-z0-9]*", type(exc).__name__)
+    if not words or type(exc) is CustodyError:
+        return "Refused"
+    return " ".join(words[:1] + [w if w.isupper() else w.lower() for w in words[1:]])
 
 
 class AreaScreen(Screen):
@@ -146,5 +155,5 @@ class AreaScreen(Screen):
         if exc.hint:
             message += f"\n{exc.hint}"
         # markup off: messages quote what the operator typed (an address, a path, a label)
-        self.notify(message, title=type(exc).__name__, severity="error", timeout=8, markup=False)
+        self.notify(message, title=error_title(exc), severity="error", timeout=8, markup=False)
         self.refresh_bindings()

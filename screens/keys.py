@@ -36,6 +36,16 @@ def format_ttl(seconds: float) -> str:
     return f"{seconds // 60}:{seconds % 60:02d}"
 
 
+def word_columns(words: list[str]) -> str:
+    """Numbered words in columns, top to bottom: 24 words fit an 80x24 terminal."""
+    columns_wanted = 3 if len(words) > 12 else 2
+    rows = max(1, -(-len(words) // columns_wanted))
+    numbered = [f"{n:2d}. {word:<9}" for n, word in enumerate(words, 1)]
+    columns = [numbered[start:start + rows] for start in range(0, len(numbered), rows)]
+    return "\n".join("   ".join(col[r] for col in columns if r < len(col)).rstrip() for r in range(rows)
+                     if any(r < len(col) for col in columns))
+
+
 class KeysScreen(AreaScreen):
     AREA = "keys"
     TITLE = "Keys"
@@ -97,16 +107,22 @@ class KeysScreen(AreaScreen):
 
     def show_entries(self, entries: list) -> None:
         table = self.query_one("#keys-table", DataTable)
+        # the selection survives a reload: the next action must hit the entry the operator picked
+        selected = self.selected_label(quiet=True)
         table.clear()
         for entry in entries:
             table.add_row(entry.label, entry.kind.value, entry.fingerprint,
                           entry.created_at.strftime("%Y-%m-%d %H:%M"), key=entry.label)
+        labels = [entry.label for entry in entries]
+        if selected in labels:
+            table.move_cursor(row=labels.index(selected), animate=False)
 
-    def selected_label(self) -> str | None:
+    def selected_label(self, *, quiet: bool = False) -> str | None:
         table = self.query_one("#keys-table", DataTable)
         if table.row_count == 0:
-            self.notify("The keystore has no entries yet; create or import a mnemonic first.",
-                        severity="warning")
+            if not quiet:
+                self.notify("The keystore has no entries yet; create or import a mnemonic first.",
+                            severity="warning")
             return None
         row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
         return row_key.value
@@ -314,8 +330,11 @@ class KeysScreen(AreaScreen):
                 return self.services.keystore.reveal_mnemonic(label)
 
         def show(words: str) -> None:
-            numbered = "\n".join(f"{n:2d}. {word}" for n, word in enumerate(words.split(), 1))
-            self.app.push_screen(ResultScreen(f"Mnemonic — {label}", numbered))
+            keystore = self.services.keystore
+            self.app.push_screen(ResultScreen(
+                f"Mnemonic — {label}", word_columns(words.split()),
+                shown_while=lambda: keystore.is_unlocked,
+                hidden_because=f"The words of {label} were hidden: the keystore locked."))
 
         self.run_backend(reveal, done=show, description="Revealing a mnemonic")
 

@@ -6,6 +6,7 @@ was typed, because a form may carry a passphrase or a mnemonic.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from textual.app import ComposeResult
@@ -102,11 +103,26 @@ class ResultScreen(ModalScreen[None]):
         Binding("enter", "close", "Close", show=False),
     ]
 
-    def __init__(self, title: str, text: str, *, qr_payload: str | None = None):
+    def __init__(self, title: str, text: str, *, qr_payload: str | None = None,
+                 shown_while: Callable[[], bool] | None = None, hidden_because: str = ""):
+        """``shown_while``: a secret stays on screen only while this holds (checked each
+        second); then the dialog closes and ``hidden_because`` says why."""
         super().__init__()
         self.result_title = title
         self.text = text
         self.qr_payload = qr_payload
+        self.shown_while = shown_while
+        self.hidden_because = hidden_because
+
+    def on_mount(self) -> None:
+        if self.shown_while is not None:
+            self.set_interval(1.0, self._hide_when_expired)
+
+    def _hide_when_expired(self) -> None:
+        if self.shown_while is not None and not self.shown_while():
+            self.dismiss(None)
+            if self.hidden_because:
+                self.app.notify(self.hidden_because, severity="warning", markup=False)
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog result") as dialog:

@@ -134,7 +134,7 @@ async def test_sign_then_verify_a_message(app_factory):
         assert any(n.title == "Verified" for n in app._notifications)
 
 
-async def test_reveal_needs_the_label_typed(app_factory):
+async def test_reveal_needs_the_label_typed(app_factory, clocks):
     app = app_factory()
     await unlocked_with_entry(app)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -152,8 +152,31 @@ async def test_reveal_needs_the_label_typed(app_factory):
         await pilot.press(*"cold", "enter")
         await settle(app, pilot)
         assert isinstance(app.screen, ResultScreen)
-        assert app.screen.text.splitlines()[0] == " 1. abandon"
-        assert app.screen.text.splitlines()[11] == "12. about"
+        lines = app.screen.text.splitlines()
+        assert len(lines) == 6  # two columns: the whole mnemonic fits the dialog
+        assert lines[0] == " 1. abandon      7. abandon"
+        assert lines[5].endswith("12. about")
+
+        clocks.advance(app.services.config.keystore.unlock_ttl_seconds + 1)
+        app.screen._hide_when_expired()  # what its one-second timer does
+        await pilot.pause()
+        assert isinstance(app.screen, KeysScreen)  # the words left with the unlock
+        assert any("were hidden: the keystore locked" in n.message for n in app._notifications)
+
+
+async def test_the_selected_entry_stays_selected_when_a_dialog_closes(app_factory):
+    app = app_factory()
+    await unlocked_with_entry(app)
+    app.services.keystore.import_mnemonic("second", ABANDON)
+    async with app.run_test(size=(80, 24)) as pilot:
+        keys = await open_keys(app, pilot)
+        await pilot.press("down")
+        assert keys.selected_label() == "second"
+        await pilot.press("s")
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert isinstance(app.screen, KeysScreen)
+        assert keys.selected_label() == "second"
 
 
 async def test_locked_actions_are_dimmed_not_run(app_factory):

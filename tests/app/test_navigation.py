@@ -141,3 +141,18 @@ async def test_audit_export_to_a_directory_says_why_and_writes_nothing(app_facto
         errors = [n.message for n in app._notifications if n.severity == "error"]
         assert errors == [f"cannot use {tmp_path}: Is a directory"]
         assert list(tmp_path.iterdir()) == []
+
+
+async def test_audit_rows_show_what_operators_typed_even_when_it_looks_like_markup(app_factory):
+    from textual.widgets import DataTable
+
+    app = app_factory()
+    typed = {"label": "[b]x[/b]", "message": "pay [red]Alice[/red] 1 BTC [/]"}
+    app.services.audit.append("keys", "sign-message", actor="op", details=typed)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("8")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        table = app.screen.query_one("#audit-table", DataTable)
+        details = str(table.get_cell_at((0, 5)))
+        assert "[b]x[/b]" in details and "[red]Alice[/red] 1 BTC [/]" in details
