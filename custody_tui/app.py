@@ -47,6 +47,8 @@ AREAS: tuple[type[AreaScreen], ...] = (
     AuditScreen,
 )
 
+KEY_NAMES = {"slash": "/"}  # Textual's key names where the key itself reads better
+
 GLOBAL_HELP = [
     ("1 … 8", "switch area: " + ", ".join(f"{n} {a.TITLE}" for n, a in enumerate(AREAS, 1))),
     ("f1", "this help"),
@@ -134,7 +136,8 @@ class CustodyApp(App[None]):
     def action_help(self) -> None:
         sections = [("Everywhere", GLOBAL_HELP)]
         for area in AREAS:
-            rows = [(a.key, f"{a.verb} — {a.help}") for a in area.ACTIONS]
+            rows = [(KEY_NAMES.get(a.key, a.key), f"{a.verb} — {a.help}") for a in area.ACTIONS]
+            rows += list(area.EXTRA_HELP)
             if rows:
                 sections.append((area.TITLE, rows))
         self.push_screen(HelpScreen(sections))

@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Input, Static
 
@@ -42,9 +43,22 @@ class AuditScreen(AreaScreen):
                 table.add_column(label, key=key)
             yield table
 
+    BINDINGS = [Binding("escape", "leave_filter", "leave filter", show=False)]
+    EXTRA_HELP = (("enter", "show the whole entry, with the hashes that chain it"),
+                  ("esc", "leave the filter box"))
+
     def on_mount(self) -> None:
         self.shown: dict[str, object] = {}  # the entries on screen, by seq
+        self.verified_up_to: int | None = None  # seq of the newest entry the last verify covered
+
+    def refresh_state(self) -> None:
+        """On mount, on return, after an export: the table shows the log as it is now."""
+        super().refresh_state()
         self.action_reload()
+
+    def action_leave_filter(self) -> None:
+        """Esc in the filter box gives the keys back to the table (and the area keys)."""
+        self.query_one("#audit-table", DataTable).focus()
 
     def action_reload(self) -> None:
         text = self.query_one("#audit-filter", Input).value.strip() or None
@@ -57,6 +71,10 @@ class AuditScreen(AreaScreen):
 
     def show_entries(self, entries: list) -> None:
         self.shown = {str(entry.seq): entry for entry in entries}
+        newest = max((entry.seq for entry in entries), default=0)
+        if self.verified_up_to is not None and newest > self.verified_up_to:
+            self.query_one("#audit-status", Static).update(
+                f"chain: intact up to #{self.verified_up_to}; newer entries not verified yet (press v)")
         table = self.query_one("#audit-table", DataTable)
         table.clear()
         for entry in entries:
@@ -97,6 +115,7 @@ class AuditScreen(AreaScreen):
     def show_status(self, status) -> None:
         label = self.query_one("#audit-status", Static)
         if status.ok:
+            self.verified_up_to = status.entries_checked
             label.update(
                 f"chain: [b]intact[/b] — {status.entries_checked} entries, head {status.head_hash[:16]}…"
             )

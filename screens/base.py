@@ -57,13 +57,17 @@ class AreaScreen(Screen):
     AREA: ClassVar[str] = ""
     TITLE: ClassVar[str] = ""
     ACTIONS: ClassVar[tuple[AreaAction, ...]] = ()
+    #: keys F1 lists that are not actions (Enter on a row, Esc in a box): (key, what it does)
+    EXTRA_HELP: ClassVar[tuple[tuple[str, str], ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
-        # before super(): Textual merges BINDINGS when the class is created
+        # before super(): Textual merges BINDINGS when the class is created. A subclass's
+        # own BINDINGS are for keys that are not actions (Esc leaving a box, ...).
         cls.BINDINGS = [
-            Binding(a.key, a.action, a.verb.capitalize(), show=a.show, id=f"{cls.AREA}.{a.action}",
+            *cls.__dict__.get("BINDINGS", []),
+            *[Binding(a.key, a.action, a.verb[:1].upper() + a.verb[1:], show=a.show, id=f"{cls.AREA}.{a.action}",
                     tooltip=a.help)
-            for a in cls.ACTIONS
+              for a in cls.ACTIONS],
         ]
         super().__init_subclass__(**kwargs)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rich.markup import escape
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
@@ -38,7 +39,7 @@ def chain_summary(services) -> AreaSummary:
     return AreaSummary(
         "chain", "Chain", " ",
         f"{chain.backend_name} {chain.network} #{tip.height} · "
-        f"{watched:.8f} BTC in {len(utxos)} watched coins",
+        f"{watched:.8f} BTC · {len(utxos)} coin{'' if len(utxos) == 1 else 's'}",
     )
 
 
@@ -87,7 +88,9 @@ class DashboardScreen(AreaScreen):
                     classes="demo-hint",
                 )
 
-    def on_mount(self) -> None:
+    def refresh_state(self) -> None:
+        """On mount and whenever the operator comes back: never a stale line of truth."""
+        super().refresh_state()
         self.action_reload()
 
     def action_reload(self) -> None:
@@ -96,6 +99,6 @@ class DashboardScreen(AreaScreen):
 
     def show_summary(self, summaries: list[AreaSummary]) -> None:
         lines = [
-            f"{LEVEL_MARK[s.level]} [b]{s.key}[/b] {s.title:<16} {s.state}" for s in summaries
+            f"{LEVEL_MARK[s.level]} [b]{s.key}[/b] {s.title:<16} {escape(s.state)}" for s in summaries
         ]
         self.query_one("#dashboard-areas", Static).update("\n".join(lines))

@@ -22,7 +22,7 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         table = Table(box=None, show_header=False, padding=(0, 1), expand=True)
-        table.add_column("key", style="bold", no_wrap=True, width=12)
+        table.add_column("key", style="bold", no_wrap=True, width=16)
         table.add_column("does")
         for title, rows in self.sections:
             table.add_row(f"[reverse] {title} [/reverse]", "")

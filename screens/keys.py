@@ -67,6 +67,8 @@ class KeysScreen(AreaScreen):
                    _unlocked),
     )
 
+    EXTRA_HELP = (("↑ ↓", "select the entry the actions apply to"),)
+
     def compose_body(self) -> ComposeResult:
         with Vertical(classes="panel") as panel:
             panel.border_title = "Keystore"

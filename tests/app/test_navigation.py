@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from textual.command import CommandPalette
 
-from custody_tui.app import AREAS
+from custody_tui.app import AREAS, KEY_NAMES
 from screens.help import HelpScreen
 from screens.placeholders import PlaceholderScreen
 
@@ -40,7 +40,10 @@ async def test_f1_help_lists_every_area_action(app_factory):
         listed = {(title, key) for title, rows in app.screen.sections for key, _ in rows}
         for area in AREAS:
             for action in area.ACTIONS:
-                assert (area.TITLE, action.key) in listed
+                assert (area.TITLE, KEY_NAMES.get(action.key, action.key)) in listed
+            for key, _ in area.EXTRA_HELP:
+                assert (area.TITLE, key) in listed
+        assert ("Audit log", "/") in listed and ("Audit log", "enter") in listed
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
 
