@@ -130,23 +130,15 @@ class AuditScreen(AreaScreen):
 
     def action_export(self) -> None:
         default = str(self.services.data_dir / "audit-export.json")
-        self.app.push_screen(
-            FormScreen("Export audit log", [FormField("path", "File to write", value=default)]),
-            self._export_to,
-        )
+        form = FormScreen("Export audit log", [FormField("path", "File to write", value=default)],
+                          submit="Export")
 
-    def _export_to(self, values: dict[str, str] | None) -> None:
-        if not values:
-            return
-        path = Path(values["path"]).expanduser()
-
-        def export() -> Path:
+        def export(values: dict[str, str]) -> Path:
+            path = Path(values["path"]).expanduser()
             with self.services.audited("audit", "export", path=str(path)):
                 self.services.audit.export_json(path)
             return path
 
-        self.run_backend(
-            export,
-            done=lambda written: self.notify(f"Audit log written to {written}", markup=False),
-            description="Exporting the audit log",
-        )
+        self.submit_form(form, export,
+                         done=lambda written: self.notify(f"Audit log written to {written}", markup=False),
+                         description="Exporting the audit log")

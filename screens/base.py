@@ -43,6 +43,11 @@ class AreaAction:
     hide_when_unavailable: bool = False
 
 
+def error_text(exc: CustodyError) -> str:
+    """The message and, under it, what to do next."""
+    return f"{exc}\n{exc.hint}" if exc.hint else str(exc)
+
+
 def error_title(exc: CustodyError) -> str:
     """A notification title in words: WrongPassphrase -> "Wrong passphrase"."""
     words = re.findall(r"[A-Z]+(?![a-z])|[A-Z][a-z0-9]*", type(exc).__name__)
@@ -111,13 +116,42 @@ class AreaScreen(Screen):
         done: Callable[[Any], None] | None = None,
         description: str = "",
         changes_state: bool = True,
+        refused: Callable[[CustodyError], None] | None = None,
     ) -> None:
         """Run ``call`` in a thread worker; hand its result to ``done`` on the UI thread,
         then re-read the screen's state if the call ``changes_state`` (reads pass False).
 
-        A CustodyError becomes an error notification with its message and hint; anything
-        else is logged with its traceback and shown as a short internal-error notice."""
-        self._backend_worker(call, done, description, changes_state)
+        A CustodyError goes to ``refused`` if given, else becomes an error notification
+        with its message and hint; anything else is logged with its traceback and shown
+        as a short internal-error notice."""
+        self._backend_worker(call, done, description, changes_state, refused or self.show_error)
+
+    def submit_form(
+        self,
+        form: Any,
+        call: Callable[[dict[str, str]], Any],
+        *,
+        done: Callable[[Any], None] | None = None,
+        description: str = "",
+        changes_state: bool = True,
+    ) -> None:
+        """Show ``form`` and run ``call(values)`` with what was typed. A refusal brings the
+        form back holding those values, the reason inside it: at 3 a.m. nobody retypes 24
+        words because one was wrong."""
+
+        def submitted(values: dict[str, str] | None) -> None:
+            if values is None:
+                return
+
+            def refused(exc: CustodyError) -> None:
+                self.refresh_bindings()
+                self.submit_form(form.retry(values, error_text(exc)), call, done=done,
+                                 description=description, changes_state=changes_state)
+
+            self.run_backend(lambda: call(values), done=done, description=description,
+                             changes_state=changes_state, refused=refused)
+
+        self.app.push_screen(form, submitted)
 
     @work(thread=True, exit_on_error=False, group="backend")
     def _backend_worker(
@@ -126,14 +160,15 @@ class AreaScreen(Screen):
         done: Callable[[Any], None] | None,
         description: str,
         changes_state: bool,
+        refused: Callable[[CustodyError], None],
     ) -> None:
         try:
             result = call()
         except CustodyError as exc:
-            self.app.call_from_thread(self.show_error, exc)
+            self.app.call_from_thread(refused, exc)
             return
         except OSError as exc:  # a path the operator typed that cannot be used
-            self.app.call_from_thread(self.show_error, CustodyError(os_error_message(exc)))
+            self.app.call_from_thread(refused, CustodyError(os_error_message(exc)))
             return
         except Exception:
             log.exception("unexpected failure in %s", description or "a backend call")
@@ -155,9 +190,7 @@ class AreaScreen(Screen):
             self.refresh_bindings()
 
     def show_error(self, exc: CustodyError) -> None:
-        message = str(exc)
-        if exc.hint:
-            message += f"\n{exc.hint}"
+        message = error_text(exc)
         # markup off: messages quote what the operator typed (an address, a path, a label)
         self.notify(message, title=error_title(exc), severity="error", timeout=8, markup=False)
         self.refresh_bindings()

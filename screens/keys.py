@@ -7,6 +7,8 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
+from backends.errors import CustodyError
+
 from .base import AreaAction, AreaScreen
 from .widgets import ConfirmTypedScreen, FormField, FormScreen, ResultScreen
 
@@ -136,45 +138,32 @@ class KeysScreen(AreaScreen):
     # -- actions --------------------------------------------------------------------------
 
     def action_initialise(self) -> None:
-        fields = [FormField("passphrase", "New keystore passphrase", password=True),
-                  FormField("again", "Repeat it", password=True)]
-        self.app.push_screen(FormScreen("Initialise keystore", fields,
-                                        note=self.services.keystore_passphrase_hint() or ""),
-                             self._initialise)
+        fields = [FormField("passphrase", "New keystore passphrase", password=True, keep=False),
+                  FormField("again", "Repeat it", password=True, keep=False)]
+        form = FormScreen("Initialise keystore", fields,
+                          note=self.services.keystore_passphrase_hint() or "")
 
-    def _initialise(self, values: dict[str, str] | None) -> None:
-        if not values:
-            return
-        if values["passphrase"] != values["again"]:
-            self.notify("The two passphrases differ; nothing was created.", severity="error")
-            return
-
-        def initialise() -> None:
+        def initialise(values: dict[str, str]) -> None:
+            if values["passphrase"] != values["again"]:
+                raise CustodyError("The two passphrases differ; nothing was created.")
             with self.services.audited("keys", "initialise"):
                 self.services.keystore.initialize(values["passphrase"])
 
-        self.run_backend(initialise, done=lambda _: self.notify("Keystore created."),
+        self.submit_form(form, initialise, done=lambda _: self.notify("Keystore created."),
                          description="Creating the keystore")
 
     def action_unlock(self) -> None:
         ttl = self.services.config.keystore.unlock_ttl_seconds
-        self.app.push_screen(
-            FormScreen("Unlock keystore", [FormField("passphrase", "Passphrase", password=True)],
-                       note=self.services.keystore_passphrase_hint()
-                       or f"Stays unlocked for {format_ttl(ttl)}.", submit="Unlock"),
-            self._unlock,
-        )
+        form = FormScreen("Unlock keystore",
+                          [FormField("passphrase", "Passphrase", password=True, keep=False)],
+                          note=self.services.keystore_passphrase_hint()
+                          or f"Stays unlocked for {format_ttl(ttl)}.", submit="Unlock")
 
-    def _unlock(self, values: dict[str, str] | None) -> None:
-        if not values:
-            return
-        ttl = self.services.config.keystore.unlock_ttl_seconds
-
-        def unlock() -> None:
+        def unlock(values: dict[str, str]) -> None:
             with self.services.audited("keys", "unlock", ttl_seconds=ttl):
                 self.services.keystore.unlock(values["passphrase"], ttl)
 
-        self.run_backend(unlock, description="Unlocking the keystore")
+        self.submit_form(form, unlock, description="Unlocking the keystore")
 
     def action_lock(self) -> None:
         def lock() -> None:
@@ -188,13 +177,8 @@ class KeysScreen(AreaScreen):
                   FormField("bip39_passphrase", "BIP-39 passphrase (optional)", password=True,
                             required=False),
                   FormField("words", "Words", choices=("24", "12"))]
-        self.app.push_screen(FormScreen("New mnemonic", fields, submit="Create"), self._create)
 
-    def _create(self, values: dict[str, str] | None) -> None:
-        if not values:
-            return
-
-        def create():
+        def create(values: dict[str, str]):
             with self.services.audited("keys", "create-mnemonic", label=values["label"],
                                        word_count=int(values["words"])) as result:
                 info = self.services.keystore.create_mnemonic(
@@ -203,30 +187,29 @@ class KeysScreen(AreaScreen):
                 result["fingerprint"] = info.fingerprint
             return info
 
-        self.run_backend(create, done=lambda info: self.notify(
-            f"Created {info.label} ({info.fingerprint}). Back up its words: select it, press R."),
-            description="Creating a mnemonic")
+        self.submit_form(FormScreen("New mnemonic", fields, submit="Create"), create,
+                         done=lambda info: self.notify(
+                             f"Created {info.label} ({info.fingerprint}). "
+                             "Back up its words: select it, press R.", markup=False),
+                         description="Creating a mnemonic")
 
     def action_import_mnemonic(self) -> None:
         fields = [FormField("label", "Label"),
                   FormField("mnemonic", "Mnemonic (12 or 24 words)", password=True),
                   FormField("bip39_passphrase", "BIP-39 passphrase (optional)", password=True,
                             required=False)]
-        self.app.push_screen(FormScreen("Import mnemonic", fields, submit="Import"), self._import)
 
-    def _import(self, values: dict[str, str] | None) -> None:
-        if not values:
-            return
-
-        def import_words():
+        def import_words(values: dict[str, str]):
             with self.services.audited("keys", "import-mnemonic", label=values["label"]) as result:
                 info = self.services.keystore.import_mnemonic(
                     values["label"], values["mnemonic"], bip39_passphrase=values["bip39_passphrase"])
                 result["fingerprint"] = info.fingerprint
             return info
 
-        self.run_backend(import_words, done=lambda info: self.notify(
-            f"Imported {info.label} ({info.fingerprint})."), description="Importing a mnemonic")
+        self.submit_form(FormScreen("Import mnemonic", fields, submit="Import"), import_words,
+                         done=lambda info: self.notify(
+                             f"Imported {info.label} ({info.fingerprint}).", markup=False),
+                         description="Importing a mnemonic")
 
     def action_address(self) -> None:
         label = self.selected_label()
@@ -235,26 +218,25 @@ class KeysScreen(AreaScreen):
         fields = [FormField("path", "Derivation path (empty: the standard first address)",
                             required=False),
                   FormField("script", "Script type", choices=SCRIPT_TYPES)]
-        self.app.push_screen(FormScreen(f"Derive address — {label}", fields, submit="Derive"),
-                             lambda values: self._address(label, values))
-
-    def _address(self, label: str, values: dict[str, str] | None) -> None:
-        if not values:
-            return
-        script = values["script"]
-        path = values["path"].strip() or self.default_path(script)
         network = self.services.config.network
 
-        def derive():
+        def derive(values: dict[str, str]):
+            script = values["script"]
+            path = values["path"].strip() or self.default_path(script)
             with self.services.audited("keys", "derive-address", label=label, path=path,
                                        script=script) as result:
                 derived = self.services.keystore.derive_address(label, path, network, script=script)
                 result["address"] = derived.address
-            return derived
+            return derived, path, script
 
-        self.run_backend(derive, done=lambda derived: self.app.push_screen(ResultScreen(
-            f"Address — {label}", f"{derived.address}\n{path} ({script}, {network})",
-            qr_payload=derived.address)), description="Deriving an address")
+        def show(outcome) -> None:
+            derived, path, script = outcome
+            self.app.push_screen(ResultScreen(
+                f"Address — {label}", f"{derived.address}\n{path} ({script}, {network})",
+                qr_payload=derived.address))
+
+        self.submit_form(FormScreen(f"Derive address — {label}", fields, submit="Derive"), derive,
+                         done=show, description="Deriving an address")
 
     def action_sign(self) -> None:
         label = self.selected_label()
@@ -264,57 +246,49 @@ class KeysScreen(AreaScreen):
                   FormField("path", "Derivation path (empty: the standard first address)",
                             required=False),
                   FormField("script", "Address type", choices=("wpkh", "sh-wpkh", "pkh"))]
-        self.app.push_screen(FormScreen(f"Sign message — {label}", fields, submit="Sign"),
-                             lambda values: self._sign(label, values))
-
-    def _sign(self, label: str, values: dict[str, str] | None) -> None:
-        if not values:
-            return
-        script = values["script"]
-        path = values["path"].strip() or self.default_path(script)
         network = self.services.config.network
 
-        def sign():
+        def sign(values: dict[str, str]):
+            script = values["script"]
+            path = values["path"].strip() or self.default_path(script)
             with self.services.audited("keys", "sign-message", label=label, path=path,
                                        message=values["message"]):
-                return self.services.keystore.sign_message(
+                address, signature = self.services.keystore.sign_message(
                     label, path, values["message"], network, script=script)
+            return address, values["message"], signature
 
-        def show(result) -> None:
-            address, signature = result
+        def show(outcome) -> None:
+            address, message, signature = outcome
             self.app.push_screen(ResultScreen(
-                "Signed message",
-                f"address:   {address}\nmessage:   {values['message']}\nsignature: {signature}"))
+                "Signed message", f"address:   {address}\nmessage:   {message}\nsignature: {signature}"))
 
-        self.run_backend(sign, done=show, description="Signing a message")
+        self.submit_form(FormScreen(f"Sign message — {label}", fields, submit="Sign"), sign,
+                         done=show, description="Signing a message")
 
     def action_verify(self) -> None:
         fields = [FormField("address", "Address"), FormField("message", "Message"),
                   FormField("signature", "Signature (base64)")]
-        self.app.push_screen(FormScreen("Verify message", fields, submit="Verify"), self._verify)
-
-    def _verify(self, values: dict[str, str] | None) -> None:
-        if not values:
-            return
         network = self.services.config.network
 
-        def verify() -> bool:
+        def verify(values: dict[str, str]):
             from backends.keystore import verify_message
 
             with self.services.audited("keys", "verify-message", address=values["address"]) as out:
                 valid = verify_message(values["address"], values["message"],
                                        values["signature"].strip(), network)
                 out["valid"] = valid
-            return valid
+            return valid, values["address"]
 
-        def show(valid: bool) -> None:
+        def show(outcome) -> None:
+            valid, address = outcome
             if valid:
-                self.notify(f"Valid signature by {values['address']}.", title="Verified")
+                self.notify(f"Valid signature by {address}.", title="Verified", markup=False)
             else:
                 self.notify("The signature does not match this address and message.",
                             title="Not verified", severity="error")
 
-        self.run_backend(verify, done=show, description="Verifying a message")
+        self.submit_form(FormScreen("Verify message", fields, submit="Verify"), verify,
+                         done=show, description="Verifying a message")
 
     def action_reveal(self) -> None:
         label = self.selected_label()

@@ -590,7 +590,13 @@ def _require_kind(info: EntryInfo, kind: EntryKind, operation: str) -> None:
         )
 
 
+MIN_PASSPHRASE_LENGTH = 8
+
+
 def _check_new_passphrase(passphrase: str) -> None:
     if not isinstance(passphrase, str) or not passphrase:
         raise InvalidPassphrase("the keystore passphrase must not be empty")
+    if len(passphrase) < MIN_PASSPHRASE_LENGTH:
+        raise InvalidPassphrase(f"the keystore passphrase must be at least {MIN_PASSPHRASE_LENGTH} characters",
+                                hint="it guards every key here; a few random words make a good one")
     nfkd_utf8(passphrase, "the keystore passphrase")  # refused before anything is written

@@ -7,7 +7,7 @@ was typed, because a form may carry a passphrase or a mnemonic.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -25,6 +25,7 @@ class FormField:
     password: bool = False
     choices: tuple[str, ...] = ()
     required: bool = True
+    keep: bool = True  # kept when a refused form comes back
 
 
 class FormScreen(ModalScreen[dict[str, str] | None]):
@@ -32,12 +33,21 @@ class FormScreen(ModalScreen[dict[str, str] | None]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="form.cancel")]
 
-    def __init__(self, title: str, fields: list[FormField], *, note: str = "", submit: str = "OK"):
+    def __init__(self, title: str, fields: list[FormField], *, note: str = "", submit: str = "OK",
+                 error: str = ""):
         super().__init__()
         self.form_title = title
         self.fields = fields
         self.note = note
         self.submit_label = submit
+        self.error = error
+
+    def retry(self, values: dict[str, str], error: str) -> FormScreen:
+        """The same form again, holding what was typed and saying why it was refused. A
+        field marked ``keep=False`` (a passphrase that was wrong) starts empty."""
+        fields = [replace(spec, value=values.get(spec.name, spec.value) if spec.keep else "")
+                  for spec in self.fields]
+        return FormScreen(self.form_title, fields, note=self.note, submit=self.submit_label, error=error)
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog") as dialog:
@@ -60,7 +70,7 @@ class FormScreen(ModalScreen[dict[str, str] | None]):
                         password=spec.password,
                         id=f"field-{spec.name}",
                     )
-            yield Static("", id="form-error", classes="dialog-error")
+            yield Static(self.error, id="form-error", classes="dialog-error", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button(self.submit_label, variant="primary", id="submit")
                 yield Button("Cancel", id="cancel")

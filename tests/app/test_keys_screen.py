@@ -75,19 +75,45 @@ async def test_initialise_unlock_import_and_lock(app_factory, clocks):
     assert actions == ["initialise", "unlock", "import-mnemonic", "lock"]
 
 
-async def test_wrong_passphrase_is_an_error_notice_and_stays_locked(app_factory):
+async def test_a_wrong_passphrase_brings_the_form_back_saying_why(app_factory):
     app = app_factory()
     app.services.keystore.initialize(PASSPHRASE)
     async with app.run_test(size=(80, 24)) as pilot:
-        await open_keys(app, pilot)
+        keys = await open_keys(app, pilot)
         await pilot.press("u")
         await fill(pilot, "wrong horse")
         await settle(app, pilot)
         assert not app.services.keystore.is_unlocked
-        notices = [n.message for n in app._notifications]
-        assert any("passphrase" in m.lower() for m in notices)
-        assert not any("wrong horse" in m for m in notices)
-        assert not any("Traceback" in m for m in notices)
+        assert isinstance(app.screen, FormScreen)  # back, with the reason inside
+        error = str(app.screen.query_one("#form-error", Static).render())
+        assert "passphrase" in error.lower() and "wrong horse" not in error
+        assert app.screen.query_one("#field-passphrase", Input).value == ""  # a wrong one is not kept
+        assert not any("Traceback" in n.message for n in app._notifications)
+
+        await fill(pilot, PASSPHRASE)
+        await settle(app, pilot)
+        assert app.services.keystore.is_unlocked and app.screen is keys
+
+
+async def test_a_refused_import_keeps_what_was_typed(app_factory):
+    app = app_factory()
+    app.services.keystore.initialize(PASSPHRASE)
+    app.services.keystore.unlock(PASSPHRASE, 300)
+    bad_checksum = " ".join(["abandon"] * 12)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_keys(app, pilot)
+        await pilot.press("m")
+        app.screen.query_one("#field-label", Input).value = "cold"
+        app.screen.query_one("#field-mnemonic", Input).value = bad_checksum
+        app.screen.query_one("#submit").press()
+        await settle(app, pilot)
+        assert isinstance(app.screen, FormScreen)
+        assert "checksum" in str(app.screen.query_one("#form-error", Static).render()).lower()
+        assert app.screen.query_one("#field-label", Input).value == "cold"
+        assert app.screen.query_one("#field-mnemonic", Input).value == bad_checksum
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert app.services.keystore.entries() == []
 
 
 async def unlocked_with_entry(app):
@@ -216,5 +242,5 @@ async def test_an_error_that_echoes_typed_brackets_is_shown_not_a_crash(app_fact
         form.query_one("#field-signature", Input).value = "AAAA"
         form.submit()
         await settle(app, pilot)
-        await pilot.pause(0.2)  # let the toast render
-        assert any("bc1[/b]x" in n.message and n.severity == "error" for n in app._notifications)
+        assert isinstance(app.screen, FormScreen)  # back with the reason, quoting what was typed
+        assert "bc1[/b]x" in str(app.screen.query_one("#form-error", Static).render())

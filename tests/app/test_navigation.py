@@ -141,8 +141,13 @@ async def test_audit_export_to_a_directory_says_why_and_writes_nothing(app_facto
         await pilot.press("enter")
         await app.workers.wait_for_complete()
         await pilot.pause()
-        errors = [n.message for n in app._notifications if n.severity == "error"]
-        assert errors == [f"cannot use {tmp_path}: Is a directory"]
+        from textual.widgets import Static
+
+        from screens.widgets import FormScreen
+
+        assert isinstance(app.screen, FormScreen)  # back, path kept, reason inside
+        assert str(app.screen.query_one("#form-error", Static).render()) == f"cannot use {tmp_path}: Is a directory"
+        assert app.screen.query_one(Input).value == str(tmp_path)
         assert list(tmp_path.iterdir()) == []
 
 
