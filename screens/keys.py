@@ -271,8 +271,11 @@ class KeysScreen(AreaScreen):
         network = self.services.config.network
 
         def verify(values: dict[str, str]):
-            from backends.keystore import verify_message
+            from backends.keystore import malformed_signature_reason, verify_message
 
+            problem = malformed_signature_reason(values["signature"])
+            if problem is not None:  # a mangled paste, not a signature by another key
+                raise CustodyError(problem, hint="paste the signature again, whole")
             with self.services.audited("keys", "verify-message", address=values["address"]) as out:
                 valid = verify_message(values["address"], values["message"],
                                        values["signature"].strip(), network)

@@ -81,7 +81,12 @@ from backends.keystore.errors import (
     WrongEntryKind,
     WrongPassphrase,
 )
-from backends.keystore.messages import message_hash, sign_message_with_key, verify_message
+from backends.keystore.messages import (
+    malformed_signature_reason,
+    message_hash,
+    sign_message_with_key,
+    verify_message,
+)
 from backends.keystore.store import Keystore
 
 __all__ = [
@@ -122,4 +127,5 @@ __all__ = [
     "sign_message_with_key",
     "validate_mnemonic",
     "verify_message",
+    "malformed_signature_reason",
 ]

@@ -64,6 +64,20 @@ def sign_message_with_key(
     return address_for(public_key, kind, network), base64.b64encode(signature).decode("ascii")
 
 
+def malformed_signature_reason(signature_b64: str) -> str | None:
+    """Why ``signature_b64`` cannot be a BIP-137 signature at all, or None if it could be.
+    Lets an operator tell a mangled paste from a signature by another key."""
+    try:
+        signature = base64.b64decode(signature_b64.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        return "the signature is not base64"
+    if len(signature) != 65:
+        return f"a message signature is 65 bytes, this one is {len(signature)}"
+    if not 27 <= signature[0] <= 42:
+        return f"the signature's header byte {signature[0]} is not a BIP-137 header (27-42)"
+    return None
+
+
 def verify_message(address: str, message: str, signature_b64: str, network: str) -> bool:
     """True iff the signature over ``message`` was made by the key behind ``address``.
 

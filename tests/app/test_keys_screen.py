@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 from textual.widgets import DataTable, Input, Static
 
 from backends.keystore import verify_message
@@ -239,8 +241,24 @@ async def test_an_error_that_echoes_typed_brackets_is_shown_not_a_crash(app_fact
         form = app.screen
         form.query_one("#field-address", Input).value = "bc1[/b]x"
         form.query_one("#field-message", Input).value = "hello"
-        form.query_one("#field-signature", Input).value = "AAAA"
+        form.query_one("#field-signature", Input).value = base64.b64encode(bytes([31]) + bytes(64)).decode()
         form.submit()
         await settle(app, pilot)
         assert isinstance(app.screen, FormScreen)  # back with the reason, quoting what was typed
         assert "bc1[/b]x" in str(app.screen.query_one("#form-error", Static).render())
+
+
+async def test_a_mangled_signature_is_called_mangled_not_a_mismatch(app_factory):
+    app = app_factory()
+    app.services.keystore.initialize(PASSPHRASE)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await open_keys(app, pilot)
+        await pilot.press("y")
+        form = app.screen
+        form.query_one("#field-address", Input).value = "bcrt1q6rz28mcfaxtmd6v789l9rrlrusdprr9pz3cppk"
+        form.query_one("#field-message", Input).value = "hello"
+        form.query_one("#field-signature", Input).value = "not[b]base64!"
+        form.submit()
+        await settle(app, pilot)
+        assert isinstance(app.screen, FormScreen)
+        assert "the signature is not base64" in str(app.screen.query_one("#form-error", Static).render())

@@ -158,7 +158,7 @@ def test_interrupted_passphrase_change_leaves_every_file_readable_and_can_be_fin
 def test_change_passphrase_adopts_the_configured_kdf_cost(keystore, keystore_dir, clock):
     _fill(keystore)
     stronger = KdfParams(opslimit=2, memlimit=8 * 1024 * 1024)
-    Keystore(keystore_dir, stronger, clock=clock).change_passphrase(PASSPHRASE, "next")
+    Keystore(keystore_dir, stronger, clock=clock).change_passphrase(PASSPHRASE, "next passphrase")
     header = (keystore_dir / "keystore.hdr").read_bytes()
     assert int.from_bytes(header[21:25], "big") == 2
     assert int.from_bytes((keystore_dir / "seed.entry").read_bytes()[21:25], "big") == 2
