@@ -13,7 +13,11 @@ Modules, one concern each:
 - ``state``: what persists in the state directory;
 - ``device``: one device's volatile state and reply codes;
 - ``commands``: the command set; ``approvals``: stories and keypresses;
-- ``signing``: PSBT analysis and signing, BIP-137 messages;
+- ``signing``: PSBT analysis (inputs, keys, wallet) and signing; ``outputs``: change,
+  fee and the outputs' warnings; ``sighash``: sighash types and digests; ``psbt_paths``:
+  key paths and zero XFPs; ``failures``: the texts of refused PSBTs; ``story``: the
+  approval story;
+- ``messages``: BIP-137 message signing;
 - ``multisig``: the Coldcard multisig wallet file and enrolled wallets;
 - ``hsm_mode``: HSM mode on top of ``backends.coldcard.hsm``;
 - ``simcmds``: the simulator-only ``XKEY``/``EVAL``/``EXEC`` commands;

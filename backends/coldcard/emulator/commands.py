@@ -14,11 +14,13 @@ import random
 import struct
 import traceback
 
-from . import hsm_mode, signing, simcmds
+from . import hsm_mode, messages, signing, simcmds
 from .approvals import KeyDecision, Story
 from .framing import MAX_BLK_LEN
 from .keys import cleanup_deriv_path
 from .multisig import MultisigWallet, parse_multisig_script, parse_wallet_file, wallets_of
+from .outputs import render_script
+from .story import ADDRESS_MARK, approval_story
 
 MAX_TXN_LEN = 2 * 1024 * 1024
 MAX_UPLOAD_LEN = 2 * MAX_TXN_LEN
@@ -188,13 +190,14 @@ def start_transaction(dev, raw: bytes, flags: int) -> None:
     dev.approvals.start(action)
     try:
         analysis = signing.analyse(raw, dev.keys, wallets_of(dev.state.get("multisig")),
-                                   fee_limit=dev.state.get("fee_limit", signing.DEFAULT_FEE_LIMIT))
+                                   fee_limit=dev.state.get("fee_limit", signing.DEFAULT_FEE_LIMIT),
+                                   sighash_checks_disabled=bool(dev.state.get("sighshchk")))
     except signing.SigningFailure as exc:
         action.failed = str(exc)
         action.finish()
         return
-    story_text = signing.approval_story(analysis, dev.chain)
-    if flags & STXN_VISUALIZE:
+    if flags & STXN_VISUALIZE:  # the story without the prompt, address marks as spaces
+        story_text = approval_story(analysis, dev.chain, prompt=False).replace(ADDRESS_MARK, " ")
         _set_result(dev, action, story_text.encode())
         return
 
@@ -208,7 +211,7 @@ def start_transaction(dev, raw: bytes, flags: int) -> None:
     if dev.hsm is not None:
         hsm_mode.decide_transaction(dev, action, analysis)  # the policy, not the operator
     else:
-        action.story = Story("OK TO SEND?", story_text)
+        action.story = Story("OK TO SEND?", approval_story(analysis, dev.chain))
 
 
 def _finalized(psbt_bytes: bytes) -> bytes:
@@ -239,13 +242,13 @@ def _sign_msg(dev, args):
     subpath = args[12 : 12 + len_subpath]
     raw = args[12 + len_subpath :]
     dev.approvals.check_busy()
-    text = signing.validate_text_for_signing(raw)
+    text = messages.validate_text_for_signing(raw)
     path = cleanup_deriv_path(subpath)
-    addr_fmt = signing.check_msg_addr_fmt(addr_fmt)
-    address = signing.single_address(dev.keys, path, addr_fmt)
+    addr_fmt = messages.check_msg_addr_fmt(addr_fmt)
+    address = messages.single_address(dev.keys, path, addr_fmt)
 
     def approve():
-        return address, signing.sign_message(dev.keys, text, path, addr_fmt)
+        return address, messages.sign_message(dev.keys, text, path, addr_fmt)
 
     body = ("Ok to sign this?\n      --=--\n%s\n      --=--\n\nUsing the key associated with address:\n\n"
             "%s =>\n%s\n\nPress OK to continue, otherwise X to cancel." % (text, path, address))
@@ -291,7 +294,7 @@ def _show(dev, args):
     hsm_mode.check_address_share(dev, path)
     if addr_fmt not in (0x01, 0x07, 0x13):
         raise AssertionError("Unknown/unsupported addr format")
-    address = signing.single_address(dev.keys, path, addr_fmt)
+    address = messages.single_address(dev.keys, path, addr_fmt)
     dev.approvals.idle_story = Story("", "%s =>\n%s" % (path, address))
     return b"asci" + address.encode()
 
@@ -325,7 +328,7 @@ def _p2sh(dev, args):
         raise AssertionError("Unknown/unsupported addr format")
     import hashlib
 
-    address = signing.render_script(b"\x00\x20" + hashlib.sha256(script).digest(), dev.chain)
+    address = render_script(b"\x00\x20" + hashlib.sha256(script).digest(), dev.chain)
     return b"asci" + address.encode()
 
 

@@ -84,7 +84,7 @@ class HsmMode:
 
     # decisions
     def decide_transaction(self, action, analysis) -> None:
-        from .signing import approval_story
+        from .story import approval_story
 
         story = approval_story(analysis, self.dev.chain, prompt=False)  # what the audit log records
         self._decide(action, lambda: self.engine.approve_transaction(tx_summary(analysis), story=story))

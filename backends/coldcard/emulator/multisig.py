@@ -8,12 +8,14 @@ The file is ``label: value`` lines (``Name``, ``Policy: M of N``, ``Derivation``
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 
 from embit import bip32
 
-from .keys import DeviceKeys, cleanup_deriv_path, path_to_ints, str_to_xfp, xfp_to_str
+from .failures import require
+from .keys import DeviceKeys, cleanup_deriv_path, hash160, path_to_ints, str_to_xfp, xfp_to_str
 
 AF_P2SH, AF_P2WSH, AF_P2WSH_P2SH = 0x08, 0x0E, 0x1A
 FORMAT_NAMES = [(AF_P2SH, "p2sh"), (AF_P2WSH, "p2wsh"), (AF_P2WSH_P2SH, "p2sh-p2wsh"), (AF_P2WSH_P2SH, "p2wsh-p2sh")]
@@ -81,6 +83,49 @@ class MultisigWallet:
             used.add(key.xfp)
         assert list(pubkeys) == sorted(pubkeys), "BIP-67 violation"
         assert len(used) == self.n, "not all keys used: %d of %d" % (len(used), self.n)
+
+    def matches_paths(self, xfp_paths: list[list[int]]) -> bool:
+        """Same cosigners, each key under that cosigner's derivation (``matching_subpaths``)."""
+        if len(xfp_paths) != len(self.keys):
+            return False
+        for path in xfp_paths:
+            key = self.key_for(path[0])
+            if key is None:
+                return False
+            prefix = path_to_ints(key.deriv)
+            if list(path[1 : 1 + len(prefix)]) != prefix or len(path) < 1 + len(prefix):
+                return False
+        return True
+
+    def assert_matching(self, m: int, n: int, xfp_paths: list[list[int]], addr_fmt: int) -> None:
+        """A later input must be of the wallet the first one chose (``multisig.assert_matching``)."""
+        require((self.m, self.n) == (m, n), "M/N mismatch", "multisig.py:333")
+        require(len(xfp_paths) == n, "XFP count", "multisig.py:334")
+        require(self.addr_fmt == addr_fmt, "addr fmt", "multisig.py:335")
+        require(self.matches_paths(xfp_paths), "wrong XFP/derivs", "multisig.py:337")
+
+
+def find_wallet(wallets: list[MultisigWallet], m: int, n: int, xfp_paths: list[list[int]],
+                addr_fmt: int) -> MultisigWallet | None:
+    """The first enrolled wallet of that shape and format whose keys the paths follow."""
+    return next((w for w in wallets if (w.m, w.n, w.addr_fmt) == (m, n, addr_fmt) and w.matches_paths(xfp_paths)),
+                None)
+
+
+def multisig_script_pubkey(addr_fmt: int, script: bytes) -> bytes:
+    """The output script paying to a multisig script in the given address format."""
+    if addr_fmt == AF_P2SH:
+        return b"\xa9\x14" + hash160(script) + b"\x87"
+    witness_program = b"\x00\x20" + hashlib.sha256(script).digest()
+    if addr_fmt == AF_P2WSH:
+        return witness_program
+    return b"\xa9\x14" + hash160(witness_program) + b"\x87"
+
+
+def multisig_m_n(script: bytes) -> tuple[int, int]:
+    """M and N read off a script's ends, nothing checked but the final CHECKMULTISIG."""
+    require(script[-1:] == bytes([OP_CHECKMULTISIG]), "need CHECKMULTISIG", "multisig.py:34")
+    return script[0] - 0x50, script[-2] - 0x50
 
 
 def parse_multisig_script(script: bytes) -> tuple[int, list[bytes]]:
