@@ -41,6 +41,12 @@ class AreaAction:
     show: bool = True
     #: hide (rather than dim) the key while unavailable, for one-off actions like setup
     hide_when_unavailable: bool = False
+    #: the footer's word when the verb is too long for 80 columns
+    footer: str = ""
+
+    @property
+    def footer_label(self) -> str:
+        return self.footer or self.verb[:1].upper() + self.verb[1:]
 
 
 def error_text(exc: CustodyError) -> str:
@@ -70,7 +76,7 @@ class AreaScreen(Screen):
         # own BINDINGS are for keys that are not actions (Esc leaving a box, ...).
         cls.BINDINGS = [
             *cls.__dict__.get("BINDINGS", []),
-            *[Binding(a.key, a.action, a.verb[:1].upper() + a.verb[1:], show=a.show, id=f"{cls.AREA}.{a.action}",
+            *[Binding(a.key, a.action, a.footer_label, show=a.show, id=f"{cls.AREA}.{a.action}",
                     tooltip=a.help)
               for a in cls.ACTIONS],
         ]
@@ -84,7 +90,7 @@ class AreaScreen(Screen):
         yield Header(icon="₿")
         yield from self.compose_body()
         yield StatusLine()
-        yield Footer()
+        yield Footer(compact=True)  # every area's keys fit 80 columns
 
     def compose_body(self) -> ComposeResult:
         yield from ()

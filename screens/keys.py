@@ -54,19 +54,26 @@ class KeysScreen(AreaScreen):
     ACTIONS = (
         AreaAction("i", "initialise", "initialise", "Create the keystore and set its passphrase",
                    _not_initialised, hide_when_unavailable=True),
-        AreaAction("u", "unlock", "unlock", "Unlock the keystore for the configured TTL", _locked),
-        AreaAction("l", "lock", "lock", "Lock the keystore now and wipe keys from memory", _unlocked),
-        AreaAction("n", "create", "new mnemonic", "Create a BIP-39 mnemonic entry", _unlocked),
-        AreaAction("m", "import_mnemonic", "import mnemonic", "Import a BIP-39 mnemonic", _unlocked),
+        # unlock and lock take turns in the footer; rare and risky actions live in F1 and
+        # the palette, so that every footer key fits 80 columns
+        AreaAction("u", "unlock", "unlock", "Unlock the keystore for the configured TTL", _locked,
+                   hide_when_unavailable=True),
+        AreaAction("l", "lock", "lock", "Lock the keystore now and wipe keys from memory", _unlocked,
+                   hide_when_unavailable=True),
+        AreaAction("n", "create", "new mnemonic", "Create a BIP-39 mnemonic entry", _unlocked,
+                   footer="New"),
+        AreaAction("m", "import_mnemonic", "import mnemonic", "Import a BIP-39 mnemonic", _unlocked,
+                   footer="Import"),
         AreaAction("a", "address", "derive address", "Derive an address of the selected entry",
-                   _unlocked),
+                   _unlocked, footer="Address"),
         AreaAction("s", "sign", "sign message", "Sign a message (BIP-137) with the selected entry",
-                   _unlocked),
-        AreaAction("y", "verify", "verify message", "Verify a BIP-137 message signature"),
+                   _unlocked, footer="Sign"),
+        AreaAction("y", "verify", "verify message", "Verify a BIP-137 message signature",
+                   show=False),
         AreaAction("R", "reveal", "reveal mnemonic", "Show the selected entry's words (typed "
-                   "confirmation)", _unlocked),
+                   "confirmation)", _unlocked, show=False),
         AreaAction("D", "delete", "delete entry", "Delete the selected entry (typed confirmation)",
-                   _unlocked),
+                   _unlocked, show=False),
     )
 
     EXTRA_HELP = (("↑ ↓", "select the entry the actions apply to"),)
