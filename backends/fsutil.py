@@ -8,19 +8,27 @@ import tempfile
 from pathlib import Path
 
 
-def atomic_write(path: Path, data: bytes, *, mode: int = 0o600, exclusive: bool = False) -> None:
+def atomic_write(path: Path, data: bytes, *, mode: int = 0o600, exclusive: bool = False,
+                 make_parents: bool = True) -> None:
     """Replace ``path`` with ``data`` so that a crash leaves either the old or the new file.
 
     The data goes to a temporary file in the same directory, is fsynced, renamed over the
     target, and the directory is fsynced so the rename itself survives power loss. With
     ``exclusive`` the file is published with a hard link instead, which raises
-    FileExistsError rather than replace a file another process created meanwhile.
+    FileExistsError rather than replace a file another process created meanwhile. A path
+    an operator typed passes ``make_parents=False``: a typo must not create directories.
     """
     path = Path(path)
     if path.is_dir():  # say so about the path asked for, not about our temporary file
         raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    if make_parents:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    elif not path.parent.is_dir():
+        raise FileNotFoundError(errno.ENOENT, "no such directory", str(path.parent))
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:  # name the file asked for, not the temporary one
+        raise type(exc)(exc.errno, exc.strerror, str(path)) from None
     try:
         os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as handle:

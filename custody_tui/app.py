@@ -122,7 +122,8 @@ class CustodyApp(App[None]):
 
     def _status_collected(self, items: list[StatusItem]) -> None:
         self.status_items = items
-        self.show_status_on(self.screen)
+        for screen in self.screen_stack:  # the area under a dialog stays current too
+            self.show_status_on(screen)
         if self.poll:
             # a one-shot timer re-armed after each poll: refreshes never pile up
             self.set_timer(self.services.config.ui.poll_seconds, self.poll_status)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -33,3 +34,22 @@ def test_atomic_write_replaces_and_exclusive_refuses(tmp_path):
         atomic_write(target, b"three", exclusive=True)
     assert target.read_bytes() == b"two"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+def test_an_operator_path_in_a_missing_directory_is_refused_not_created(tmp_path):
+    from backends.errors import os_error_message
+
+    target = tmp_path / "typo" / "export.json"
+    with pytest.raises(FileNotFoundError) as caught:
+        atomic_write(target, b"{}", make_parents=False)
+    assert os_error_message(caught.value) == f"cannot use {tmp_path / 'typo'}: no such directory"
+    assert not (tmp_path / "typo").exists()
+
+
+def test_a_failure_names_the_file_asked_for_not_the_temporary_one():
+    from backends.errors import os_error_message
+
+    target = Path("/proc/custody-tui-export.json")  # no file can be made here, even by root
+    with pytest.raises(OSError) as caught:
+        atomic_write(target, b"{}")
+    assert os_error_message(caught.value).startswith(f"cannot use {target}: ")

@@ -187,5 +187,6 @@ class AuditLog:
         records, anchor, anchor_error = self._snapshot()
         status = verify_chain(records, anchor=anchor, anchor_error=anchor_error)
         document = export_document(records, status, anchor, exported_at=format_timestamp(self._clock()))
-        atomic_write(Path(path), (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8"), mode=0o600)
+        text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+        atomic_write(Path(path), text.encode("utf-8"), mode=0o600, make_parents=False)
         return status

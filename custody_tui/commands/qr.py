@@ -81,7 +81,7 @@ def run(args, services=None) -> int:
             raise UsageError(f"{args.input} is not BBQr text", hint="give the parts as scanned, one per line") from None
         file_type, payload = bbqr_join(text.split())
         if args.out:
-            atomic_write(args.out, payload, mode=0o644)
+            atomic_write(args.out, payload, mode=0o644, make_parents=False)
             print(f"joined a {file_type!r} payload of {len(payload)} bytes into {args.out}")
         else:
             sys.stdout.buffer.write(payload)
@@ -99,6 +99,9 @@ def run(args, services=None) -> int:
         return 0
     if not (args.png or args.svg):
         raise UsageError("nothing to write", hint="give --png FILE and/or --svg FILE")
+    for target in (args.png, args.svg):
+        if target and not target.expanduser().parent.is_dir():  # a typo must not create directories
+            raise UsageError(f"cannot use {target.parent}: no such directory")
     for index, code in enumerate(codes, 1):
         for target, export in ((args.png, export_png), (args.svg, export_svg)):
             if target:

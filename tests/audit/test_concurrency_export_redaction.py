@@ -5,6 +5,8 @@ import multiprocessing
 import threading
 from pathlib import Path
 
+import pytest
+
 from backends.audit import REDACTED, AuditLog, verify_export
 
 
@@ -45,6 +47,9 @@ def test_appends_from_several_processes_keep_one_valid_chain(log_path: Path) -> 
 
 def test_json_export_round_trips_and_reverifies(five_entries: AuditLog, tmp_path: Path) -> None:
     target = tmp_path / "exports" / "audit.json"
+    with pytest.raises(FileNotFoundError):  # a mistyped directory is not created
+        five_entries.export_json(target)
+    target.parent.mkdir()
     status = five_entries.export_json(target)
     document = json.loads(target.read_text(encoding="utf-8"))
     assert status.ok and document["verification"] == status.to_dict()
