@@ -177,7 +177,9 @@ def chain_status(services: Services) -> StatusItem:
 
 
 def make_app(
-    config: Config, data_dir: Path, *, clocks: Clocks | None = None, poll: bool = True
+    config: Config, data_dir: Path, *, clocks: Clocks | None = None, poll: bool = True,
+    actor: str | None = None,
 ) -> CustodyApp:
-    """The one way to build the app, for the CLI and for tests."""
-    return CustodyApp(Services(config, data_dir, actor=None, clocks=clocks), poll=poll)
+    """The one way to build the app, for the CLI and for tests. ``actor`` names who the
+    audit log records (default: user@host)."""
+    return CustodyApp(Services(config, data_dir, actor=actor, clocks=clocks), poll=poll)

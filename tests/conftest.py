@@ -22,3 +22,16 @@ def deterministic_textual(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("TEXTUAL_THEME", raising=False)
     monkeypatch.delenv("CUSTODY_TUI_CONFIG", raising=False)
     monkeypatch.delenv("CUSTODY_TUI_PASSPHRASE", raising=False)
+
+
+@pytest.fixture(scope="session")
+def isolated_home(tmp_path_factory: pytest.TempPathFactory):
+    return tmp_path_factory.mktemp("home")
+
+
+@pytest.fixture(autouse=True)
+def no_runner_config(monkeypatch: pytest.MonkeyPatch, isolated_home) -> None:
+    """The runner's own config and data dirs never reach a test (a CLI call without
+    --config would otherwise read ~/.config/custody-tui/config.toml)."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(isolated_home / "config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(isolated_home / "data"))

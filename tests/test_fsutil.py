@@ -11,8 +11,11 @@ from backends.fsutil import atomic_write, ensure_private_dir
 
 
 def test_a_data_dir_and_every_parent_it_creates_are_private(tmp_path):
-    os.umask(0o022)
-    leaf = ensure_private_dir(tmp_path / "share" / "custody-tui" / "logs")
+    previous = os.umask(0o022)  # the usual umask, which would leave new dirs 0755
+    try:
+        leaf = ensure_private_dir(tmp_path / "share" / "custody-tui" / "logs")
+    finally:
+        os.umask(previous)
     for path in (leaf, leaf.parent, leaf.parent.parent):
         assert path.stat().st_mode & 0o777 == 0o700
     assert ensure_private_dir(leaf) == leaf  # idempotent

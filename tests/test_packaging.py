@@ -15,10 +15,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.mark.slow
 def test_wheel_ships_packages_and_assets(tmp_path):
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path), str(ROOT)],
-        check=True, capture_output=True,
+    # no build isolation: the test extra installed hatchling, so no index is needed here
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
+         "-w", str(tmp_path), str(ROOT)],
+        capture_output=True, text=True,
     )
+    assert built.returncode == 0, built.stderr
     (wheel,) = tmp_path.glob("custody_tui-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "custody_tui/assets/app.tcss" in names

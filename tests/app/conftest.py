@@ -62,6 +62,7 @@ def clocks() -> FrozenClocks:
 @pytest.fixture
 def app_factory(data_dir: Path, clocks: FrozenClocks):
     def build(config: Config | None = None):
-        return make_app(config or test_config(), data_dir, clocks=clocks, poll=False)
+        # a fixed actor: audit hashes on screen must not depend on the machine's user@host
+        return make_app(config or test_config(), data_dir, clocks=clocks, poll=False, actor="operator@test")
 
     return build

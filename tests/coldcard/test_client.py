@@ -219,6 +219,7 @@ def test_signing_poll_to_a_hung_device_gives_up_instead_of_blocking_forever():
     server.close()
     shutil.rmtree(base, ignore_errors=True)
     assert not worker.is_alive(), "sign_psbt blocked forever on a device that stopped answering"
+    assert server.device.hung, "the request never reached the poll this test is about"
     assert isinstance(outcome[0], DeviceUnreachable)
 
 

@@ -48,7 +48,7 @@ def cli_status(target) -> dict:
     return ast.literal_eval(ckcc(target, "hsm").stdout)
 
 
-def fresh_totp_window(margin: float = 4.0) -> int:
+def fresh_totp_window(margin: float = 10.0) -> int:
     """The current TOTP counter, waiting first if it is about to change: ckcc reads the
     clock again, and a replay is only a replay within the same window."""
     left = 30 - time.time() % 30

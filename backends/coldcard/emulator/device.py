@@ -20,6 +20,8 @@ from . import commands
 from .approvals import Approvals, Busy
 from .crypto import NCRY_V3, LinkCrypto, ecdh_session_key
 from .framing import MAX_MSG_LEN, RESYNC, V3_TAG_LEN, FramingError, Reassembler, frame
+
+MAX_CLIENTS = 32  # senders whose partial messages are kept
 from .keys import DeviceKeys
 from .state import DeviceState
 
@@ -53,7 +55,11 @@ class Device:
     # ---- power cycle -------------------------------------------------------------
     def boot(self) -> None:
         """Everything volatile back to power-on values."""
-        self.reassembler = Reassembler()
+        # one reassembler per client socket: a test's side channel (a keypress, a screen
+        # read) may speak while another client is mid-message, which a single USB endpoint
+        # would garble; the README lists this among the differences
+        self.reassemblers: dict[object, Reassembler] = {}
+        self.message_limit = MAX_MSG_LEN
         self.link: LinkCrypto | None = None
         self.encrypted_req = False
         self.approvals = Approvals()
@@ -81,10 +87,18 @@ class Device:
         return self.link is not None and self.link.bound
 
     # ---- the wire ----------------------------------------------------------------
-    def receive(self, report: bytes) -> list[bytes]:
+    def _reassembler(self, sender: object) -> Reassembler:
+        reassembler = self.reassemblers.pop(sender, None) or Reassembler()
+        self.reassemblers[sender] = reassembler  # most recent last
+        while len(self.reassemblers) > MAX_CLIENTS:
+            del self.reassemblers[next(iter(self.reassemblers))]  # the longest silent client
+        reassembler.limit = self.message_limit
+        return reassembler
+
+    def receive(self, report: bytes, sender: object = None) -> list[bytes]:
         self.pending_sleep = 0.0
         try:
-            msg = self.reassembler.feed(report)
+            msg = self._reassembler(sender).feed(report)
             if msg is None:
                 return []
             if msg is RESYNC:
@@ -158,6 +172,6 @@ class Device:
         device_pub = pair.public_key.format(compressed=False)[1:]
         session_key = ecdh_session_key(pair, host_pub)
         self.link = LinkCrypto(version, session_key, host_pub, device_pub)
-        self.reassembler.limit = MAX_MSG_LEN + (V3_TAG_LEN if version == NCRY_V3 else 0)
+        self.message_limit = MAX_MSG_LEN + (V3_TAG_LEN if version == NCRY_V3 else 0)
         xpub = self.keys.xpub("m").encode()
         return b"mypb" + device_pub + struct.pack("<II", self.keys.xfp, len(xpub)) + xpub

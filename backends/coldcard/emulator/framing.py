@@ -45,7 +45,7 @@ RESYNC = Resync()
 
 
 class Reassembler:
-    """Collects reports into messages; one per device, since the device has one endpoint."""
+    """Collects one sender's reports into messages."""
 
     def __init__(self) -> None:
         self._parts = bytearray()

@@ -109,7 +109,7 @@ class Server:
         data, addr = self.sock.recvfrom(4096)
         if not addr:
             return
-        replies = self.device.receive(data)
+        replies = self.device.receive(data, addr)
         if self.device.pending_sleep:
             time.sleep(self.device.pending_sleep)
         for report in replies:
