@@ -167,15 +167,20 @@ class ConfirmTypedScreen(ModalScreen[bool]):
         with Vertical(classes="dialog danger") as dialog:
             dialog.border_title = self.confirm_title
             yield Static(self.warning, classes="dialog-note")
-            yield Label(f"Type {self.expected!r} to confirm:")
+            yield Label(f"Type {self.expected!r} to confirm (Esc cancels):")
             yield Input(id="confirm-input")
             yield Static("", id="form-error", classes="dialog-error")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Cancel", variant="primary", id="cancel")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.value == self.expected:
             self.dismiss(True)
         else:
             self.query_one("#form-error", Static).update("That does not match; Esc cancels.")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(False)
 
     def action_cancel(self) -> None:
         self.dismiss(False)
