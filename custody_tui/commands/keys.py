@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from contextlib import contextmanager
 
-from backends.keystore import verify_message
+from backends.keystore import malformed_signature_reason, verify_message
 
 from ..services import Services
 from .common import UsageError, add_json_flag, emit, keystore_passphrase, read_secret_line
@@ -156,7 +156,9 @@ def run(args, services: Services) -> int:
         with services.audited("keys", "verify-message", address=args.address) as result:
             valid = verify_message(args.address, args.message, args.signature, network)
             result["valid"] = valid
-        emit(args, {"valid": valid}, "valid" if valid else "INVALID")
+        problem = None if valid else malformed_signature_reason(args.signature)
+        emit(args, {"valid": valid, **({"problem": problem} if problem else {})},
+             "valid" if valid else "INVALID" + (f" ({problem})" if problem else ""))
         return 0 if valid else 1
     elif action == "reveal":
         confirm_label(args.label, "reveal its words")

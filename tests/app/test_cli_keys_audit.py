@@ -51,6 +51,8 @@ def test_scripted_keystore_session_from_init_to_verified_signature(cli):
     assert (code, out.strip()) == (0, "valid")
     code, out, _ = cli("keys", "verify", signed["address"], "proof of contro1", signed["signature"])
     assert (code, out.strip()) == (1, "INVALID")
+    code, out, _ = cli("keys", "verify", signed["address"], "proof of control", signed["signature"][:-8])
+    assert (code, out.strip()) == (1, "INVALID (a message signature is 65 bytes, this one is 60)")
 
 
 def test_wrong_passphrase_is_refused_and_audited(cli, monkeypatch):
