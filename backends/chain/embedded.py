@@ -115,19 +115,64 @@ class EmbeddedChain:
         tip = self._kernel.tip()
         last = self._store.last_block()
         common = -1
+        disconnected: list[Tx] = []
         if last is not None:
             common = min(last[0], tip.height)
             while common >= 0 and self._store.block_hash_at(common) != self._kernel.hash_at(common):
                 common -= 1
             if common < last[0]:
+                disconnected = self._transactions_of_blocks_above(common, last[0])
                 self._store.rollback_above(common)
         for height in range(common + 1, tip.height + 1):
             self._index_block(height, self._kernel.block_raw(height))
+        if disconnected:
+            self._return_to_mempool(disconnected)
+
+    def _transactions_of_blocks_above(self, common: int, last: int) -> list[Tx]:
+        """The non-coinbase transactions of the indexed blocks a reorg disconnects, read
+        back from the block log (the kernel has moved to the other branch)."""
+        hashes = [self._store.block_hash_at(height) for height in range(common + 1, last + 1)]
+        wanted = set(hashes)
+        raw_by_hash = {}
+        for raw in self._blocklog.replay(0):
+            block_hash = sha256d(raw[:80])
+            if block_hash in wanted:
+                raw_by_hash[block_hash] = raw
+        txs: list[Tx] = []
+        for block_hash in hashes:
+            if block_hash in raw_by_hash:
+                txs += [tx for tx in parse_block(raw_by_hash[block_hash])[1] if not tx.is_coinbase]
+        return txs
+
+    def _return_to_mempool(self, disconnected: list[Tx]) -> None:
+        """After a reorg, as Core does: the disconnected transactions come back first, then
+        the mempool that spent them; what the new branch made invalid is dropped."""
+        previous = list(self._mempool.entries.values())
+        self._mempool = Mempool()
+        for tx in disconnected:
+            try:
+                self._mempool.add(self._check(tx.serialize()))
+            except TransactionRejected:
+                continue  # mined on the new branch too, or conflicting with it
+        for entry in previous:
+            try:
+                fresh = self._check(entry.raw)
+            except TransactionRejected as exc:
+                self._store.mark_dropped(entry.txid, "unknown", f"dropped after a reorg: {exc.reason}")
+                continue
+            fresh.seen = entry.seen
+            self._mempool.add(fresh)
+        # the persisted order must stay parents first, or a reopen would refuse the children
+        self._store.mempool_remove([entry.txid for entry in previous])
+        for entry in self._mempool.entries.values():
+            self._store.mempool_add(entry.txid, entry.raw, entry.seen)
 
     def _reload_mempool(self) -> None:
         """Re-admit the persisted mempool; what no longer passes (mined elsewhere, conflicted) is dropped."""
         stale = []
         for raw, seen in self._store.mempool_all():
+            if parse_tx(raw).txid() in self._mempool.entries:
+                continue  # already back from a reorg found while opening
             try:
                 entry = self._check(raw)
             except TransactionRejected:
@@ -192,16 +237,16 @@ class EmbeddedChain:
             owners = self._owners if key is None else self._store.script_owners(key)
             tip_height = self._kernel.tip().height
             result = [
-                HistoryEntry(to_hex(txid), first_seen, height, tip_height - height + 1, received, sent,
-                             fee if sent else None)
+                HistoryEntry(to_hex(txid), first_seen, height, tip_height - height + 1, received, sent, fee)
                 for txid, height, _pos, fee, first_seen, received, sent in self._store.confirmed_history(key)
             ]
             for entry in self._mempool.entries.values():
                 received = sum(o.amount_sat for o in entry.tx.outputs if o.script_pubkey in owners)
                 sent = sum(amount for amount, spk in entry.spent if spk in owners)
                 if received or sent:
+                    all_ours = all(spk in owners for _, spk in entry.spent)
                     result.append(HistoryEntry(entry.txid_hex, entry.seen, None, 0, received, sent,
-                                               entry.fee_sat if sent else None))
+                                               entry.fee_sat if all_ours else None))
             return result
 
     def tx_status(self, txid: str) -> TxStatus:

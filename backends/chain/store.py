@@ -25,6 +25,7 @@ CREATE TABLE IF NOT EXISTS outputs(
 CREATE INDEX IF NOT EXISTS outputs_by_spk ON outputs(spk);
 CREATE INDEX IF NOT EXISTS outputs_by_height ON outputs(height);
 CREATE INDEX IF NOT EXISTS outputs_by_spent_height ON outputs(spent_height);
+CREATE INDEX IF NOT EXISTS outputs_by_spent_txid ON outputs(spent_txid);
 CREATE TABLE IF NOT EXISTS txs(
     txid BLOB PRIMARY KEY, height INTEGER NOT NULL, position INTEGER NOT NULL,
     fee INTEGER, first_seen INTEGER) WITHOUT ROWID;
@@ -202,10 +203,14 @@ class Store:
                 credits AS (SELECT txid, SUM(amount) AS v FROM watched GROUP BY txid),
                 debits AS (SELECT spent_txid AS txid, SUM(amount) AS v FROM watched WHERE spent_txid IS NOT NULL GROUP BY spent_txid),
                 touched AS (SELECT txid FROM credits UNION SELECT txid FROM debits)
-                SELECT t.txid, t.height, t.position, t.fee, t.first_seen, COALESCE(c.v, 0), COALESCE(d.v, 0)
+                SELECT t.txid, t.height, t.position,
+                       -- the fee is ours to report only when every input was a watched coin
+                       CASE WHEN d.v IS NULL OR EXISTS (SELECT 1 FROM outputs o WHERE o.spent_txid = t.txid
+                                                        AND o.spk NOT IN ({where})) THEN NULL ELSE t.fee END,
+                       t.first_seen, COALESCE(c.v, 0), COALESCE(d.v, 0)
                 FROM touched JOIN txs t ON t.txid = touched.txid
                 LEFT JOIN credits c ON c.txid = t.txid LEFT JOIN debits d ON d.txid = t.txid
-                ORDER BY t.height, t.position""", args).fetchall()
+                ORDER BY t.height, t.position""", args + args).fetchall()
         return [(bytes(r[0]), *r[1:]) for r in rows]
 
     @staticmethod

@@ -2,8 +2,10 @@
 
 Two rules, one engine:
 
-- the mint's rule (:func:`mint_policy`): the smallest sufficient set (fewest coins; among sets
-  of that size, the one with the least left over), change only if it is at least
+- the mint's rule (:func:`mint_policy`): the smallest sufficient set (fewest coins: the
+  smallest single coin that suffices, else the largest coins plus the smallest coin that
+  completes them, which keeps change small but is not the least-change set of that size:
+  that is a subset-sum search this does not make), change only if it is at least
   ``min_change`` and not dust, at most ``max_inputs`` coins; otherwise CannotFund with the
   reason, never a transaction that breaks the rule;
 - the quorum's rule (:func:`quorum_policy`): seed the spend with the largest coin, then add

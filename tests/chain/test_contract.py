@@ -101,6 +101,20 @@ def test_spend_between_watched_wallets_shows_on_both_sides(chain):
     assert from_wpkh.net_sat == -(7 * COIN + FEE)
 
 
+def test_a_fee_is_reported_only_when_every_input_is_watched(chain):
+    funded = fund(chain)
+    [ours] = funded.coins(chain, funded.wpkh)
+    [other] = funded.coins(chain, funded.taproot)  # not part of the wpkh descriptor
+    raw = spend([ours, other], [(bytes.fromhex("0014" + "44" * 20), 100 * COIN - FEE)])
+    txid = chain.broadcast(raw)
+    for _ in range(2):  # in the mempool, then confirmed
+        [seen_by_wpkh] = [e for e in chain.history(funded.wpkh.descriptor) if e.txid == txid]
+        assert (seen_by_wpkh.sent_sat, seen_by_wpkh.fee_sat) == (50 * COIN, None)
+        [seen_by_all] = [e for e in chain.history() if e.txid == txid]
+        assert (seen_by_all.sent_sat, seen_by_all.fee_sat) == (100 * COIN, FEE)
+        chain.mine(1, BURN_ADDRESS)
+
+
 def test_double_spend_of_a_mempool_coin_is_rejected(chain):
     funded = fund(chain)
     [coin] = funded.coins(chain, funded.wpkh)

@@ -180,3 +180,37 @@ def test_bip68_lock_of_a_negative_version_tx_is_enforced_so_mining_keeps_other_t
         embedded.broadcast(locked)
     embedded.mine(1, BURN_ADDRESS)
     assert embedded.tx_status(innocent).state == "confirmed"
+
+
+def test_a_reorg_returns_disconnected_transactions_and_keeps_their_children(embedded):
+    from backends.chain.addresses import payout_script
+    from backends.chain.blockbuild import build_block
+
+    funded = fund(embedded)
+    [coin] = funded.coins(embedded, funded.wpkh)
+    parent = embedded.broadcast(spend([coin], [(funded.wpkh.script(7), coin.amount_sat - FEE)]))
+    embedded.mine(1, BURN_ADDRESS)
+    height = embedded.tip().height
+    [parent_coin] = [c for c in funded.coins(embedded, funded.wpkh) if c.txid == parent]
+    child = embedded.broadcast(spend([parent_coin], [(funded.wpkh.script(8), parent_coin.amount_sat - FEE)]))
+
+    # a longer branch of empty blocks from below the parent's block
+    kernel, burn = embedded._kernel, payout_script(BURN_ADDRESS, "regtest")
+    previous, mtp = kernel.hash_at(height - 1), kernel.median_time_past(height - 1)
+    for offset in range(3):
+        block = build_block(prev_hash=previous, height=height + offset, median_time_past=mtp + offset,
+                            payout_script=burn, txs=[], fees_sat=0)
+        try:
+            embedded.submit_block(block.raw)
+        except BlockRejected:
+            pass  # a side block with no more work than the tip waits for the next one
+        previous = block.hash
+    assert embedded.tip().height == height + 2
+
+    assert embedded.tx_status(parent).state == "mempool"  # back, not lost
+    assert embedded.tx_status(child).state == "mempool"  # still valid: its parent is back
+    embedded.close()
+    with EmbeddedChain(embedded.data_dir) as reopened:  # persisted parents first
+        assert reopened.tx_status(parent).state == reopened.tx_status(child).state == "mempool"
+        reopened.mine(1, BURN_ADDRESS)
+        assert reopened.tx_status(parent).state == reopened.tx_status(child).state == "confirmed"
