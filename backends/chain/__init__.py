@@ -24,6 +24,7 @@ from .errors import (
     DescriptorError,
     KernelUnavailable,
     NotRegtest,
+    SideBranchBlock,
     TransactionRejected,
     WalletUnavailable,
 )
@@ -49,7 +50,7 @@ def __getattr__(name: str):
 
 
 __all__ = [
-    "BlockRejected", "Bitcoind", "Chain", "ChainDataDirInUse", "ChainError", "ChainServer", "ChainUnavailable",
+    "BlockRejected", "SideBranchBlock", "Bitcoind", "Chain", "ChainDataDirInUse", "ChainError", "ChainServer", "ChainUnavailable",
     "DEFAULT_RANGE_END", "DescriptorError", "EmbeddedChain", "HistoryEntry", "KernelUnavailable",
     "NotRegtest", "RemoteChain", "Tip", "TransactionRejected", "TxState", "TxStatus", "Utxo", "WalletUnavailable", "open_chain",
 ]

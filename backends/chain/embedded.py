@@ -24,7 +24,9 @@ from .addresses import payout_script
 from .blockbuild import build_block
 from .blocklog import BlockLog
 from .descriptors import GAP_LIMIT, derive_scripts, strip_checksum
-from .errors import BlockRejected, ChainDataDirInUse, ChainError, DescriptorError, TransactionRejected
+from .errors import (
+    BlockRejected, ChainDataDirInUse, ChainError, DescriptorError, SideBranchBlock, TransactionRejected,
+)
 from .interface import DEFAULT_RANGE_END, HistoryEntry, Tip, TxStatus, Utxo, require_txid
 from .kernel import Kernel
 from .mempool import ConfirmedCoin, Mempool, MIN_RELAY_FEE_SAT_PER_VB
@@ -108,6 +110,8 @@ class EmbeddedChain:
         for raw in self._blocklog.replay(start):
             try:
                 self.replayed_blocks += self._kernel.submit(raw, sha256d(raw[:80]))
+            except SideBranchBlock:
+                pass  # stored again on its branch, as before the kill
             except BlockRejected as exc:
                 self.replay_warnings.append(f"logged block {exc.block_hash} not replayed: {exc.reason}")
 
@@ -396,7 +400,12 @@ class EmbeddedChain:
         with self._lock:
             self._check_open()
             block_hash = sha256d(raw_block[:80])
-            if self._kernel.submit(raw_block, block_hash):
+            try:
+                connected = self._kernel.submit(raw_block, block_hash)
+            except SideBranchBlock:
+                self._blocklog.append(raw_block)  # kept, so a replay can rebuild its branch
+                raise
+            if connected:
                 self._blocklog.append(raw_block)
                 self._sync_index_with_kernel()
             return to_hex(block_hash)

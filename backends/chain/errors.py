@@ -43,6 +43,11 @@ class BlockRejected(ChainError):
         super().__init__(f"block rejected: {reason}")
 
 
+class SideBranchBlock(BlockRejected):
+    """Core stored the block, found nothing wrong, but did not connect it: its branch has no
+    more work than the tip. A later block on the same branch may still make it active."""
+
+
 class DescriptorError(ChainError):
     """A descriptor could not be parsed or derived."""
 

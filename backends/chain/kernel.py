@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from .errors import BlockRejected, ChainDataDirInUse, ChainError, KernelUnavailable
+from .errors import BlockRejected, ChainDataDirInUse, ChainError, KernelUnavailable, SideBranchBlock
 from .serialize import to_hex
 
 
@@ -76,6 +76,9 @@ def kernel_log(pbk: Any) -> _KernelLog:
             _log = _KernelLog(pbk)
         return _log
 
+
+#: what a block that is neither connected nor logged as failing is taken for
+SIDE_BRANCH = "block not connected (a side branch, or a failure the kernel did not log)"
 
 _REASON_PATTERNS = [
     re.compile(r"AcceptBlock FAILED \((.+)\)$"),
@@ -214,7 +217,11 @@ class Kernel:
             try:
                 if self.active_height_of(block_hash) is not None:
                     return bool(is_new)
-                raise BlockRejected(self._reason(lines, shown), block_hash=shown)
+                reason = self._reason(lines, shown)
+                if reason == SIDE_BRANCH and self._pbk.BlockHash(block_hash) in self._cm.block_tree_entries:
+                    raise SideBranchBlock("stored on a side branch with no more work than the tip",
+                                          block_hash=shown)
+                raise BlockRejected(reason, block_hash=shown)
             finally:
                 self._checked.pop(shown, None)
 
@@ -225,7 +232,7 @@ class Kernel:
         mode, result = self._checked.get(shown, ("", ""))
         if result:
             return f"{mode.lower()}: {result.lower()}"
-        return "block not connected (a side branch, or a failure the kernel did not log)"
+        return SIDE_BRANCH
 
     def failing_input(self, tx_raw: bytes, spent: list[tuple[int, bytes]]) -> int | None:
         """Run Bitcoin Core's script check on every input with all consensus flags (taproot

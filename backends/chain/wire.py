@@ -21,6 +21,7 @@ from .errors import (
     DescriptorError,
     KernelUnavailable,
     NotRegtest,
+    SideBranchBlock,
     TransactionRejected,
     WalletUnavailable,
 )
@@ -216,7 +217,8 @@ def decode_reply(line: bytes) -> dict[str, Any]:
 _ERROR_TYPES: dict[str, type[ChainError]] = {
     cls.__name__: cls
     for cls in (ChainError, ChainUnavailable, ChainDataDirInUse, KernelUnavailable, NotRegtest,
-                TransactionRejected, BlockRejected, DescriptorError, WalletUnavailable, ChainProtocolError)
+                TransactionRejected, BlockRejected, SideBranchBlock, DescriptorError, WalletUnavailable,
+                ChainProtocolError)
 }
 
 
@@ -238,9 +240,9 @@ def error_from_wire(wire: Any) -> ChainError:
     reason = wire.get("reason")
     if cls is TransactionRejected and isinstance(reason, str):
         exc: ChainError = TransactionRejected(reason, txid=_optional_str(wire.get("txid")))
-    elif cls is BlockRejected and isinstance(reason, str):
-        exc = BlockRejected(reason, block_hash=_optional_str(wire.get("block_hash")))
-    elif cls in (TransactionRejected, BlockRejected):
+    elif cls in (BlockRejected, SideBranchBlock) and isinstance(reason, str):
+        exc = cls(reason, block_hash=_optional_str(wire.get("block_hash")))
+    elif cls in (TransactionRejected, BlockRejected, SideBranchBlock):
         exc = ChainError(message)
     else:
         exc = cls(message)

@@ -8,7 +8,9 @@ import time
 
 import pytest
 
-from backends.chain import BlockRejected, ChainDataDirInUse, EmbeddedChain, KernelUnavailable, TransactionRejected
+from backends.chain import (
+    BlockRejected, ChainDataDirInUse, EmbeddedChain, KernelUnavailable, SideBranchBlock, TransactionRejected,
+)
 from backends.chain.serialize import parse_block
 
 from .funding import BURN_ADDRESS, fund, watch_all
@@ -197,15 +199,16 @@ def test_a_reorg_returns_disconnected_transactions_and_keeps_their_children(embe
     # a longer branch of empty blocks from below the parent's block
     kernel, burn = embedded._kernel, payout_script(BURN_ADDRESS, "regtest")
     previous, mtp = kernel.hash_at(height - 1), kernel.median_time_past(height - 1)
-    for offset in range(3):
-        block = build_block(prev_hash=previous, height=height + offset, median_time_past=mtp + offset,
-                            payout_script=burn, txs=[], fees_sat=0)
-        try:
-            embedded.submit_block(block.raw)
-        except BlockRejected:
-            pass  # a side block with no more work than the tip waits for the next one
-        previous = block.hash
-    assert embedded.tip().height == height + 2
+    side = [build_block(prev_hash=previous, height=height, median_time_past=mtp, payout_script=burn,
+                        txs=[], fees_sat=0)]
+    with pytest.raises(SideBranchBlock):  # no more work than the tip: stored, not connected
+        embedded.submit_block(side[0].raw)
+    assert embedded.tip().height == height
+    for offset in (1, 2):
+        side.append(build_block(prev_hash=side[-1].hash, height=height + offset, median_time_past=mtp + offset,
+                                payout_script=burn, txs=[], fees_sat=0))
+        embedded.submit_block(side[-1].raw)
+    assert embedded.tip().height == height + 2 and embedded.tip().hash_hex == side[-1].hash_hex
 
     assert embedded.tx_status(parent).state == "mempool"  # back, not lost
     assert embedded.tx_status(child).state == "mempool"  # still valid: its parent is back
