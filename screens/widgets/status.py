@@ -26,8 +26,19 @@ class StatusLine(Static):
     StatusLine { height: 1; background: $panel; color: $text; padding: 0 1; }
     """
 
+    items: list[StatusItem] = []
+
     def show(self, items: list[StatusItem]) -> None:
-        # what is not configured is grouped in one segment, so 80 columns hold the rest
+        self.items = items
+        self.update(self.line(items, self.content_size.width))
+
+    def on_resize(self) -> None:
+        self.update(self.line(self.items, self.content_size.width))
+
+    @staticmethod
+    def line(items: list[StatusItem], width: int) -> Text:
+        """Live items first; what is not configured is grouped last, and shrinks to a count
+        when the names would not fit (80 columns must hold everything live)."""
         live = [item for item in items if item.level != "off"]
         off = [item.name for item in items if item.level == "off"]
         text = Text(no_wrap=True, overflow="ellipsis")
@@ -37,7 +48,10 @@ class StatusLine(Static):
             text.append(f"{item.name}: ", style="dim")
             text.append(item.value, style=LEVEL_STYLES[item.level])
         if off:
-            if text:
-                text.append(" │ ", style="dim")
-            text.append(f"not configured: {', '.join(off)}", style=LEVEL_STYLES["off"])
-        self.update(text)
+            separator = " │ " if text else ""
+            named = f"not configured: {', '.join(off)}"
+            if width and len(text) + len(separator) + len(named) > width:
+                named = f"{len(off)} not configured"
+            text.append(separator, style="dim")
+            text.append(named, style=LEVEL_STYLES["off"])
+        return text
