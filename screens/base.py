@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
@@ -43,6 +43,8 @@ class AreaAction:
     hide_when_unavailable: bool = False
     #: the footer's word when the verb is too long for 80 columns
     footer: str = ""
+    #: what the operator must do first, said when a dimmed key is pressed
+    needs: str = ""
 
     @property
     def footer_label(self) -> str:
@@ -97,6 +99,16 @@ class AreaScreen(Screen):
 
     def on_mount(self) -> None:
         self.app.show_status_on(self)
+
+    def on_key(self, event: events.Key) -> None:
+        """A dimmed key does nothing in Textual; say why instead of leaving the operator guessing."""
+        for area_action in self.ACTIONS:
+            if event.key == area_action.key and not area_action.available(self.services):
+                if not area_action.hide_when_unavailable:
+                    why = area_action.needs or "it cannot run now"
+                    self.notify(f"{area_action.verb.capitalize()}: {why}.", severity="warning", markup=False)
+                    event.stop()
+                return
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         for area_action in self.ACTIONS:

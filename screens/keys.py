@@ -21,6 +21,9 @@ def _exists(services) -> bool:
     return services.keystore.exists()
 
 
+NEEDS_UNLOCK = "unlock the keystore first (u)"
+
+
 def _locked(services) -> bool:
     return services.keystore.exists() and not services.keystore.is_unlocked
 
@@ -61,19 +64,19 @@ class KeysScreen(AreaScreen):
         AreaAction("l", "lock", "lock", "Lock the keystore now and wipe keys from memory", _unlocked,
                    hide_when_unavailable=True),
         AreaAction("n", "create", "new mnemonic", "Create a BIP-39 mnemonic entry", _unlocked,
-                   footer="New"),
+                   needs=NEEDS_UNLOCK, footer="New"),
         AreaAction("m", "import_mnemonic", "import mnemonic", "Import a BIP-39 mnemonic", _unlocked,
-                   footer="Import"),
+                   needs=NEEDS_UNLOCK, footer="Import"),
         AreaAction("a", "address", "derive address", "Derive an address of the selected entry",
-                   _unlocked, footer="Address"),
+                   _unlocked, needs=NEEDS_UNLOCK, footer="Address"),
         AreaAction("s", "sign", "sign message", "Sign a message (BIP-137) with the selected entry",
-                   _unlocked, footer="Sign"),
+                   _unlocked, needs=NEEDS_UNLOCK, footer="Sign"),
         AreaAction("y", "verify", "verify message", "Verify a BIP-137 message signature",
                    show=False),
         AreaAction("R", "reveal", "reveal mnemonic", "Show the selected entry's words (typed "
-                   "confirmation)", _unlocked, show=False),
+                   "confirmation)", _unlocked, needs=NEEDS_UNLOCK, show=False),
         AreaAction("D", "delete", "delete entry", "Delete the selected entry (typed confirmation)",
-                   _unlocked, show=False),
+                   _unlocked, needs=NEEDS_UNLOCK, show=False),
     )
 
     EXTRA_HELP = (("↑ ↓", "select the entry the actions apply to"),)

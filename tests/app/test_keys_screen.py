@@ -215,7 +215,9 @@ async def test_locked_actions_are_dimmed_not_run(app_factory):
         assert keys.check_action("create", ()) is None
         assert keys.check_action("unlock", ()) is True
         await pilot.press("n")
+        await pilot.pause()
         assert isinstance(app.screen, KeysScreen)
+        assert any(n.message == "New mnemonic: unlock the keystore first (u)." for n in app._notifications)
 
 
 async def test_a_message_with_square_brackets_is_signed_and_shown_as_typed(app_factory):
