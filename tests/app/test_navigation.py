@@ -164,3 +164,51 @@ async def test_audit_rows_show_what_operators_typed_even_when_it_looks_like_mark
         table = app.screen.query_one("#audit-table", DataTable)
         details = str(table.get_cell_at((0, 5)))
         assert "[b]x[/b]" in details and "[red]Alice[/red] 1 BTC [/]" in details
+
+
+async def test_esc_in_the_audit_filter_gives_the_area_keys_back(app_factory):
+    from screens.keys import KeysScreen
+
+    app = app_factory()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("8")
+        await app.workers.wait_for_complete()
+        await pilot.press("slash")
+        assert app.focused.id == "audit-filter"
+        await pilot.press("escape")
+        assert app.focused.id == "audit-table"
+        await pilot.press("7")
+        await app.workers.wait_for_complete()
+        assert isinstance(app.screen, KeysScreen)
+
+
+async def test_coming_back_to_the_dashboard_shows_what_changed_meanwhile(app_factory):
+    from textual.widgets import Static
+
+    app = app_factory()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        areas = app.screen.query_one("#dashboard-areas", Static)
+        assert "keystore not initialised" in str(areas.render())
+        await pilot.press("7")
+        app.services.keystore.initialize(PASSPHRASE)
+        await pilot.press("1")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "0 entries, locked" in str(app.screen.query_one("#dashboard-areas", Static).render())
+
+
+async def test_the_status_line_under_a_dialog_stays_current(app_factory):
+    from screens.widgets.status import StatusLine
+
+    app = app_factory()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("7")
+        await app.workers.wait_for_complete()
+        keys_screen = app.screen
+        await pilot.press("f1")  # a dialog on top
+        app.services.keystore.initialize(PASSPHRASE)
+        app._status_collected(app.collect_status())  # what each poll does
+        await pilot.pause()
+        assert "keys: locked" in str(keys_screen.query_one(StatusLine).render())
