@@ -4,6 +4,7 @@ verification status."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.markup import escape
@@ -129,7 +130,9 @@ class AuditScreen(AreaScreen):
             self.notify(first.message, title="Audit chain broken", severity="error", timeout=10, markup=False)
 
     def action_export(self) -> None:
-        default = str(self.services.data_dir / "audit-export.json")
+        # a fresh name each time: an export never replaces a file silently
+        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+        default = str(self.services.data_dir / f"audit-export-{stamp}.json")
         form = FormScreen("Export audit log", [FormField("path", "File to write", value=default)],
                           submit="Export")
 

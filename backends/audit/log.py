@@ -182,11 +182,17 @@ class AuditLog:
         records, _, _ = self._snapshot()
         return records
 
-    def export_json(self, path: Path | str) -> ChainStatus:
-        """Write every entry and the verification result to ``path`` (atomically)."""
+    def export_json(self, path: Path | str, *, replace: bool = False) -> ChainStatus:
+        """Write every entry and the verification result to ``path`` (atomically). An
+        existing file is replaced only when asked: the name may be someone else's file."""
         records, anchor, anchor_error = self._snapshot()
         status = verify_chain(records, anchor=anchor, anchor_error=anchor_error)
         document = export_document(records, status, anchor, exported_at=format_timestamp(self._clock()))
         text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-        atomic_write(Path(path), text.encode("utf-8"), mode=0o600, make_parents=False)
+        try:
+            atomic_write(Path(path), text.encode("utf-8"), mode=0o600, make_parents=False,
+                         exclusive=not replace)
+        except FileExistsError:
+            raise AuditError(f"{path} already exists; nothing was written",
+                             hint="choose another file name, or replace it on purpose") from None
         return status

@@ -23,6 +23,7 @@ def register(subparsers) -> None:
 
     p = actions.add_parser("export", help="write every entry and the chain status as JSON")
     p.add_argument("path", type=Path)
+    p.add_argument("--force", action="store_true", help="replace the file if it exists")
 
 
 def run(args, services: Services) -> int:
@@ -45,6 +46,6 @@ def run(args, services: Services) -> int:
         emit(args, status.to_dict(), text)
         return 0 if status.ok else 1
     with services.audited("audit", "export", path=str(args.path)):
-        log.export_json(args.path)
+        log.export_json(args.path, replace=args.force)
     print(f"written {args.path}")
     return 0

@@ -164,3 +164,14 @@ def test_a_data_dir_that_is_not_a_directory_is_refused(tmp_path, capsys, value, 
     assert exit_.value.code == 2
     assert says in capsys.readouterr().err
     assert not (tmp_path / "audit.sqlite3").exists()
+
+
+def test_an_export_never_replaces_a_file_unless_forced(cli, tmp_path):
+    cli("keys", "init", stdin=PASSPHRASE + "\n")
+    target = tmp_path / "someone-elses.json"
+    target.write_text("precious")
+    code, _, err = cli("audit", "export", str(target))
+    assert code == 1 and "already exists; nothing was written" in err
+    assert target.read_text() == "precious"
+    assert cli("audit", "export", str(target), "--force")[0] == 0
+    assert json.loads(target.read_text())["verification"]["ok"]
