@@ -84,3 +84,51 @@ def test_reopen_replays_only_what_a_clean_close_did_not_persist(tmp_path):
     with EmbeddedChain(tmp_path / "c") as chain:
         assert chain.replayed_blocks == 0  # the kernel persisted them when it was closed
         assert chain.tip().hash_hex == tip_hash and chain.tip().height == 3
+
+
+SIDE_BRANCH_WRITER = textwrap.dedent("""
+    import sys, time
+    from backends.chain import EmbeddedChain, SideBranchBlock
+    from backends.chain.blockbuild import build_block
+    data_dir, address = sys.argv[1], sys.argv[2]
+    with EmbeddedChain(data_dir) as chain:
+        chain.mine(5, address)
+    chain = EmbeddedChain(data_dir)                  # nothing after this is flushed by the kernel
+    chain.mine(3, address)
+    kernel, top = chain._kernel, chain.tip().height
+    side = build_block(prev_hash=kernel.hash_at(top - 1), height=top,   # pays elsewhere: not a twin of ours
+                       median_time_past=kernel.median_time_past(top - 1),
+                       payout_script=bytes.fromhex("0014" + "55" * 20), txs=[], fees_sat=0)
+    try:
+        chain.submit_block(side.raw)
+    except SideBranchBlock:
+        print(side.hash.hex(), top, kernel.median_time_past(top - 1), flush=True)
+    else:
+        print("connected", flush=True)              # a twin of the tip: the test setup is wrong
+    time.sleep(60)
+""")
+
+
+@pytest.mark.slow
+def test_a_side_branch_block_survives_sigkill_so_its_branch_can_still_win(tmp_path):
+    from backends.chain.addresses import payout_script
+    from backends.chain.blockbuild import build_block
+
+    data_dir = tmp_path / "chain"
+    writer = subprocess.Popen([sys.executable, "-c", SIDE_BRANCH_WRITER, str(data_dir), BURN_ADDRESS],
+                              cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = writer.stdout.readline()
+        if not line:
+            pytest.fail(f"writer died: {writer.stderr.read()}")
+    finally:
+        os.kill(writer.pid, signal.SIGKILL)
+        writer.wait()
+    assert line.strip() != "connected"
+    side_hash, height, mtp = bytes.fromhex(line.split()[0]), int(line.split()[1]), int(line.split()[2])
+    with EmbeddedChain(data_dir) as chain:
+        assert chain.replay_warnings == [] and chain.tip().height == height
+        winner = build_block(prev_hash=side_hash, height=height + 1, median_time_past=mtp + 1,
+                             payout_script=payout_script(BURN_ADDRESS, "regtest"), txs=[], fees_sat=0)
+        chain.submit_block(winner.raw)  # needs the side block, which only the log kept
+        assert (chain.tip().height, chain.tip().hash_hex) == (height + 1, winner.hash_hex)
