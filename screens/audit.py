@@ -4,7 +4,6 @@ verification status."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.markup import escape
@@ -116,7 +115,7 @@ class AuditScreen(AreaScreen):
     def show_status(self, status) -> None:
         label = self.query_one("#audit-status", Static)
         if status.ok:
-            self.verified_up_to = status.entries_checked
+            self.verified_up_to = status.head_seq
             label.update(
                 f"chain: [b]intact[/b] — {status.entries_checked} entries, head {status.head_hash[:16]}…"
             )
@@ -131,7 +130,7 @@ class AuditScreen(AreaScreen):
 
     def action_export(self) -> None:
         # a fresh name each time: an export never replaces a file silently
-        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+        stamp = self.services.clocks.wall().strftime("%Y%m%d-%H%M%S")
         default = str(self.services.data_dir / f"audit-export-{stamp}.json")
         form = FormScreen("Export audit log", [FormField("path", "File to write", value=default)],
                           submit="Export")

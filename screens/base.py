@@ -162,6 +162,12 @@ class AreaScreen(Screen):
                 return
 
             def refused(exc: CustodyError) -> None:
+                from backends.audit import AuditUnrecorded
+
+                if isinstance(exc, AuditUnrecorded):  # it was done: no form inviting a repeat
+                    self.show_error(exc)
+                    self.refresh_state()
+                    return
                 self.refresh_bindings()
                 self.submit_form(form.retry(values, error_text(exc)), call, done=done,
                                  description=description, changes_state=changes_state)

@@ -283,10 +283,10 @@ class KeysScreen(AreaScreen):
         def verify(values: dict[str, str]):
             from backends.keystore import malformed_signature_reason, verify_message
 
-            problem = malformed_signature_reason(values["signature"])
-            if problem is not None:  # a mangled paste, not a signature by another key
-                raise CustodyError(problem, hint="paste the signature again, whole")
             with self.services.audited("keys", "verify-message", address=values["address"]) as out:
+                problem = malformed_signature_reason(values["signature"])
+                if problem is not None:  # a mangled paste, not a signature by another key
+                    raise CustodyError(problem, hint="paste the signature again, whole")
                 valid = verify_message(values["address"], values["message"],
                                        values["signature"].strip(), network)
                 out["valid"] = valid

@@ -32,13 +32,14 @@ _LONG_CALL_TIMEOUT = 3600.0  # importdescriptors rescans, generate on a slow mac
 
 def _answers_checked(method):
     """An answer without the fields Core gives (a proxy, another server, a broken node) is
-    ChainUnavailable naming the call, not a KeyError from deep inside the parsing."""
+    ChainUnavailable naming the call, not a KeyError from deep inside the parsing. Only the
+    calls that read answers apart are wrapped; writes pass Core's errors through as typed."""
 
     @functools.wraps(method)
     def checked(self, *args, **kwargs):
         try:
             return method(self, *args, **kwargs)
-        except (KeyError, IndexError, TypeError, AttributeError, InvalidOperation) as exc:
+        except (KeyError, IndexError, TypeError, InvalidOperation) as exc:
             url = getattr(self, "url", "the configured URL")
             call = "the connection checks" if method.__name__ == "__init__" else method.__name__
             raise ChainUnavailable(
@@ -110,7 +111,6 @@ class Bitcoind:
     def watched(self) -> list[str]:
         return list(self._ranges)
 
-    @_answers_checked
     def watch(self, descriptor: str, *, range_end: int = DEFAULT_RANGE_END, label: str = "",
               birth_time: int | None = None) -> None:
         """Import ``descriptor`` into the node's wallet (rescanning from ``birth_time``, default genesis)."""
@@ -273,11 +273,9 @@ class Bitcoind:
 
     # -- writes
 
-    @_answers_checked
     def broadcast(self, raw_tx: bytes) -> str:
         return self._rpc.call("sendrawtransaction", raw_tx.hex())
 
-    @_answers_checked
     def mine(self, n: int, address_or_script: str | bytes) -> list[str]:
         if self.network != "regtest":
             raise NotRegtest(f"mining is only possible on regtest; bitcoind at {self.url} is on {self.network}")

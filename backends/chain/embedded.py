@@ -138,7 +138,7 @@ class EmbeddedChain:
         hashes = [self._store.block_hash_at(height) for height in range(common + 1, last + 1)]
         wanted = set(hashes)
         raw_by_hash = {}
-        for raw in self._blocklog.replay(0):
+        for raw in self._blocklog.replay(0):  # a whole read, but reorgs are rare on regtest
             block_hash = sha256d(raw[:80])
             if block_hash in wanted:
                 raw_by_hash[block_hash] = raw
@@ -154,29 +154,41 @@ class EmbeddedChain:
         previous = list(self._mempool.entries.values())
         self._mempool = Mempool()
         for tx in disconnected:
+            txid = tx.txid()
+            if self._store.confirmed_tx(txid) is not None:
+                continue  # the new branch mined it too
             try:
                 self._mempool.add(self._check(tx.serialize()))
-            except TransactionRejected:
-                continue  # mined on the new branch too, or conflicting with it
+            except TransactionRejected as exc:
+                self._drop_after_reorg(txid, exc)
         for entry in previous:
             try:
                 fresh = self._check(entry.raw)
             except TransactionRejected as exc:
-                self._store.mark_dropped(entry.txid, "unknown", f"dropped after a reorg: {exc.reason}")
+                self._drop_after_reorg(entry.txid, exc)
                 continue
             fresh.seen = entry.seen
             self._mempool.add(fresh)
-        # the persisted order must stay parents first, or a reopen would refuse the children
-        self._store.mempool_remove([entry.txid for entry in previous])
+        self._persist_mempool_order(previous)
+
+    def _drop_after_reorg(self, txid: bytes, exc: TransactionRejected) -> None:
+        # a payment the new branch double-spent is what an operator must see as conflicted
+        state = "conflicted" if "missingorspent" in exc.reason else "unknown"
+        self._store.mark_dropped(txid, state, f"dropped after a reorg: {exc.reason}")
+
+    def _persist_mempool_order(self, stored: list) -> None:
+        """The persisted mempool in memory order, parents first: a reopen admits it in order."""
+        self._store.mempool_remove([entry.txid for entry in stored] + list(self._mempool.entries))
         for entry in self._mempool.entries.values():
             self._store.mempool_add(entry.txid, entry.raw, entry.seen)
 
     def _reload_mempool(self) -> None:
         """Re-admit the persisted mempool; what no longer passes (mined elsewhere, conflicted) is dropped."""
+        returned_by_reorg = bool(self._mempool.entries)  # a reorg found while opening
         stale = []
         for raw, seen in self._store.mempool_all():
             if parse_tx(raw).txid() in self._mempool.entries:
-                continue  # already back from a reorg found while opening
+                continue
             try:
                 entry = self._check(raw)
             except TransactionRejected:
@@ -185,6 +197,8 @@ class EmbeddedChain:
             entry.seen = seen
             self._mempool.add(entry)
         self._store.mempool_remove(stale)
+        if returned_by_reorg:
+            self._persist_mempool_order([])
 
     def _index_block(self, height: int, raw: bytes) -> None:
         header, txs = parse_block(raw)

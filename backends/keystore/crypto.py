@@ -96,6 +96,7 @@ def nfkd_utf8(text: str, what: str = "the passphrase") -> bytes:
 
 
 def passphrase_bytes(passphrase: str) -> bytearray:
+    """The passphrase as the KDF takes it (see :func:`nfkd_utf8`), wipeable."""
     return bytearray(nfkd_utf8(passphrase))
 
 

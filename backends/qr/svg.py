@@ -44,10 +44,12 @@ def svg_text(matrix: Matrix, *, scale: int = 8) -> str:
 
 
 def export_svg(
-    payload_or_matrix: str | bytes | Sequence[Sequence[bool]], path: Path | str, *, scale: int = 8, ecc: str = "L"
+    payload_or_matrix: str | bytes | Sequence[Sequence[bool]], path: Path | str, *, scale: int = 8, ecc: str = "L",
+    make_parents: bool = True,
 ) -> Path:
     """Write the code to ``path`` atomically. A payload gets the standard 4-module quiet zone;
-    a matrix is drawn as given."""
+    a matrix is drawn as given. A path an operator typed passes ``make_parents=False``."""
     target = Path(path)
-    atomic_write(target, svg_text(as_matrix(payload_or_matrix, ecc=ecc), scale=scale).encode("utf-8"), mode=0o644)
+    image = svg_text(as_matrix(payload_or_matrix, ecc=ecc), scale=scale).encode("utf-8")
+    atomic_write(target, image, mode=0o644, make_parents=make_parents)
     return target

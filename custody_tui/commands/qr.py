@@ -99,11 +99,9 @@ def run(args, services=None) -> int:
         return 0
     if not (args.png or args.svg):
         raise UsageError("nothing to write", hint="give --png FILE and/or --svg FILE")
-    for target in (args.png, args.svg):
-        if target and not target.expanduser().parent.is_dir():  # a typo must not create directories
-            raise UsageError(f"cannot use {target.parent}: no such directory")
     for index, code in enumerate(codes, 1):
         for target, export in ((args.png, export_png), (args.svg, export_svg)):
             if target:
-                print(export(code, numbered(target, index, len(codes))))
+                # an operator's path: a typo must not create directories
+                print(export(code, numbered(target.expanduser(), index, len(codes)), make_parents=False))
     return 0

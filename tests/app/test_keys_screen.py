@@ -264,3 +264,30 @@ async def test_a_mangled_signature_is_called_mangled_not_a_mismatch(app_factory)
         await settle(app, pilot)
         assert isinstance(app.screen, FormScreen)
         assert "the signature is not base64" in str(app.screen.query_one("#form-error", Static).render())
+
+
+async def test_done_but_unrecorded_is_not_offered_again_as_a_form(app_factory, monkeypatch):
+    import sqlite3
+
+    from backends.audit import AuditLog
+
+    app = app_factory()
+    app.services.keystore.initialize(PASSPHRASE)
+    app.services.keystore.unlock(PASSPHRASE, 300)
+    real_append = AuditLog.append
+
+    def disk_full_after_the_action(self, area, action, *, outcome="ok", **kwargs):
+        if (action, outcome) == ("create-mnemonic", "ok"):
+            raise sqlite3.OperationalError("database or disk is full")
+        return real_append(self, area, action, outcome=outcome, **kwargs)
+
+    monkeypatch.setattr(AuditLog, "append", disk_full_after_the_action)
+    async with app.run_test(size=(80, 24)) as pilot:
+        keys = await open_keys(app, pilot)
+        await pilot.press("n")
+        app.screen.query_one("#field-label", Input).value = "hot"
+        app.screen.query_one("#submit").press()
+        await settle(app, pilot)
+        assert app.screen is keys  # no form inviting a second creation
+        assert any("was done, but the audit log could not record it" in n.message for n in app._notifications)
+        assert [e.label for e in app.services.keystore.entries()] == ["hot"]

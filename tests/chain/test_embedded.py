@@ -11,7 +11,7 @@ import pytest
 from backends.chain import (
     BlockRejected, ChainDataDirInUse, EmbeddedChain, KernelUnavailable, SideBranchBlock, TransactionRejected,
 )
-from backends.chain.serialize import parse_block
+from backends.chain.serialize import parse_block, parse_tx
 
 from .funding import BURN_ADDRESS, fund, watch_all
 from .wallets import flip_signature_byte, spend
@@ -213,7 +213,35 @@ def test_a_reorg_returns_disconnected_transactions_and_keeps_their_children(embe
     assert embedded.tx_status(parent).state == "mempool"  # back, not lost
     assert embedded.tx_status(child).state == "mempool"  # still valid: its parent is back
     embedded.close()
-    with EmbeddedChain(embedded.data_dir) as reopened:  # persisted parents first
-        assert reopened.tx_status(parent).state == reopened.tx_status(child).state == "mempool"
+    for _ in range(2):  # persisted parents first, so every reopen admits both
+        with EmbeddedChain(embedded.data_dir) as reopened:
+            assert reopened.tx_status(parent).state == reopened.tx_status(child).state == "mempool"
+    with EmbeddedChain(embedded.data_dir) as reopened:
         reopened.mine(1, BURN_ADDRESS)
         assert reopened.tx_status(parent).state == reopened.tx_status(child).state == "confirmed"
+
+
+def test_a_payment_the_new_branch_double_spent_is_conflicted_after_the_reorg(embedded):
+    from backends.chain.addresses import payout_script
+    from backends.chain.blockbuild import build_block
+
+    funded = fund(embedded)
+    [coin] = funded.coins(embedded, funded.wpkh)
+    payment = embedded.broadcast(spend([coin], [(bytes.fromhex("0014" + "66" * 20), coin.amount_sat - FEE)]))
+    embedded.mine(1, BURN_ADDRESS)
+    height = embedded.tip().height
+    double_spend = parse_tx(spend([coin], [(bytes.fromhex("0014" + "77" * 20), coin.amount_sat - 2 * FEE)]))
+
+    kernel, burn = embedded._kernel, payout_script(BURN_ADDRESS, "regtest")
+    previous, mtp = kernel.hash_at(height - 1), kernel.median_time_past(height - 1)
+    for offset, txs in enumerate([[double_spend], [], []]):
+        block = build_block(prev_hash=previous, height=height + offset, median_time_past=mtp + offset,
+                            payout_script=burn, txs=txs, fees_sat=2 * FEE if txs else 0)
+        try:
+            embedded.submit_block(block.raw)
+        except SideBranchBlock:
+            pass
+        previous = block.hash
+    assert embedded.tip().height == height + 2
+    assert embedded.tx_status(payment).state == "conflicted"
+    assert embedded.tx_status(double_spend.txid_hex).state == "confirmed"

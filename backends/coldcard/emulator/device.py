@@ -20,10 +20,10 @@ from . import commands
 from .approvals import Approvals, Busy
 from .crypto import NCRY_V3, LinkCrypto, ecdh_session_key
 from .framing import MAX_MSG_LEN, RESYNC, V3_TAG_LEN, FramingError, Reassembler, frame
-
-MAX_CLIENTS = 32  # senders whose partial messages are kept
 from .keys import DeviceKeys
 from .state import DeviceState
+
+MAX_CLIENTS = 32  # client sockets whose partial messages are kept
 
 
 class HsmDenied(Exception):
