@@ -66,3 +66,19 @@ def app_factory(data_dir: Path, clocks: FrozenClocks):
         return make_app(config or test_config(), data_dir, clocks=clocks, poll=False, actor="operator@test")
 
     return build
+
+
+def fail_audit_after(monkeypatch: pytest.MonkeyPatch, action: str) -> None:
+    """The disk fills up right after ``action`` is done: its "ok" entry cannot be written."""
+    import sqlite3
+
+    from backends.audit import AuditLog
+
+    real_append = AuditLog.append
+
+    def disk_full_after_the_action(self, area, name, *, outcome="ok", **kwargs):
+        if (name, outcome) == (action, "ok"):
+            raise sqlite3.OperationalError("database or disk is full")
+        return real_append(self, area, name, outcome=outcome, **kwargs)
+
+    monkeypatch.setattr(AuditLog, "append", disk_full_after_the_action)

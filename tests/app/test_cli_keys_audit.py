@@ -11,7 +11,7 @@ from backends.keystore import verify_message
 from custody_tui.cli import main
 from custody_tui.config import render_toml
 
-from .conftest import PASSPHRASE, test_config
+from .conftest import PASSPHRASE, fail_audit_after, test_config
 
 ABANDON = " ".join(["abandon"] * 11 + ["about"])
 
@@ -126,19 +126,8 @@ def test_the_app_keystore_locks_after_a_suspend_longer_than_its_ttl(data_dir, mo
 
 
 def test_an_action_done_but_not_recorded_says_so_and_not_that_it_failed(cli, monkeypatch):
-    import sqlite3
-
-    from backends.audit import AuditLog
-
     cli("keys", "init", stdin=PASSPHRASE + "\n")
-    real_append = AuditLog.append
-
-    def disk_full_after_the_action(self, area, action, *, outcome="ok", **kwargs):
-        if (action, outcome) == ("create-mnemonic", "ok"):
-            raise sqlite3.OperationalError("database or disk is full")
-        return real_append(self, area, action, outcome=outcome, **kwargs)
-
-    monkeypatch.setattr(AuditLog, "append", disk_full_after_the_action)
+    fail_audit_after(monkeypatch, "create-mnemonic")
     code, _, err = cli("keys", "create", "hot", "--words", "12")
     monkeypatch.undo()
     assert code == 1

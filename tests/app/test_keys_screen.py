@@ -10,7 +10,7 @@ from backends.keystore import verify_message
 from screens.keys import KeysScreen
 from screens.widgets import ConfirmTypedScreen, FormScreen, ResultScreen
 
-from .conftest import PASSPHRASE
+from .conftest import PASSPHRASE, fail_audit_after
 
 ABANDON = " ".join(["abandon"] * 11 + ["about"])
 
@@ -267,21 +267,10 @@ async def test_a_mangled_signature_is_called_mangled_not_a_mismatch(app_factory)
 
 
 async def test_done_but_unrecorded_is_not_offered_again_as_a_form(app_factory, monkeypatch):
-    import sqlite3
-
-    from backends.audit import AuditLog
-
     app = app_factory()
     app.services.keystore.initialize(PASSPHRASE)
     app.services.keystore.unlock(PASSPHRASE, 300)
-    real_append = AuditLog.append
-
-    def disk_full_after_the_action(self, area, action, *, outcome="ok", **kwargs):
-        if (action, outcome) == ("create-mnemonic", "ok"):
-            raise sqlite3.OperationalError("database or disk is full")
-        return real_append(self, area, action, outcome=outcome, **kwargs)
-
-    monkeypatch.setattr(AuditLog, "append", disk_full_after_the_action)
+    fail_audit_after(monkeypatch, "create-mnemonic")
     async with app.run_test(size=(80, 24)) as pilot:
         keys = await open_keys(app, pilot)
         await pilot.press("n")
