@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
+from backends.encoding import compact_size
+
 
 class DecodeError(ValueError):
     """Bytes that are not a well-formed transaction or block."""
@@ -27,16 +29,6 @@ def from_hex(hash_hex: str) -> bytes:
     if len(raw) != 32:
         raise ValueError(f"not a 32-byte hash: {hash_hex!r}")
     return raw[::-1]
-
-
-def compact_size(n: int) -> bytes:
-    if n < 0xFD:
-        return bytes([n])
-    if n <= 0xFFFF:
-        return b"\xfd" + n.to_bytes(2, "little")
-    if n <= 0xFFFFFFFF:
-        return b"\xfe" + n.to_bytes(4, "little")
-    return b"\xff" + n.to_bytes(8, "little")
 
 
 def var_bytes(data: bytes) -> bytes:

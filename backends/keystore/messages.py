@@ -13,6 +13,7 @@ import hashlib
 
 import coincurve
 
+from backends.encoding import compact_size
 from backends.keystore.addresses import (
     ScriptType,
     address_for,
@@ -30,20 +31,10 @@ _HEADER_BASE = {
 }
 
 
-def _varint(n: int) -> bytes:
-    if n < 0xFD:
-        return bytes([n])
-    if n <= 0xFFFF:
-        return b"\xfd" + n.to_bytes(2, "little")
-    if n <= 0xFFFFFFFF:
-        return b"\xfe" + n.to_bytes(4, "little")
-    return b"\xff" + n.to_bytes(8, "little")
-
-
 def message_hash(message: str) -> bytes:
     """SHA256d(magic || varint(len) || message), the digest BIP-137 signs."""
     body = message.encode("utf-8")
-    payload = MESSAGE_MAGIC + _varint(len(body)) + body
+    payload = MESSAGE_MAGIC + compact_size(len(body)) + body
     return hashlib.sha256(hashlib.sha256(payload).digest()).digest()
 
 

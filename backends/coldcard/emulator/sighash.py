@@ -16,6 +16,8 @@ import struct
 
 from embit.transaction import Transaction
 
+from backends.encoding import compact_size
+
 from .failures import SigningFailure, require
 
 SIGHASH_ALL = 0x01
@@ -58,16 +60,6 @@ def review_sighash_types(requested: list[int | None], *, consolidation: bool,
 
 def _sha256d(data: bytes) -> bytes:
     return hashlib.sha256(hashlib.sha256(data).digest()).digest()
-
-
-def compact_size(n: int) -> bytes:
-    if n < 0xFD:
-        return bytes([n])
-    if n <= 0xFFFF:
-        return b"\xfd" + struct.pack("<H", n)
-    if n <= 0xFFFFFFFF:
-        return b"\xfe" + struct.pack("<I", n)
-    return b"\xff" + struct.pack("<Q", n)
 
 
 def _outpoint(tx: Transaction, index: int) -> bytes:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from embit import ec
 
+from backends.encoding import compact_size
 from backends.wallet.psbt import Psbt
 
 from .failures import INVALID_PSBT, SIGNING_FAILED_LATE, FirmwareAssertion, SigningFailure, require, with_details
@@ -25,7 +26,7 @@ from .multisig import AF_P2SH, AF_P2WSH, AF_P2WSH_P2SH, MultisigWallet, find_wal
 from .multisig import multisig_script_pubkey
 from .outputs import OutputInfo, Template, check_change_keys, classify, review_outputs
 from .psbt_paths import KeyPathReader, KeyPaths
-from .sighash import SIGHASH_ALL, compact_size, legacy_digest, review_sighash_types, segwit_v0_digest
+from .sighash import SIGHASH_ALL, legacy_digest, review_sighash_types, segwit_v0_digest
 
 DEFAULT_FEE_LIMIT = 10  # percent
 BAD_LOCKTIME_WARNING = ("Bad Locktime", "Locktime has no effect! None of the nSequences decremented.")

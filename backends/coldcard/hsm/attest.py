@@ -13,6 +13,8 @@ from embit import ec, script
 from embit.networks import NETWORKS
 from embit.util import secp256k1
 
+from backends.encoding import compact_size
+
 from backends.coldcard.hsm import texts
 from backends.coldcard.hsm.summary import OutputSummary
 
@@ -51,17 +53,9 @@ def attested_address(out: OutputSummary, chain: str) -> str:
 
 
 def serialize_txout(value: int, script_pubkey: bytes) -> bytes:
-    return value.to_bytes(8, "little") + _compact_size(len(script_pubkey)) + script_pubkey
+    return value.to_bytes(8, "little") + compact_size(len(script_pubkey)) + script_pubkey
 
 
 def message_hash(message: bytes) -> bytes:
-    data = b"\x18Bitcoin Signed Message:\n" + _compact_size(len(message)) + message
+    data = b"\x18Bitcoin Signed Message:\n" + compact_size(len(message)) + message
     return hashlib.sha256(hashlib.sha256(data).digest()).digest()
-
-
-def _compact_size(n: int) -> bytes:
-    if n < 0xFD:
-        return bytes([n])
-    if n <= 0xFFFF:
-        return b"\xfd" + n.to_bytes(2, "little")
-    return b"\xfe" + n.to_bytes(4, "little")
