@@ -7,6 +7,9 @@ import os
 import pytest
 from hypothesis import settings
 
+# the official Coldcard simulator for any test that asks for it (skips when absent)
+from tests.official_sim import official_simulator, start_official_simulator  # noqa: F401
+
 # The suite is a gate: the same tree passes or fails the same way on every run. Property
 # tests draw a fixed sequence of examples unless HYPOTHESIS_PROFILE=explore asks for fresh ones.
 settings.register_profile("gate", derandomize=True, deadline=None, database=None)
