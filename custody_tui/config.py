@@ -124,6 +124,91 @@ class UiConfig:
                      f"is not a Textual theme: {self.theme!r} (try {', '.join(sorted(BUILTIN_THEMES)[:4])}, ...)")
 
 
+XFP_DIGITS = frozenset("0123456789abcdefABCDEF")
+
+
+@dataclass(frozen=True)
+class QuorumSignerConfig:
+    name: str = field(default="", metadata=doc("The signer's name, as the operator calls it."))
+    target: str = field(
+        default="", metadata=doc("A USB serial number, or a simulator/emulator socket path.")
+    )
+    xfp: str = field(
+        default="", metadata=doc("Expected master fingerprint, 8 hex digits (e.g. 0F056943).")
+    )
+    enabled: bool = field(default=True, metadata=doc("Whether the quorum asks this signer."))
+    message_path: str = field(
+        default="", metadata=doc("BIP-32 path it signs messages with (empty: quorum.message_path).")
+    )
+
+    def validate(self, key: str) -> None:
+        _require(bool(self.name.strip()), f"{key}.name", "must not be empty")
+        _require(bool(self.target.strip()), f"{key}.target", "must name a USB serial or a socket path")
+        _require(len(self.xfp) == 8 and XFP_DIGITS.issuperset(self.xfp), f"{key}.xfp",
+                 f"must be 8 hex digits, got {self.xfp!r}")
+
+
+@dataclass(frozen=True)
+class QuorumConfig:
+    descriptor: str = field(
+        default="", metadata=doc("The quorum's wsh(sortedmulti(...)) descriptor, with its checksum.")
+    )
+    wallet_name: str = field(
+        default="", metadata=doc("The multisig wallet's name on the Coldcards (1 to 20 characters).")
+    )
+    policy_file: str = field(
+        default="", metadata=doc("HSM policy JSON to arm the signers with (relative: to the data dir).")
+    )
+    message_path: str = field(
+        default="m/84h/1h/0h/0/0", metadata=doc("BIP-32 path of proof-of-control messages (p2wpkh).")
+    )
+    fee_rate: float = field(default=2.0, metadata=doc("Fee rate of quorum spends, sat/vB."))
+    sign_timeout_seconds: float = field(
+        default=30.0, metadata=doc("How long a signer may take to answer a signing request.")
+    )
+    poll_seconds: float = field(default=3.0, metadata=doc("How often the status poller reads each signer."))
+    heal_cooldown_seconds: float = field(
+        default=30.0, metadata=doc("Auto-heal: seconds between re-arm attempts on one signer.")
+    )
+    heal_max_attempts: int = field(
+        default=5, metadata=doc("Auto-heal: attempts per signer before it waits for an operator.")
+    )
+    signers: list[QuorumSignerConfig] = field(
+        default_factory=list, metadata=doc("One [[quorum.signers]] table per Coldcard.")
+    )
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.signers)
+
+    def validate(self, key: str, network: str) -> None:
+        _require(self.fee_rate > 0, f"{key}.fee_rate", "must be positive")
+        _require(self.sign_timeout_seconds > 0, f"{key}.sign_timeout_seconds", "must be positive")
+        _require(self.poll_seconds >= 0.5, f"{key}.poll_seconds", "must be at least 0.5")
+        _require(self.heal_cooldown_seconds >= 0, f"{key}.heal_cooldown_seconds", "must be 0 or more")
+        _require(self.heal_max_attempts >= 0, f"{key}.heal_max_attempts", "must be 0 or more")
+        for n, signer in enumerate(self.signers):
+            signer.validate(f"{key}.signers[{n}]")
+        for what in ("name", "xfp", "target"):
+            seen: dict[str, int] = {}
+            for n, signer in enumerate(self.signers):
+                value = getattr(signer, what).upper() if what == "xfp" else getattr(signer, what)
+                if value in seen:
+                    raise ConfigError(f"{key}.signers[{n}].{what} {getattr(signer, what)!r} is also "
+                                      f"{key}.signers[{seen[value]}].{what}: each signer's {what} must be unique")
+                seen[value] = n
+        if not self.signers:
+            return
+        _require(1 <= len(self.wallet_name) <= 20, f"{key}.wallet_name", "must be 1 to 20 characters")
+        _require(bool(self.policy_file), f"{key}.policy_file", "must name the HSM policy to arm with")
+        from backends.quorum import QuorumConfigError, check_descriptor
+
+        try:
+            check_descriptor(self.descriptor, [s.xfp for s in self.signers], network)
+        except QuorumConfigError as exc:
+            raise ConfigError(f"{key}.descriptor: {exc}", hint=exc.hint) from None
+
+
 @dataclass(frozen=True)
 class Config:
     network: Literal["main", "test", "signet", "regtest"] = field(
@@ -139,6 +224,7 @@ class Config:
     keystore: KeystoreConfig = field(default_factory=KeystoreConfig)
     chain: ChainConfig = field(default_factory=ChainConfig)
     ui: UiConfig = field(default_factory=UiConfig)
+    quorum: QuorumConfig = field(default_factory=QuorumConfig)
 
     def validate(self, key: str = "") -> None:
         if self.chain.backend == "embedded" and self.network != "regtest":
@@ -150,6 +236,7 @@ class Config:
         self.keystore.validate("keystore")
         self.chain.validate("chain")
         self.ui.validate("ui")
+        self.quorum.validate("quorum", self.network)
         if self.chain.auto_mine_address:
             from backends.wallet import parse_address
 
@@ -217,6 +304,11 @@ def _shown(value: Any, secret: bool) -> str:
 def _coerce(kind: Any, value: Any, key: str, *, secret: bool = False) -> Any:
     if dataclasses.is_dataclass(kind):
         return _build(kind, value, prefix=f"{key}.")
+    if get_origin(kind) is list:  # an array of tables: [[key]]
+        (item,) = get_args(kind)
+        if not isinstance(value, list):
+            raise ConfigError(f"{key} must be an array of tables ([[{key}]])")
+        return [_coerce(item, entry, f"{key}[{n}]") for n, entry in enumerate(value)]
     if get_origin(kind) is Literal:
         choices = get_args(kind)
         if value not in choices:
@@ -251,6 +343,8 @@ def config_to_dict(config: Any, *, redact: bool = True) -> dict[str, Any]:
         value = getattr(config, f.name)
         if dataclasses.is_dataclass(value):
             out[f.name] = config_to_dict(value, redact=redact)
+        elif isinstance(value, list):
+            out[f.name] = [config_to_dict(v, redact=redact) for v in value]
         elif redact and f.metadata.get("secret") and value:
             out[f.name] = REDACTED
         else:
@@ -266,10 +360,13 @@ def render_toml(config: Any, *, redact: bool = True, comments: bool = False) -> 
     return "\n".join(lines).strip() + "\n"
 
 
-def _render_table(obj: Any, table: str, lines: list[str], *, redact: bool, comments: bool) -> None:
-    scalars = [f for f in dataclasses.fields(obj) if not dataclasses.is_dataclass(getattr(obj, f.name))]
-    tables = [f for f in dataclasses.fields(obj) if dataclasses.is_dataclass(getattr(obj, f.name))]
-    if table:
+def _render_table(obj: Any, table: str, lines: list[str], *, redact: bool, comments: bool,
+                  array_item: bool = False) -> None:
+    fields = dataclasses.fields(obj)
+    arrays = [f for f in fields if isinstance(getattr(obj, f.name), list)]
+    tables = [f for f in fields if dataclasses.is_dataclass(getattr(obj, f.name))]
+    scalars = [f for f in fields if f not in arrays and f not in tables]
+    if table and not array_item:
         lines.extend(["", f"[{table}]"])
     for f in scalars:
         value = getattr(obj, f.name)
@@ -281,6 +378,13 @@ def _render_table(obj: Any, table: str, lines: list[str], *, redact: bool, comme
     for f in tables:
         sub = f"{table}.{f.name}" if table else f.name
         _render_table(getattr(obj, f.name), sub, lines, redact=redact, comments=comments)
+    for f in arrays:
+        sub = f"{table}.{f.name}" if table else f.name
+        if comments and f.metadata.get("doc") and not getattr(obj, f.name):
+            lines.extend(["", f"# {f.metadata['doc']} (none by default)"])
+        for item in getattr(obj, f.name):
+            lines.extend(["", f"[[{sub}]]"])
+            _render_table(item, sub, lines, redact=redact, comments=comments, array_item=True)
 
 
 def _toml_value(value: Any) -> str:

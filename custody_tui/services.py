@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from backends.audit import AuditLog
     from backends.chain import Chain
     from backends.keystore import Keystore
+    from backends.quorum import Coordinator
 
 #: the keystore passphrase of the demo rig; published on purpose, shown on screen
 DEMO_PASSPHRASE = "custody-demo"
@@ -71,6 +72,7 @@ class Services:
         self._keystore: Keystore | None = None
         self._audit: AuditLog | None = None
         self._chain: Chain | None = None
+        self._quorum: Coordinator | None = None
 
     # -- backends, opened on first use ----------------------------------------------------
 
@@ -112,6 +114,22 @@ class Services:
             if self._chain is None:
                 self._chain = open_configured_chain(self.config, self.data_dir)
             return self._chain
+
+    @property
+    def quorum_configured(self) -> bool:
+        return self.config.quorum.configured
+
+    @property
+    def quorum(self) -> Coordinator:
+        """The signer quorum's coordinator (``[quorum]``), opened on first use; its actions
+        are audited here and it reaches the chain through :attr:`chain`."""
+        with self._lock:
+            if self._quorum is None:
+                from backends.quorum import Coordinator
+
+                self._quorum = Coordinator(quorum_spec(self.config, self.data_dir), self.data_dir,
+                                           chain=lambda: self.chain, audited=self.audited)
+            return self._quorum
 
     # -- operator actions -------------------------------------------------------------------
 
@@ -163,6 +181,9 @@ class Services:
 
     def close(self) -> None:
         with self._lock:
+            if self._quorum is not None:
+                self._quorum.close()
+                self._quorum = None
             if self._keystore is not None:
                 self._keystore.lock()
             if self._chain is not None:
@@ -171,6 +192,33 @@ class Services:
             if self._audit is not None:
                 self._audit.close()
                 self._audit = None
+
+
+class QuorumNotConfigured(CustodyError):
+    """An action needs the signer quorum and the config has no [[quorum.signers]]."""
+
+
+def quorum_spec(config: Config, data_dir: Path):
+    """The coordinator's view of ``[quorum]``: signers, wallet, the policy file's JSON."""
+    from backends.quorum import QuorumSpec, SignerSpec, load_policy
+
+    q = config.quorum
+    if not q.configured:
+        raise QuorumNotConfigured(
+            "no signer quorum is configured",
+            hint="add [quorum] and one [[quorum.signers]] table per Coldcard (README: Signer quorum)",
+        )
+    policy_path = Path(q.policy_file).expanduser()
+    if not policy_path.is_absolute():
+        policy_path = Path(data_dir) / policy_path
+    signers = tuple(SignerSpec(s.name, s.target, s.xfp.upper(), s.enabled, s.message_path) for s in q.signers)
+    return QuorumSpec(
+        signers=signers, descriptor=q.descriptor, wallet_name=q.wallet_name,
+        policy=load_policy(policy_path), network=config.network, message_path=q.message_path,
+        fee_rate=q.fee_rate, sign_timeout_seconds=q.sign_timeout_seconds, poll_seconds=q.poll_seconds,
+        heal_cooldown_seconds=q.heal_cooldown_seconds, heal_max_attempts=q.heal_max_attempts,
+        policy_source=str(policy_path),
+    )
 
 
 class ChainNotConfigured(CustodyError):

@@ -201,6 +201,14 @@ class ColdcardClient:
         with self.session() as dev:
             return json.loads(dev.send_recv(P.hsm_status()))
 
+    def identity_and_status(self) -> tuple[str, dict]:
+        """The device's XFP and its ``hsts`` report from one session: what a status poll
+        needs, for the price of one status read on the device's lock."""
+        from ckcc.protocol import CCProtocolPacker as P
+
+        with self.session() as dev:
+            return xfp_text(dev.master_fingerprint), json.loads(dev.send_recv(P.hsm_status()))
+
     # ---- multisig -----------------------------------------------------------------
     def enroll_multisig(self, wallet_file: str | bytes, *, press_ok_on_simulator: bool = False) -> None:
         """Upload a Coldcard multisig wallet file and start enrolment (approved on the device)."""

@@ -1,0 +1,210 @@
+"""The spend pipeline and crash recovery.
+
+Stages (each a ``Step`` event): plan (coins by ``quorum_policy``, PSBT with change back
+to the quorum's change branch) → pre-flight (every live signer's policy, locally) →
+**gates** → sign (two live signers in parallel, a spare for each refusal or timeout) →
+combine → finalize → broadcast → record.
+
+Gates are the insertion point for coordinator-wide rules (a global velocity cap, a TOTP
+surge tier): ``coordinator.gates`` is a list of callables ``gate(plan: SpendPlan)``
+run in order after pre-flight and before any device is asked to sign; a gate refuses
+by raising ``GateRefused`` (the spend is then ``refused`` with the gate's words), and may
+read ``plan.preflight`` (which rule each signer would apply) and ``plan.psbt``.
+
+Every spend is one ledger row moved through its states (``ledger``), and one audit
+entry: ``started`` before anything happens, then ``ok`` (with the txid), ``refused`` or
+``error``. A spend that cannot gather ``threshold`` signatures broadcasts nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from backends.errors import CustodyError
+
+from .errors import GateRefused, SpendRefused
+from .events import Done, Event, Failed, Preflight, Step
+from .gather import gather
+from .preflight import preflight as run_preflight
+from .preflight import tx_summary
+
+if TYPE_CHECKING:
+    from .coordinator import Coordinator
+
+#: the chain name the HSM engine renders addresses for, per network
+HSM_CHAIN = {"main": "BTC", "test": "XTN", "testnet": "XTN", "signet": "XTN", "regtest": "XRT"}
+
+
+@dataclass
+class SpendPlan:
+    """A spend before any device is asked: what gates look at."""
+
+    amount_sat: int
+    destination: str
+    psbt: object  # backends.wallet.Psbt
+    fee_sat: int
+    change_index: int | None
+    preflight: Preflight
+    spend_id: int | None = None
+    note: str = ""
+
+
+def plan_spend(coordinator: Coordinator, amount_sat: int, destination: str) -> SpendPlan:
+    """Choose coins, build the PSBT and pre-flight it against the live signers."""
+    from backends.wallet import (
+        Payment,
+        create_psbt,
+        parse_address,
+        quorum_policy,
+        select_coins,
+        spendable_coins,
+    )
+
+    spec = coordinator.spec
+    wallet = spec.wallet
+    script = parse_address(destination, spec.network)
+    chain_coins = coordinator.chain.utxos(spec.descriptor)
+    coins = spendable_coins(chain_coins)
+    selection = select_coins(coins, amount_sat, spec.fee_rate, quorum_policy(wallet.kind),
+                             payment_scripts=[script])
+    change_index = None
+    if selection.change:
+        used = coordinator.ledger.change_indexes_used()
+        used |= {c.index for c in chain_coins if c.branch == 1 and c.index is not None}
+        change_index = max(used) + 1 if used else 0
+    psbt = create_psbt(wallet, list(selection.coins), [Payment(script, amount_sat)],
+                       change_amount=selection.change, change_index=change_index)
+    change_outputs = {len(psbt.tx.vout) - 1} if selection.change else set()
+    summary = tx_summary(psbt, wallet_name=spec.wallet_name, network=spec.network, change_outputs=change_outputs)
+    verdicts = run_preflight(spec.policy, summary, coordinator.live(), threshold=spec.threshold,
+                             chain=HSM_CHAIN.get(spec.network, "XTN"))
+    return SpendPlan(amount_sat, destination, psbt, selection.fee, change_index, verdicts)
+
+
+def run_spend(coordinator: Coordinator, amount_sat: int, destination: str, note: str) -> Iterator[Event]:
+    try:
+        with coordinator.exclusive():
+            yield from recover_events(coordinator)
+            with coordinator.audited("quorum", "spend", irreversible=True, amount_sat=amount_sat,
+                                     destination=destination, note=note) as result:
+                done = yield from _pipeline(coordinator, amount_sat, destination, note, result)
+    except SpendRefused as exc:
+        yield Failed(str(exc), exc.refusals, exc.hint)
+        return
+    except CustodyError as exc:
+        yield Failed(str(exc), hint=exc.hint)
+        return
+    yield done
+
+
+def _pipeline(coordinator: Coordinator, amount_sat: int, destination: str, note: str,
+              result: dict) -> Iterator[Event]:
+    from backends.chain.errors import ChainError
+    from backends.wallet import combine, extract, finalize, serialize_psbt
+
+    spec, ledger = coordinator.spec, coordinator.ledger
+    yield Step("status", "reading the signers")
+    statuses = coordinator.refresh()
+    live = [s.name for s in statuses if s.live]
+    not_live = {s.name: ("disabled" if not s.enabled else f"not live: {s.problem}") for s in statuses if not s.live}
+    if len(live) < spec.threshold:
+        raise SpendRefused(f"only {len(live)} signer(s) live; the quorum needs {spec.threshold}",
+                           refusals=not_live, hint="arm or enable signers (quorum status says why each is out)")
+    yield Step("plan", "choosing coins and building the PSBT")
+    plan = plan_spend(coordinator, amount_sat, destination)
+    plan.note = note
+    plan.spend_id = ledger.begin(amount_sat, destination, note)
+    result["spend_id"] = plan.spend_id
+    psbt_bytes = serialize_psbt(plan.psbt, "binary")
+    ledger.built(plan.spend_id, psbt_bytes, plan.fee_sat, plan.change_index)
+    yield Step("preflight", "running each live signer's policy locally")
+    yield plan.preflight
+    try:
+        for gate in coordinator.gates:
+            gate(plan)
+    except GateRefused as exc:
+        ledger.move(plan.spend_id, "refused", str(exc))
+        raise
+    yield Step("sign", f"asking {', '.join(live[:spec.threshold])}")
+    signed: dict = {}
+    problems: dict[str, str] = {}
+
+    def ask(name: str):
+        from backends.wallet import parse_psbt
+
+        raw = coordinator.clients[name].sign_psbt(psbt_bytes, timeout=spec.sign_timeout_seconds)
+        return parse_psbt(raw)
+
+    try:
+        yield from gather(live, spec.threshold, ask, signed, problems)
+        if len(signed) < spec.threshold:
+            raise SpendRefused(f"{len(signed)} of {spec.threshold} signatures; nothing was broadcast",
+                               refusals={**not_live, **problems})
+        yield Step("finalize", "combining and finalizing")
+        names = sorted(signed)[: spec.threshold]
+        final = finalize(combine([signed[n] for n in names]))
+        raw_tx = extract(final)
+        txid = final.txid
+    except CustodyError as exc:
+        ledger.move(plan.spend_id, "refused" if isinstance(exc, SpendRefused) else "failed", str(exc))
+        raise
+    ledger.signed(plan.spend_id, raw_tx, txid, names)
+    yield Step("broadcast", f"broadcasting {txid}")
+    try:
+        coordinator.chain.broadcast(raw_tx)
+    except ChainError as exc:
+        if _on_chain(coordinator, txid):
+            pass  # it arrived although the answer did not
+        else:
+            ledger.move(plan.spend_id, "failed", f"broadcast refused: {exc}")
+            raise
+    ledger.move(plan.spend_id, "broadcast")
+    yield Step("record", "recording the spend")
+    ledger.move(plan.spend_id, "recorded")
+    result.update(txid=txid, fee_sat=plan.fee_sat, signers=names)
+    return Done(txid, plan.fee_sat, tuple(names), plan.spend_id)
+
+
+def _on_chain(coordinator: Coordinator, txid: str) -> bool:
+    try:
+        return coordinator.chain.tx_status(txid).state in ("mempool", "confirmed")
+    except CustodyError:
+        return False
+
+
+def recover_events(coordinator: Coordinator) -> Iterator[Event]:
+    for row, outcome in recover(coordinator):
+        yield Step("recover", f"spend #{row.id}: {outcome}")
+
+
+def recover(coordinator: Coordinator) -> list:
+    """Settle every unfinished spend (call with ``coordinator.exclusive()`` held):
+
+    - signed or broadcast, and the chain has it: ``recorded`` (no second transaction);
+    - broadcast (the chain accepted it once) but the chain lost it: the same transaction
+      is broadcast again;
+    - signed but never broadcast, or interrupted earlier: ``dropped`` (its coins are free;
+      the devices may have counted it against their velocity all the same).
+    """
+    ledger = coordinator.ledger
+    settled = []
+    for row in ledger.unfinished():
+        if row.txid and _on_chain(coordinator, row.txid):
+            outcome, state = f"{row.txid} found on the chain; recorded", "recorded"
+        elif row.state == "broadcast" and row.raw_tx:
+            try:
+                coordinator.chain.broadcast(row.raw_tx)
+                outcome, state = f"{row.txid} broadcast again; recorded", "recorded"
+            except CustodyError as exc:
+                outcome, state = f"{row.txid} is gone from the chain ({exc}); dropped", "dropped"
+        elif row.state == "signed":
+            outcome, state = "signed but never broadcast; dropped", "dropped"
+        else:
+            outcome, state = f"interrupted while {row.state}; dropped", "dropped"
+        with coordinator.audited("quorum", "recover", spend_id=row.id, txid=row.txid, was=row.state,
+                                 now=state):
+            ledger.move(row.id, state, outcome)
+        settled.append((row, outcome))
+    return settled
