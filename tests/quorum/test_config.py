@@ -1,0 +1,87 @@
+"""``[quorum]`` and ``[[quorum.signers]]``: read, rendered back, and every mistake named."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from backends.coldcard.emulator.keys import DeviceKeys, xfp_to_str
+from backends.quorum import QuorumConfigError, coldcard_wallet_file, load_policy
+from backends.wallet import descriptor_checksum
+from custody_tui.config import ConfigError, config_from_dict, load_config, render_toml
+from custody_tui.services import quorum_spec
+from tests.coldcard.emulators import COSIGNER_WORDS
+from tests.coldcard.quorum import descriptor
+
+from .rig import policy
+
+KEYS = [DeviceKeys(w, "XRT") for w in COSIGNER_WORDS]
+XFPS = [xfp_to_str(k.xfp) for k in KEYS]
+BODY = descriptor(KEYS)
+DESCRIPTOR = f"{BODY}#{descriptor_checksum(BODY)}"
+
+
+def raw(**quorum_changes) -> dict:
+    signers = [{"name": n, "target": f"/tmp/q/cc-{n}.sock", "xfp": x} for n, x in zip("abc", XFPS, strict=True)]
+    quorum = {"descriptor": DESCRIPTOR, "wallet_name": "quorum23", "policy_file": "policy.json",
+              "signers": signers}
+    quorum.update(quorum_changes)
+    return {"network": "regtest", "quorum": quorum}
+
+
+def test_a_quorum_config_is_read_and_written_back_as_the_same_toml(tmp_path):
+    config = config_from_dict(raw())
+    assert [s.name for s in config.quorum.signers] == ["a", "b", "c"]
+    text = render_toml(config)
+    assert text.count("[[quorum.signers]]") == 3
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    assert load_config(path) == config
+
+
+def signer_change(index: int, **changes) -> dict:
+    data = raw()
+    data["quorum"]["signers"][index].update(changes)
+    return data
+
+
+@pytest.mark.parametrize("data, named", [
+    (signer_change(1, colour="red"), "unknown key 'quorum.signers[1].colour'"),
+    (signer_change(2, name="a"), "quorum.signers[2].name 'a' is also quorum.signers[0].name"),
+    (signer_change(1, xfp=XFPS[0].lower()), "quorum.signers[1].xfp"),
+    (signer_change(0, xfp="12345"), "quorum.signers[0].xfp must be 8 hex digits"),
+    (signer_change(0, target=""), "quorum.signers[0].target"),
+    (signer_change(0, xfp="DEADBEEF"), "quorum.descriptor: its keys' fingerprints are"),
+    (raw(descriptor=BODY + "#qqqqqqqq"), "quorum.descriptor"),
+    (raw(descriptor=BODY), "quorum.descriptor"),
+    (raw(wallet_name=""), "quorum.wallet_name"),
+    (raw(policy_file=""), "quorum.policy_file"),
+    (raw(signers={"name": "a"}), "quorum.signers must be an array of tables"),
+    (raw(fee_rate=0), "quorum.fee_rate"),
+], ids=["unknown-key", "duplicate-name", "duplicate-xfp", "bad-xfp", "no-target", "xfp-not-in-descriptor",
+        "bad-checksum", "no-checksum", "no-wallet-name", "no-policy", "not-an-array", "zero-fee-rate"])
+def test_quorum_config_mistakes_are_refused_by_name(data, named):
+    with pytest.raises(ConfigError) as err:
+        config_from_dict(data)
+    assert named in str(err.value)
+
+
+def test_a_policy_file_the_device_would_refuse_is_refused_by_the_coordinator_with_the_devices_words(tmp_path):
+    config = config_from_dict(raw())
+    (tmp_path / "policy.json").write_text(json.dumps({"rules": [{"max_amount": 5, "bogus": 1}]}))
+    with pytest.raises(QuorumConfigError) as err:
+        quorum_spec(config, tmp_path)
+    assert "quorum.policy_file" in str(err.value) and "bogus" in str(err.value)
+    (tmp_path / "policy.json").write_text("{not json")
+    with pytest.raises(QuorumConfigError, match="is not JSON"):
+        load_policy(tmp_path / "policy.json")
+
+
+def test_the_spec_reads_the_policy_relative_to_the_data_dir_and_the_wallet_file_lists_every_key(tmp_path):
+    (tmp_path / "policy.json").write_text(json.dumps(policy()))
+    spec = quorum_spec(config_from_dict(raw()), tmp_path)
+    assert spec.policy == policy() and spec.threshold == 2
+    text = coldcard_wallet_file(spec)
+    assert "Name: quorum23" in text and "Policy: 2 of 3" in text and "Derivation: m/48h/1h/0h/2h" in text
+    assert all(f"{x}: " in text for x in XFPS)
