@@ -138,11 +138,24 @@ def _start_coldcards(services: Services) -> Running:
     return RunningDevices(services)
 
 
+def _prepare_quorum(services: Services) -> None:
+    from .demo_quorum import prepare_quorum
+
+    prepare_quorum(services)
+
+
+def _start_quorum(services: Services) -> Running:
+    from .demo_quorum import RunningQuorum
+
+    return RunningQuorum(services)
+
+
 #: every area adds its part here, in the order the rig prepares (and starts) them
 DEMO_PARTS: list[DemoPart] = [
     DemoPart("keystore", _prepare_keystore),
     DemoPart("chain", _prepare_chain, ServedChain),
     DemoPart("coldcards", _prepare_coldcards, _start_coldcards),
+    DemoPart("quorum", _prepare_quorum, _start_quorum),
 ]
 
 
@@ -191,14 +204,13 @@ def prepare_demo(data_dir: Path, *, fresh: bool = False) -> tuple[Config, Path]:
     if not config_path.exists():
         header = "# custody-tui demo rig: regtest, deterministic seeds, published passphrase.\n"
         atomic_write(config_path, (header + render_toml(demo_config())).encode())
-    config = load_config(config_path)
-    services = Services(config, data_dir)
+    services = Services(load_config(config_path), data_dir)
     try:
         for part in DEMO_PARTS:
             part.prepare(services)
     finally:
         services.close()
-    return config, data_dir
+    return load_config(config_path), data_dir  # a part may have completed the config
 
 
 @contextmanager

@@ -149,7 +149,7 @@ class DeviceProcess:
         self.socket.unlink(missing_ok=True)
         args = [sys.executable, "-m", "backends.coldcard.emulator", "--socket", os.fspath(self.socket),
                 "--state-dir", os.fspath(self.state_dir), "--words", demo_words(f"coldcard-{self.name}"),
-                "--chain", DEVICE_CHAIN]
+                "--chain", DEVICE_CHAIN, "--set", "hsmcmd=1"]  # HSM mode allowed, as the quorum needs
         with open(self.log_file, "ab") as log_output:
             # its own session: a Ctrl-C in the terminal reaches the rig, which stops the
             # devices itself, never a device half-way through an exchange

@@ -44,9 +44,47 @@ _LOCKS: dict[str, threading.Lock] = {}
 _LOCKS_GUARD = threading.Lock()
 
 
+#: how long a session waits for another process's session on the same device
+CROSS_PROCESS_WAIT_SECONDS = 60.0
+
+
 def device_lock(target: str) -> threading.Lock:
     with _LOCKS_GUARD:
         return _LOCKS.setdefault(target, threading.Lock())
+
+
+def _lock_file(target: str) -> str:
+    """A per-device lock file shared by every custody-tui process of this user."""
+    import hashlib
+    import os
+    import tempfile
+
+    directory = os.path.join(tempfile.gettempdir(), f"custody-tui-{os.getuid()}-devices")
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    return os.path.join(directory, hashlib.sha256(target.encode()).hexdigest()[:24] + ".lock")
+
+
+@contextlib.contextmanager
+def _held_across_processes(target: str) -> Iterator[None]:
+    """The device keeps one link state for every client: a session of another process (the
+    demo rig's poller, a CLI command) must finish before ours starts."""
+    import fcntl
+
+    with open(_lock_file(target), "a") as handle:
+        deadline = time.monotonic() + CROSS_PROCESS_WAIT_SECONDS
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise DeviceBusy("another program has been using the Coldcard for a minute",
+                                     hint="is a signing request waiting on the device?") from None
+                time.sleep(0.01)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @dataclass(frozen=True)
@@ -145,7 +183,7 @@ class ColdcardClient:
         """An open ``ColdcardDevice`` for one operation, closed afterwards; errors typed."""
         from ckcc.client import ColdcardDevice, UnixSimulatorPipe
 
-        with self._lock:
+        with self._lock, _held_across_processes(self.target):
             dev = pipe = None
             try:
                 # the pipe is ours to close even when ColdcardDevice() fails half-way (a

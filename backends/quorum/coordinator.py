@@ -73,6 +73,7 @@ class Coordinator:
         self._lock = threading.Lock()
         self._statuses: dict[str, SignerStatus] = {
             s.name: SignerStatus(s.name, self.enabled(s.name)) for s in spec.signers}
+        self._read: set[str] = set()
         self._poller: StatusPoller | None = None
 
     # -- the chain ------------------------------------------------------------------------
@@ -106,6 +107,7 @@ class Coordinator:
         return [s for s in self.statuses() if s.live]
 
     def health(self) -> Health:
+        """From the newest statuses (a signer never read counts as not live)."""
         return health_of(self.statuses(), self.spec.threshold)
 
     def refresh(self, names: list[str] | None = None) -> list[SignerStatus]:
@@ -126,7 +128,10 @@ class Coordinator:
         with self._lock:
             for status in fresh:
                 self._statuses[status.name] = status
-        self._note_health()
+                self._read.add(status.name)
+            everyone_read = len(self._read) == len(self.spec.signers)
+        if everyone_read:  # a health built on signers never read would be a false alarm
+            self._note_health()
 
     def _note_health(self) -> None:
         new = self.health()

@@ -97,6 +97,17 @@ def confirm_label(label: str, what: str) -> None:
         raise UsageError("confirmation did not match; nothing was done")
 
 
+def verify_signature(args, services: Services, area: str) -> int:
+    """``ADDRESS MESSAGE SIGNATURE`` checked by BIP-137 and audited in ``area``; exit 0/1."""
+    with services.audited(area, "verify-message", address=args.address) as result:
+        valid = verify_message(args.address, args.message, args.signature, services.config.network)
+        result["valid"] = valid
+    problem = None if valid else malformed_signature_reason(args.signature)
+    emit(args, {"valid": valid, **({"problem": problem} if problem else {})},
+         "valid" if valid else "INVALID" + (f" ({problem})" if problem else ""))
+    return 0 if valid else 1
+
+
 def run(args, services: Services) -> int:
     keystore = services.keystore
     network = services.config.network
@@ -153,13 +164,7 @@ def run(args, services: Services) -> int:
         emit(args, {"address": address, "message": args.message, "signature": signature},
              f"address:   {address}\nsignature: {signature}")
     elif action == "verify":
-        with services.audited("keys", "verify-message", address=args.address) as result:
-            valid = verify_message(args.address, args.message, args.signature, network)
-            result["valid"] = valid
-        problem = None if valid else malformed_signature_reason(args.signature)
-        emit(args, {"valid": valid, **({"problem": problem} if problem else {})},
-             "valid" if valid else "INVALID" + (f" ({problem})" if problem else ""))
-        return 0 if valid else 1
+        return verify_signature(args, services, "keys")
     elif action == "reveal":
         confirm_label(args.label, "reveal its words")
         with unlocked(services), services.audited("keys", "reveal-mnemonic", irreversible=True,

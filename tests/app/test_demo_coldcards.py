@@ -13,7 +13,6 @@ from custody_tui import demo_coldcards as coldcards
 from custody_tui.demo import prepare_demo, running_parts
 from custody_tui.services import Services
 
-PAY_TO = "bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080"
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +39,11 @@ def _xfps(data_dir: Path) -> list[int]:
     return [int.from_bytes(key.origin.fingerprint, "little") for key in descriptor.keys]
 
 
+def _devices(running) -> list:
+    """The rig's device processes among its running parts."""
+    return next(part for part in running if isinstance(part, coldcards.RunningDevices)).devices
+
+
 def _audit_entries(services: Services) -> list[tuple[str, str]]:
     return [(entry.area, entry.action) for entry in services.audit.entries(limit=None, newest_first=False)]
 
@@ -60,7 +64,10 @@ def test_prepare_enrols_one_two_of_three_wallet_on_all_three_devices_and_funds_i
     assert len(coins) == coldcards.QUORUM_COINBASES
     assert all(c.coinbase and c.confirmations >= 100 and c.amount_sat == 50 * 100_000_000 for c in coins)
     actions = [action for area, action in _audit_entries(rig) if area == "quorum"]
-    assert actions == ["enrol", "enrol", "enrol", "save-descriptor", "watch", "fund", "mature"]
+    prepared = ["enrol", "enrol", "enrol", "save-descriptor", "watch", "fund", "mature", "configure"]
+    assert actions[:len(prepared)] == prepared
+    # running the rig armed the three devices (tests/app/test_demo_quorum.py)
+    assert sorted(actions[len(prepared):]) == ["arm", "arm", "arm", "health"]
 
 
 def test_preparing_a_prepared_rig_again_starts_no_device_and_changes_nothing(rig, monkeypatch):
@@ -93,7 +100,7 @@ def test_running_devices_answer_the_ckcc_client_and_stop_leaving_no_process_or_s
     assert all(b"." not in os.fsencode(path.parent) and len(os.fsencode(path)) <= 107
                for path in sockets.values())
     with running_parts(rig) as running:
-        devices = running[-1].devices
+        devices = _devices(running)
         xfps = set()
         for device in devices:
             client = device.client()
@@ -112,7 +119,7 @@ def test_running_devices_answer_the_ckcc_client_and_stop_leaving_no_process_or_s
 
 def test_one_device_power_cycles_while_the_others_keep_answering(rig):
     with running_parts(rig) as running:
-        a, b, c = running[-1].devices
+        a, b, c = _devices(running)
         b.stop()
         assert not b.answers
         assert a.client().version().hw_label == c.client().version().hw_label == "mk4"
@@ -125,7 +132,7 @@ def test_a_device_left_running_by_a_killed_rig_is_replaced_on_the_next_start(rig
     try:
         with running_parts(rig) as running:
             assert orphan.process.wait(5) == 0  # stopped with SIGTERM, cleanly
-            assert running[-1].devices[0].client().version()
+            assert _devices(running)[0].client().version()
     finally:
         orphan.stop()
 
@@ -156,23 +163,3 @@ def test_the_tui_demo_runs_the_rig_services_while_the_app_is_open(rig, monkeypat
     assert cli.main(["demo", "--data-dir", str(rig.data_dir)]) == 0
     assert seen == {"devices": [True, True, True], "chain": True}
     assert not coldcards.socket_dir(rig.data_dir).exists()
-
-
-def test_a_demo_quorum_coin_signed_by_two_demo_devices_is_accepted_by_the_chain(rig):
-    from backends.wallet import REGTEST, Payment, Utxo, combine, create_psbt, extract, finalize
-    from backends.wallet import parse_address, parse_descriptor, parse_psbt, serialize_psbt
-
-    descriptor = coldcards.read_descriptor(rig.data_dir)
-    wallet = parse_descriptor(descriptor, REGTEST)
-    coin = rig.chain.utxos(descriptor)[0]
-    coins = [Utxo(coin.txid, coin.vout, coin.amount_sat, coin.script_pubkey, coin.branch, coin.index)]
-    amount, fee = 30_000_000, 5_000
-    unsigned = create_psbt(wallet, coins, [Payment(parse_address(PAY_TO, REGTEST), amount)],
-                           change_amount=coin.amount_sat - amount - fee, change_index=0)
-    raw = serialize_psbt(unsigned, "binary")
-    with running_parts(rig) as running:
-        a, _, c = running[-1].devices
-        signed = [parse_psbt(device.client().sign_psbt(raw, press_ok_on_simulator=True)) for device in (a, c)]
-        txid = rig.chain.broadcast(extract(finalize(combine(signed))))
-        rig.chain.mine(1, PAY_TO)
-        assert rig.chain.tx_status(txid).state == "confirmed"
