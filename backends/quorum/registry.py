@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from .errors import QuorumConfigError, UnknownSigner
@@ -47,8 +48,9 @@ class QuorumSpec:
     def threshold(self) -> int:
         return self.wallet.threshold
 
-    @property
+    @cached_property
     def wallet(self):
+        """The parsed descriptor (parsed once: every spend and status read needs it)."""
         from backends.wallet import parse_descriptor
 
         return parse_descriptor(self.descriptor, self.network, require_checksum=True)
