@@ -104,6 +104,10 @@ def load_policy(path: Path) -> dict:
         raise QuorumConfigError(f"quorum.policy_file: {path} is not JSON") from None
     except HsmError as exc:
         raise QuorumConfigError(f"quorum.policy_file: {path} would be refused by a Coldcard: {exc}") from None
+    if not text.isascii():
+        # the device repeats the policy (notes, ...) in its status, which ckcc reads as ASCII
+        raise QuorumConfigError(f"quorum.policy_file: {path} holds non-ASCII text; the signers' status "
+                                "could not be read", hint="write the notes in ASCII")
     return policy
 
 

@@ -29,16 +29,21 @@ def policy(whitelist=(SINK,), max_amount=MAX_AMOUNT, per_period=PER_PERIOD) -> d
 
 
 class QuorumRig:
-    def __init__(self, base: Path, coins: int = 3) -> None:
+    """``targets``: sockets of devices started elsewhere (official simulators holding
+    ``COSIGNER_WORDS``); by default three emulator processes are started."""
+
+    def __init__(self, base: Path, coins: int = 3, targets: list[str] | None = None) -> None:
         from backends.chain import EmbeddedChain
 
         self.base = Path(base)
         self.socket_base = short_tempdir()
         self.keys = [DeviceKeys(w, "XRT") for w in COSIGNER_WORDS]
-        self.processes = [EmulatorProcess(name, words=w, chain="XRT", settings={"hsmcmd": 1}, base=self.socket_base)
-                          for name, w in zip(NAMES, COSIGNER_WORDS, strict=True)]
+        self.processes = [] if targets else [
+            EmulatorProcess(name, words=w, chain="XRT", settings={"hsmcmd": 1}, base=self.socket_base)
+            for name, w in zip(NAMES, COSIGNER_WORDS, strict=True)]
         for process in self.processes:
             process.start()
+        self.targets = targets or [p.socket for p in self.processes]
         body = descriptor(self.keys)
         self.descriptor = f"{body}#{descriptor_checksum(body)}"
         self.chain = EmbeddedChain(self.base / "chain")
@@ -51,8 +56,8 @@ class QuorumRig:
         self.chain.mine(100, MINER)
 
     def spec(self, **changes) -> QuorumSpec:
-        signers = tuple(SignerSpec(name, p.socket, xfp_to_str(key.xfp)) for name, p, key in
-                        zip(NAMES, self.processes, self.keys, strict=True))
+        signers = tuple(SignerSpec(name, target, xfp_to_str(key.xfp)) for name, target, key in
+                        zip(NAMES, self.targets, self.keys, strict=True))
         values = dict(signers=signers, descriptor=self.descriptor, wallet_name=WALLET_NAME,
                       policy=policy(), network="regtest", message_path=MESSAGE_PATH,
                       sign_timeout_seconds=10.0, poll_seconds=0.5, heal_cooldown_seconds=0.0)
