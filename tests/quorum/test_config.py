@@ -85,3 +85,26 @@ def test_the_spec_reads_the_policy_relative_to_the_data_dir_and_the_wallet_file_
     text = coldcard_wallet_file(spec)
     assert "Name: quorum23" in text and "Policy: 2 of 3" in text and "Derivation: m/48h/1h/0h/2h" in text
     assert all(f"{x}: " in text for x in XFPS)
+
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+_values = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=12),
+                    st.lists(st.integers(), max_size=2))
+_signer = st.dictionaries(st.sampled_from(["name", "target", "xfp", "enabled", "message_path", "extra"]),
+                          _values, max_size=6)
+
+
+@given(signers=st.one_of(_values, st.lists(st.one_of(_signer, _values), max_size=4)),
+       descriptor=st.one_of(st.just(DESCRIPTOR), st.text(max_size=30), st.integers()))
+def test_any_quorum_table_is_read_or_refused_with_a_config_error(signers, descriptor):
+    data = raw(descriptor=descriptor)
+    data["quorum"]["signers"] = signers
+    try:
+        config = config_from_dict({k: v for k, v in data.items() if k != "quorum"} | {"quorum": {
+            k: v for k, v in data["quorum"].items() if v is not None}})
+    except ConfigError as exc:
+        assert str(exc).startswith("<config>: ") and "quorum" in str(exc)
+    else:
+        assert config.quorum.descriptor == DESCRIPTOR or not config.quorum.signers
