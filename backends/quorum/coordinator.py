@@ -17,7 +17,7 @@ from backends.errors import CustodyError
 from backends.fsutil import ensure_private_dir
 
 from .arming import accepted_policy_hashes, arm
-from .events import Event, Failed, Step
+from .events import Event, Failed
 from .ledger import SpendLedger
 from .poller import HEALABLE, HealTracker, StatusPoller
 from .registry import QuorumSpec, SignerSpec

@@ -12,7 +12,35 @@ from typing import Any
 
 from backends.errors import CustodyError
 
-from .events import DeviceResult, Refusal, Step
+from .errors import SpendRefused
+from .events import DeviceResult, Failed, Refusal, Step
+
+
+def ending_in_failed(operation: Iterator) -> Iterator:
+    """An operation's events; an expected failure becomes its last event, ``Failed``."""
+    try:
+        final = yield from operation
+    except SpendRefused as exc:
+        yield Failed(str(exc), exc.refusals, exc.hint)
+        return
+    except CustodyError as exc:
+        yield Failed(str(exc), hint=exc.hint)
+        return
+    yield final
+
+
+def live_signers(coordinator) -> Iterator[Step]:
+    """Read every signer now; returns (live names, reasons of the others), or raises
+    ``SpendRefused`` when fewer than the threshold are live (no device is asked then)."""
+    yield Step("status", "reading the signers")
+    statuses = coordinator.refresh()
+    live = [s.name for s in statuses if s.live]
+    not_live = {s.name: ("disabled" if not s.enabled else f"not live: {s.problem}") for s in statuses if not s.live}
+    threshold = coordinator.spec.threshold
+    if len(live) < threshold:
+        raise SpendRefused(f"only {len(live)} signer(s) live; the quorum needs {threshold}",
+                           refusals=not_live, hint="arm or enable signers (quorum status says why each is out)")
+    return live, not_live
 
 
 def gather(names: list[str], threshold: int, ask: Callable[[str], Any],

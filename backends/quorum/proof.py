@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 from backends.errors import CustodyError
 
 from .errors import SpendRefused
-from .events import Event, Failed, Step
-from .gather import gather
+from .events import Event, Step
+from .gather import ending_in_failed, gather, live_signers
 
 if TYPE_CHECKING:
     from .coordinator import Coordinator
@@ -35,17 +35,14 @@ class Proven:
 
 
 def prove_control(coordinator: Coordinator, text: str) -> Iterator[Event | Proven]:
-    try:
-        with coordinator.audited("quorum", "sign-message", text=text) as result:
-            proven = yield from _sign(coordinator, text)
-            result["signers"] = [s.signer for s in proven.signatures]
-    except SpendRefused as exc:
-        yield Failed(str(exc), exc.refusals, exc.hint)
-        return
-    except CustodyError as exc:
-        yield Failed(str(exc), hint=exc.hint)
-        return
-    yield proven
+    return ending_in_failed(_audited(coordinator, text))
+
+
+def _audited(coordinator: Coordinator, text: str):
+    with coordinator.audited("quorum", "sign-message", text=text) as result:
+        proven = yield from _sign(coordinator, text)
+        result["signers"] = [s.signer for s in proven.signatures]
+    return proven
 
 
 def _sign(coordinator: Coordinator, text: str):
@@ -55,13 +52,7 @@ def _sign(coordinator: Coordinator, text: str):
     spec = coordinator.spec
     if not text.isascii() or not text.strip():
         raise CustodyError("a Coldcard signs ASCII text only, and the text must not be empty")
-    yield Step("status", "reading the signers")
-    statuses = coordinator.refresh()
-    live = [s.name for s in statuses if s.live]
-    not_live = {s.name: ("disabled" if not s.enabled else f"not live: {s.problem}") for s in statuses if not s.live}
-    if len(live) < spec.threshold:
-        raise SpendRefused(f"only {len(live)} signer(s) live; {spec.threshold} must sign",
-                           refusals=not_live)
+    live, not_live = yield from live_signers(coordinator)
 
     def ask(name: str) -> MessageSignature:
         path = spec.message_path_of(spec.signer(name))

@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING
 from backends.errors import CustodyError
 
 from .errors import GateRefused, SpendRefused
-from .events import Done, Event, Failed, Preflight, Step
-from .gather import gather
+from .events import Done, Event, Preflight, Step
+from .gather import ending_in_failed, gather, live_signers
 from .preflight import preflight as run_preflight
 from .preflight import tx_summary
 
@@ -84,19 +84,15 @@ def plan_spend(coordinator: Coordinator, amount_sat: int, destination: str) -> S
 
 
 def run_spend(coordinator: Coordinator, amount_sat: int, destination: str, note: str) -> Iterator[Event]:
-    try:
-        with coordinator.exclusive():
-            yield from recover_events(coordinator)
-            with coordinator.audited("quorum", "spend", irreversible=True, amount_sat=amount_sat,
-                                     destination=destination, note=note) as result:
-                done = yield from _pipeline(coordinator, amount_sat, destination, note, result)
-    except SpendRefused as exc:
-        yield Failed(str(exc), exc.refusals, exc.hint)
-        return
-    except CustodyError as exc:
-        yield Failed(str(exc), hint=exc.hint)
-        return
-    yield done
+    return ending_in_failed(_audited_spend(coordinator, amount_sat, destination, note))
+
+
+def _audited_spend(coordinator: Coordinator, amount_sat: int, destination: str, note: str):
+    with coordinator.exclusive():
+        yield from recover_events(coordinator)
+        with coordinator.audited("quorum", "spend", irreversible=True, amount_sat=amount_sat,
+                                 destination=destination, note=note) as result:
+            return (yield from _pipeline(coordinator, amount_sat, destination, note, result))
 
 
 def _pipeline(coordinator: Coordinator, amount_sat: int, destination: str, note: str,
@@ -105,13 +101,7 @@ def _pipeline(coordinator: Coordinator, amount_sat: int, destination: str, note:
     from backends.wallet import combine, extract, finalize, serialize_psbt
 
     spec, ledger = coordinator.spec, coordinator.ledger
-    yield Step("status", "reading the signers")
-    statuses = coordinator.refresh()
-    live = [s.name for s in statuses if s.live]
-    not_live = {s.name: ("disabled" if not s.enabled else f"not live: {s.problem}") for s in statuses if not s.live}
-    if len(live) < spec.threshold:
-        raise SpendRefused(f"only {len(live)} signer(s) live; the quorum needs {spec.threshold}",
-                           refusals=not_live, hint="arm or enable signers (quorum status says why each is out)")
+    live, not_live = yield from live_signers(coordinator)
     yield Step("plan", "choosing coins and building the PSBT")
     plan = plan_spend(coordinator, amount_sat, destination)
     plan.note = note

@@ -108,3 +108,11 @@ def test_any_quorum_table_is_read_or_refused_with_a_config_error(signers, descri
         assert str(exc).startswith("<config>: ") and "quorum" in str(exc)
     else:
         assert config.quorum.descriptor == DESCRIPTOR or not config.quorum.signers
+
+
+def test_quorum_commands_without_a_configured_quorum_say_how_to_configure_one(tmp_path, capsys):
+    from custody_tui.cli import main
+
+    assert main(["--data-dir", str(tmp_path), "quorum", "status"]) == 1
+    err = capsys.readouterr().err
+    assert "no signer quorum is configured" in err and "[[quorum.signers]]" in err
