@@ -2,7 +2,8 @@
 
 Stages (each a ``Step`` event): plan (coins by ``quorum_policy``, PSBT with change back
 to the quorum's change branch) → pre-flight (every live signer's policy, locally) →
-**gates** → sign (two live signers in parallel, a spare for each refusal or timeout) →
+**gates** → sign (two live signers in parallel, those pre-flight expects to approve
+first, a spare for each refusal or timeout) →
 combine → finalize → broadcast → record.
 
 Gates are the insertion point for coordinator-wide rules (a global velocity cap, a TOTP
@@ -117,6 +118,10 @@ def _pipeline(coordinator: Coordinator, amount_sat: int, destination: str, note:
     except GateRefused as exc:
         ledger.move(plan.spend_id, "refused", str(exc))
         raise
+    # signers pre-flight expects to approve are asked first: each refusal counts on the
+    # device (and 100 of them power it off), so a predicted one is only a last resort
+    approving = {v.signer for v in plan.preflight.verdicts if v.approved}
+    live = sorted(live, key=lambda name: name not in approving)
     yield Step("sign", f"asking {', '.join(live[:spec.threshold])}")
     signed: dict = {}
     problems: dict[str, str] = {}

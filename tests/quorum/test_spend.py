@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from backends.quorum import Done, DeviceResult, Failed, Preflight, Refusal, last_event
+from backends.quorum import Done, DeviceResult, Failed, Preflight, Refusal, Step, last_event
 
 from .rig import MAX_AMOUNT, OFF_LIST, SINK
 
@@ -81,7 +81,7 @@ def test_a_disabled_signer_is_never_asked_and_the_other_two_sign(coordinator, se
     assert [o for o, _ in audit_outcomes(services, "disable")] == ["ok"]
 
 
-def test_a_signer_whose_velocity_is_spent_refuses_and_the_spare_signs_instead(rig, services):
+def test_a_signer_preflight_expects_to_refuse_is_asked_last_so_its_device_counts_no_refusal(rig, services):
     # per-device velocity: a and b sign the first spend, a and c the second; then a is out
     coordinator = rig.coordinator(services.data_dir, services, policy=_policy(per_period=2_500_000))
     try:
@@ -92,10 +92,37 @@ def test_a_signer_whose_velocity_is_spent_refuses_and_the_spare_signs_instead(ri
             coordinator.set_enabled(off, True)
         flight = coordinator.preflight(600_000, SINK)
         assert {v.signer: v.approved for v in flight.verdicts} == {"a": False, "b": True, "c": True}
+        assert [v.reason for v in flight.verdicts if not v.approved] == [
+            "Rejected: rule #1: would exceed period spending"]
+        events, done = run(coordinator.spend(600_000, SINK))
+        assert isinstance(done, Done) and set(done.signers) == {"b", "c"}
+        assert not [e for e in events if isinstance(e, Refusal)]
+        assert coordinator.refresh(["a"])[0].refusals == 0
+    finally:
+        coordinator.close()
+
+
+def test_a_signer_that_refuses_against_preflight_is_replaced_by_the_spare(rig, services):
+    """Another coordinator spends a's velocity between pre-flight and signing: a refuses
+    in its own words and c signs instead."""
+    from backends.coldcard.client import ColdcardClient
+    from backends.quorum.spend import plan_spend
+    from backends.wallet import serialize_psbt
+
+    coordinator = rig.coordinator(services.data_dir, services, policy=_policy(per_period=1_500_000))
+    try:
+        coordinator.arm()
+
+        def elsewhere_spends_a(plan):
+            other = plan_spend(coordinator, 1_000_000, SINK)
+            ColdcardClient(rig.process("a").socket).sign_psbt(serialize_psbt(other.psbt, "binary"))
+
+        coordinator.gates.append(elsewhere_spends_a)
         events, done = run(coordinator.spend(600_000, SINK))
         assert isinstance(done, Done) and set(done.signers) == {"b", "c"}
         assert [(e.signer, e.reason) for e in events if isinstance(e, Refusal)] == [
             ("a", "Rejected: rule #1: would exceed period spending")]
+        assert any(isinstance(e, Step) and e.name == "failover" for e in events)
     finally:
         coordinator.close()
 
