@@ -49,25 +49,27 @@ def tx_summary(psbt, *, wallet_name: str, network: str, change_outputs: set[int]
     )
 
 
-def judge(policy: dict, summary, status: SignerStatus, *, chain: str = "XRT") -> PreflightVerdict:
-    """Run ``policy`` (the signer's verified, armed policy) with the signer's velocity state."""
+def judge(policy, summary, status: SignerStatus, *, chain: str = "XRT", scratch: str | None = None) -> PreflightVerdict:
+    """Run ``policy`` (the signer's verified, armed policy: JSON or a parsed ``HsmPolicy``)
+    with the signer's velocity state. Nothing is kept: ``scratch`` is an empty directory
+    the engine may use while it judges (a temporary one by default)."""
     from backends.coldcard.hsm import HsmEngine, HsmPolicy, HsmRefusal, UserStore
 
-    parsed = HsmPolicy.from_json(policy)
+    parsed = policy if isinstance(policy, HsmPolicy) else HsmPolicy.from_json(policy)
+    if scratch is None:
+        with tempfile.TemporaryDirectory(prefix="custody-preflight-") as scratch:
+            return judge(parsed, summary, status, chain=chain, scratch=scratch)
     now = time.time()
-    with tempfile.TemporaryDirectory(prefix="custody-preflight-") as scratch:
-        engine = HsmEngine(parsed, scratch, users=UserStore(scratch), chain=chain, new_file=False,
-                           clock=lambda: now)
-        engine.velocity.reset()
-        if status.has_spent and status.period_ends is not None and parsed.period:
-            engine.velocity.spent = list(status.has_spent) + [0] * (len(parsed.rules) - len(status.has_spent))
-            engine.velocity.period_started = now - (parsed.period * 60 - status.period_ends)
-        spent = list(engine.velocity.spent)
-        try:
-            rule = engine.approve_transaction(summary)
-            reason = None
-        except HsmRefusal as refusal:
-            rule, reason = None, str(refusal)
+    engine = HsmEngine(parsed, scratch, users=UserStore(scratch), chain=chain, new_file=False, clock=lambda: now)
+    engine.velocity.reset()
+    if status.has_spent and status.period_ends is not None and parsed.period:
+        engine.velocity.spent = list(status.has_spent) + [0] * (len(parsed.rules) - len(status.has_spent))
+        engine.velocity.period_started = now - (parsed.period * 60 - status.period_ends)
+    spent = list(engine.velocity.spent)
+    try:
+        rule, reason = engine.approve_transaction(summary), None
+    except HsmRefusal as refusal:
+        rule, reason = None, str(refusal)
     velocity_rules = [r for r in parsed.rules if r.per_period is not None]
     chosen = next((r for r in parsed.rules if r.index == rule), None) if rule else None
     if chosen is None or chosen.per_period is None:
@@ -78,5 +80,9 @@ def judge(policy: dict, summary, status: SignerStatus, *, chain: str = "XRT") ->
 
 
 def preflight(policy: dict, summary, live: list[SignerStatus], *, threshold: int, chain: str) -> Preflight:
-    verdicts = tuple(judge(policy, summary, status, chain=chain) for status in live)
+    from backends.coldcard.hsm import HsmPolicy
+
+    parsed = HsmPolicy.from_json(policy)
+    with tempfile.TemporaryDirectory(prefix="custody-preflight-") as scratch:
+        verdicts = tuple(judge(parsed, summary, status, chain=chain, scratch=scratch) for status in live)
     return Preflight(verdicts, summary.total_out, summary.fee_sat, threshold)

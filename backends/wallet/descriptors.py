@@ -138,11 +138,21 @@ class DescriptorKey:
     def _branch_keys(self) -> dict[int, bip32.HDKey]:
         return {b: self.xpub.child(b) for b in self.branches}
 
+    @cached_property
+    def _derived(self) -> dict[tuple[int, int], DerivedKey]:
+        # a PSBT asks for the same keys several times (scripts, origins, change); BIP-32
+        # derivation is what a spend of many inputs spends its time on
+        return {}
+
     def derive(self, branch: int, index: int) -> DerivedKey:
-        child = self._branch_keys[branch].child(index)
-        return DerivedKey(
-            child.key.sec(), KeyOrigin(self.origin.fingerprint, self.origin.path + (branch, index))
-        )
+        found = self._derived.get((branch, index))
+        if found is None:
+            child = self._branch_keys[branch].child(index)
+            found = DerivedKey(
+                child.key.sec(), KeyOrigin(self.origin.fingerprint, self.origin.path + (branch, index))
+            )
+            self._derived[(branch, index)] = found
+        return found
 
 
 _HARDENED_MARKS = ("h", "H", "'")
