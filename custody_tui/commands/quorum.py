@@ -32,8 +32,8 @@ def register(subparsers) -> None:
     for verb, text in (("spend", "pay an address: pre-flight, two signers, broadcast"),
                        ("preflight", "what each live signer's policy would decide, asking no device")):
         p = actions.add_parser(verb, help=text)
-        p.add_argument("--amount", type=int, required=True, metavar="SATS")
-        p.add_argument("--to", required=True, metavar="ADDRESS")
+        p.add_argument("--amount", type=int, required=True, metavar="SATS", help="amount to pay, in satoshis")
+        p.add_argument("--to", required=True, metavar="ADDRESS", help="the address paid (on the policy's whitelist)")
         if verb == "spend":
             p.add_argument("--note", default="", help="a note kept with the spend")
         add_json_flag(p)
@@ -135,7 +135,7 @@ def _preflight_dict(flight) -> dict:
 
 def _preflight_text(flight) -> str:
     lines = [f"pre-flight: {flight.amount_sat} sat, fee {flight.fee_sat} sat; "
-             f"{flight.approvals} of {flight.threshold} needed would sign"]
+             f"{flight.approvals} would sign, {flight.threshold} needed"]
     for v in flight.verdicts:
         verdict = f"rule #{v.rule}" if v.approved else f"REFUSED: {v.reason}"
         room = f", {v.headroom_sat} sat left this period" if v.headroom_sat is not None else ""
