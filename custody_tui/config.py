@@ -144,6 +144,11 @@ class QuorumSignerConfig:
     def validate(self, key: str) -> None:
         _require(bool(self.name.strip()), f"{key}.name", "must not be empty")
         _require(bool(self.target.strip()), f"{key}.target", "must name a USB serial or a socket path")
+        if "/" in self.target:  # a simulator socket: ckcc names its own socket after this path
+            directory = self.target.rsplit("/", 1)[0]
+            _require("." not in directory, f"{key}.target",
+                     f"is in a directory with a dot ({directory}); ckcc cannot use such a socket path")
+            _require(len(self.target.encode()) <= 107, f"{key}.target", "is longer than a socket path may be (107 bytes)")
         _require(len(self.xfp) == 8 and XFP_DIGITS.issuperset(self.xfp), f"{key}.xfp",
                  f"must be 8 hex digits, got {self.xfp!r}")
 

@@ -52,6 +52,7 @@ def signer_change(index: int, **changes) -> dict:
     (signer_change(1, xfp=XFPS[0].lower()), "quorum.signers[1].xfp"),
     (signer_change(0, xfp="12345"), "quorum.signers[0].xfp must be 8 hex digits"),
     (signer_change(0, target=""), "quorum.signers[0].target"),
+    (signer_change(2, target="/home/op/.local/cc-c.sock"), "quorum.signers[2].target is in a directory with a dot"),
     (signer_change(0, xfp="DEADBEEF"), "quorum.descriptor: its keys' fingerprints are"),
     (raw(descriptor=BODY + "#qqqqqqqq"), "quorum.descriptor"),
     (raw(descriptor=BODY), "quorum.descriptor"),
@@ -59,7 +60,7 @@ def signer_change(index: int, **changes) -> dict:
     (raw(policy_file=""), "quorum.policy_file"),
     (raw(signers={"name": "a"}), "quorum.signers must be an array of tables"),
     (raw(fee_rate=0), "quorum.fee_rate"),
-], ids=["unknown-key", "duplicate-name", "duplicate-xfp", "bad-xfp", "no-target", "xfp-not-in-descriptor",
+], ids=["unknown-key", "duplicate-name", "duplicate-xfp", "bad-xfp", "no-target", "dotted-socket-dir", "xfp-not-in-descriptor",
         "bad-checksum", "no-checksum", "no-wallet-name", "no-policy", "not-an-array", "zero-fee-rate"])
 def test_quorum_config_mistakes_are_refused_by_name(data, named):
     with pytest.raises(ConfigError) as err:
