@@ -130,7 +130,7 @@ def test_a_signer_that_refuses_against_preflight_is_replaced_by_the_spare(rig, s
 def test_a_signer_killed_mid_session_is_replaced_by_the_spare(rig, coordinator):
     coordinator.arm()
     # a gate runs after the status read and before any device is asked to sign
-    coordinator.gates.append(lambda plan: rig.process("a").proc.kill())
+    coordinator.gates.append(lambda plan: kill(rig.process("a")))
     events, done = run(coordinator.spend(300_000, SINK))
     assert isinstance(done, Done) and set(done.signers) == {"b", "c"}
     failed = [e for e in events if isinstance(e, DeviceResult) and not e.ok]
@@ -140,7 +140,7 @@ def test_a_signer_killed_mid_session_is_replaced_by_the_spare(rig, coordinator):
 def test_fewer_than_two_signatures_broadcast_nothing_and_name_every_reason(rig, coordinator, services):
     coordinator.arm()
     coordinator.set_enabled("b", False)
-    coordinator.gates.append(lambda plan: rig.process("c").proc.kill())
+    coordinator.gates.append(lambda plan: kill(rig.process("c")))
     before = rig.chain.utxos(rig.descriptor)
     _, failed = run(coordinator.spend(300_000, SINK))
     assert isinstance(failed, Failed) and "nothing was broadcast" in failed.reason
@@ -157,6 +157,12 @@ def test_a_quorum_with_fewer_than_two_live_signers_asks_no_device(coordinator):
     assert isinstance(failed, Failed) and "only 1 signer(s) live" in failed.reason
     assert failed.refusals["b"].startswith("not live: wallet enrolled")
     assert coordinator.ledger.recent(1) == []
+
+
+def kill(process) -> None:
+    """SIGKILL, and wait until it is gone (a device that is dying may still take a packet)."""
+    process.proc.kill()
+    process.proc.wait()
 
 
 def _policy(**changes):
