@@ -48,15 +48,34 @@ one, the wallet is enrolled, HSM mode is active and its policy hash is the confi
 policy's. Health changes are logged and audited (``quorum health``).
 """
 
-from .arming import accepted_policy_hashes, arm
-from .coordinator import Balance, Coordinator, HealthChanged, last_event
-from .errors import GateRefused, QuorumConfigError, QuorumError, SpendRefused, UnknownSigner
-from .events import Done, DeviceResult, Event, Failed, Preflight, PreflightVerdict, Refusal, Step
-from .ledger import SpendLedger, SpendRow
-from .proof import MessageSignature, Proven
-from .registry import QuorumSpec, SignerSpec, check_descriptor, coldcard_wallet_file, load_policy
-from .spend import SpendPlan
-from .status import CHECKS, Health, SignerStatus, health_of
+from importlib import import_module
+
+# names are imported on first use, so that reading a config (which checks [quorum] with
+# ``check_descriptor``) does not load the coordinator, its threads and SQLite at startup
+_WHERE = {
+    "accepted_policy_hashes": "arming", "arm": "arming",
+    "Balance": "coordinator", "Coordinator": "coordinator", "HealthChanged": "coordinator",
+    "last_event": "coordinator",
+    "GateRefused": "errors", "QuorumConfigError": "errors", "QuorumError": "errors",
+    "SpendRefused": "errors", "UnknownSigner": "errors",
+    "Done": "events", "DeviceResult": "events", "Event": "events", "Failed": "events",
+    "Preflight": "events", "PreflightVerdict": "events", "Refusal": "events", "Step": "events",
+    "SpendLedger": "ledger", "SpendRow": "ledger",
+    "MessageSignature": "proof", "Proven": "proof",
+    "QuorumSpec": "registry", "SignerSpec": "registry", "check_descriptor": "registry",
+    "coldcard_wallet_file": "registry", "load_policy": "registry",
+    "SpendPlan": "spend",
+    "CHECKS": "status", "Health": "status", "SignerStatus": "status", "health_of": "status",
+}
+
+
+def __getattr__(name: str):
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{_WHERE[name]}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "CHECKS", "Balance", "Coordinator", "DeviceResult", "Done", "Event", "Failed", "GateRefused",
