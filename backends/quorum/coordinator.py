@@ -79,6 +79,9 @@ class Coordinator:
     # -- the chain ------------------------------------------------------------------------
     @property
     def chain(self):
+        """The chain given: a ``Chain``, or a callable returning one at each use (such as
+        ``lambda: services.chain``, which opens it once), so that a coordinator can be made
+        before its chain is reachable."""
         chain = self._chain() if callable(self._chain) and not hasattr(self._chain, "tip") else self._chain
         if chain is None:
             raise CustodyError("the quorum needs a chain", hint="set chain.backend in the config file")

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from backends.errors import CustodyError
 
-from .errors import GateRefused, SpendRefused
+from .errors import GateRefused, QuorumError, SpendRefused
 from .events import Done, Event, Preflight, Step
 from .gather import ending_in_failed, gather, live_signers
 from .preflight import preflight as run_preflight
@@ -186,7 +186,16 @@ def recover(coordinator: Coordinator) -> list:
     ledger = coordinator.ledger
     settled = []
     for row in ledger.unfinished():
-        if row.txid and _on_chain(coordinator, row.txid):
+        found = False
+        if row.txid:
+            try:
+                found = coordinator.chain.tx_status(row.txid).state in ("mempool", "confirmed")
+            except CustodyError as exc:
+                # never guess: dropping a spend that is on the chain would free its coins
+                raise QuorumError(f"spend #{row.id} ({row.txid}) was cut short and the chain cannot be "
+                                  f"asked whether it has it: {exc}",
+                                  hint="nothing new is built until the chain answers; check the chain") from None
+        if found:
             outcome, state = f"{row.txid} found on the chain; recorded", "recorded"
         elif row.state == "broadcast" and row.raw_tx:
             try:

@@ -67,3 +67,26 @@ def test_signed_but_never_broadcast_is_dropped_at_restart_and_its_coins_are_free
     assert isinstance(done, Done)
     assert coordinator.ledger.get(row.id).state == "dropped"
     assert [h.txid for h in sends(rig)] == [done.txid]
+
+
+def test_an_unfinished_spend_is_never_dropped_while_the_chain_cannot_say_whether_it_has_it(
+        rig, coordinator, served, services, tmp_path):
+    from backends.chain import RemoteChain
+    from backends.quorum import Failed
+
+    coordinator.arm()
+    spend_killed(rig, services.data_dir, served, "after", 250_000)
+    (row,) = coordinator.ledger.unfinished()
+    from backends.quorum import Coordinator
+
+    # a coordinator restarted while its chain is down
+    down = Coordinator(rig.spec(), services.data_dir, audited=services.audited,
+                       chain=lambda: RemoteChain(tmp_path / "nobody-serves-this.sock"))
+    try:
+        failed = last_event(down.spend(100_000, SINK))
+    finally:
+        down.close()
+    assert isinstance(failed, Failed) and f"spend #{row.id}" in failed.reason
+    assert coordinator.ledger.get(row.id).state == "signed"
+    assert isinstance(last_event(coordinator.spend(100_000, SINK)), Done)
+    assert coordinator.ledger.get(row.id).state == "recorded"
