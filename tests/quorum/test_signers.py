@@ -133,3 +133,16 @@ def test_message_signing_on_a_path_the_policy_does_not_allow_is_refused_by_every
         assert set(failed.refusals.values()) == {"Message signing not enabled for that path"}
     finally:
         coordinator.close()
+
+
+def test_spends_run_while_the_poller_reads_the_same_devices(rig, coordinator):
+    """Polls and signing share each device's lock: neither garbles the other's session."""
+    coordinator.arm()
+    coordinator.start_polling(heal=True)
+    try:
+        for _ in range(3):
+            assert isinstance(last_event(coordinator.spend(100_000, SINK)), Done)
+            rig.chain.mine(1, SINK)
+        assert coordinator.health() == "ok"
+    finally:
+        coordinator.stop_polling()
