@@ -13,6 +13,7 @@ device time.
 from __future__ import annotations
 
 import argparse
+import shutil
 import statistics
 import sys
 import tempfile
@@ -79,9 +80,9 @@ def main() -> int:
     args = parser.parse_args()
     rig = QuorumRig(Path(tempfile.mkdtemp(prefix="qbench", dir="/tmp")), coins=10 * args.rounds + args.rounds)
     clock, chain_clock = DeviceClock(), DeviceClock()
+    data_dir = Path(tempfile.mkdtemp(prefix="qbench-data"))
     try:
         spec = rig.spec(policy=policy(max_amount=2_000_000_000_000, per_period=2_000_000_000_000))
-        data_dir = Path(tempfile.mkdtemp(prefix="qbench-data"))
         coordinator = Coordinator(spec, data_dir, chain=Timed(rig.chain, chain_clock),
                                   client_factory=lambda target: Timed(ColdcardClient(target), clock))
         coordinator.arm()
@@ -108,6 +109,7 @@ def main() -> int:
         coordinator.close()
     finally:
         rig.close()
+        shutil.rmtree(data_dir, ignore_errors=True)
     return 0
 
 
