@@ -54,3 +54,92 @@ class NonceReuseError(MpcError):
             check="secnonce_reuse",
             hint="start a new signing round with a fresh nonce",
         )
+
+
+# --- ChillDKG (chilldkg-bip.md "API Documentation"): the spec's exception names ---------
+
+
+class HostSeckeyError(InvalidInputError):
+    """The host secret key is out of range or does not match the session's host public keys."""
+
+    def __init__(self, reason: str = "the host secret key is invalid") -> None:
+        super().__init__(reason, check="hostseckey")
+
+
+class SessionParamsError(InvalidInputError):
+    """The session parameters (ordered host public keys, threshold) are invalid."""
+
+
+class ThresholdOrCountError(SessionParamsError):
+    def __init__(self) -> None:
+        super().__init__("the threshold t and the number of participants n must satisfy 1 <= t <= n < 2^32",
+                         check="threshold_or_count")
+
+
+class InvalidHostPubkeyError(SessionParamsError):
+    def __init__(self, participant_id: int) -> None:
+        super().__init__(f"the host public key of participant {participant_id} is not a valid point",
+                         check="hostpubkey_invalid", participant=participant_id)
+
+
+class DuplicateHostPubkeyError(SessionParamsError):
+    def __init__(self, participant_id1: int, participant_id2: int) -> None:
+        super().__init__(f"participants {participant_id1} and {participant_id2} have the same host public key",
+                         check="hostpubkey_duplicate", participant=participant_id2)
+        self.participant_id1 = participant_id1
+        self.participant_id2 = participant_id2
+
+
+class RandomnessError(InvalidInputError):
+    def __init__(self) -> None:
+        super().__init__("the randomness for this session is all zeros: the random source is broken",
+                         check="randomness")
+
+
+class RecoveryDataError(InvalidInputError):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason, check="recovery_data")
+
+
+class ProtocolError(MpcError):
+    """A received protocol message shows that some party deviated from ChillDKG."""
+
+
+class FaultyParticipantError(ProtocolError):
+    """Raised by the coordinator: this participant is faulty (proven, if messages arrived intact)."""
+
+    def __init__(self, participant_id: int, reason: str, check: str = "participant_msg") -> None:
+        super().__init__(f"participant {participant_id} is faulty: {reason}", check=check, participant=participant_id)
+
+
+class InvalidRecoveryAckError(FaultyParticipantError):
+    def __init__(self, participant_id: int) -> None:
+        super().__init__(participant_id, "invalid recovery acknowledgment", check="recovery_ack")
+
+
+class FaultyParticipantOrCoordinatorError(ProtocolError):
+    """Raised by a participant: this participant, or a coordinator framing them, is faulty."""
+
+    def __init__(self, participant_id: int, reason: str, check: str) -> None:
+        super().__init__(f"participant {participant_id} or the coordinator is faulty: {reason}",
+                         check=check, participant=participant_id)
+
+
+class FaultyCoordinatorError(ProtocolError):
+    def __init__(self, reason: str, check: str) -> None:
+        super().__init__(f"the coordinator is faulty: {reason}", check=check)
+
+
+class UnknownFaultyParticipantOrCoordinatorError(ProtocolError):
+    """Some participant (unknown yet) or the coordinator sent a bad share.
+
+    ``inv_data`` holds what ``participant_investigate`` needs. It contains this participant's
+    share material, so it is kept out of the message and repr; never log or persist it.
+    """
+
+    def __init__(self, inv_data: object) -> None:
+        super().__init__(
+            "received an invalid secret share; run the investigation to find the faulty participant",
+            check="secshare_invalid",
+        )
+        self.inv_data = inv_data
