@@ -59,7 +59,7 @@ def one_signature(t: int, n: int) -> float:
 
 def one_dkg(t: int, n: int) -> float | None:
     try:
-        from backends.mpc.chilldkg import run_in_memory
+        from backends.mpc.inmemory import run_in_memory
     except ImportError:
         return None
     start = time.perf_counter()
