@@ -487,3 +487,20 @@ def _agg_with_other(pubnonce: bytes, aggothernonce: bytes) -> bytes:
         other = cpoint(aggothernonce[j * 33 : (j + 1) * 33], "aggothernonce")
         out += (mine + other).to_bytes_compressed_with_infinity()
     return out
+
+
+def check_partial_sigs(
+    psigs: list[bytes] | tuple[bytes, ...],
+    pubnonces: list[bytes] | tuple[bytes, ...],
+    signers_ctx: SignersCtx,
+    tweaks: list[bytes] | tuple[bytes, ...],
+    is_xonly: list[bool] | tuple[bool, ...],
+    m: bytes,
+) -> None:
+    """The coordinator's check before PartialSigAgg: PartialSigVerify for every signer, and an
+    InvalidContributionError naming the first signer (index and id) whose share is invalid."""
+    if len(psigs) != signers_ctx.u:
+        raise _fail("the psigs and ids lists must have the same length", "psig_count")
+    for i, psig in enumerate(psigs):
+        if not partial_sig_verify(psig, pubnonces, signers_ctx, tweaks, is_xonly, m, i):
+            raise InvalidContributionError(i, "psig", f"the partial signature of signer id {signers_ctx.ids[i]} does not verify")
