@@ -318,12 +318,6 @@ def get_session_values(session_ctx: SessionCtx) -> SessionValues:
 # --- Signing ---------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=_CACHE)
-def _pubshare_of(secshare: bytes) -> bytes:
-    # the signer's own public share is fixed for its share: computed once per process
-    return mul_g(Scalar.from_bytes_wrapping(secshare)).to_bytes_compressed()
-
-
 def sign(secnonce: SecNonce, secshare: bytes, my_id: int, session_ctx: SessionCtx) -> bytes:
     """Sign: consumes the secret nonce (a second call with it raises NonceReuseError)."""
     sv = get_session_values(session_ctx)
@@ -332,7 +326,7 @@ def sign(secnonce: SecNonce, secshare: bytes, my_id: int, session_ctx: SessionCt
     k2_ = _secnonce_half(raw[32:64], "second")
     k1, k2 = (k1_, k2_) if sv.R.has_even_y() else (-k1_, -k2_)
     d_ = Scalar.from_bytes_nonzero_checked(secshare, "secshare")
-    pubshare = _pubshare_of(bytes(secshare))
+    pubshare = mul_g(d_).to_bytes_compressed()  # not cached: no secret is kept in a cache
     if pubshare not in sv.pubshares:
         raise _fail("the signer's pubshare must be included in the list of pubshares", "pubshare_not_in_list")
     if my_id not in sv.ids:
