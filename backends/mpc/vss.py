@@ -6,7 +6,7 @@ Participant id i holds f(i + 1): ids are 0-based, like BIP-445's.
 from __future__ import annotations
 
 from .errors import InvalidInputError
-from .secp import G, Point, Scalar, cpoint_ext, mul_g, multi_mul, tagged_hash
+from .secp import Point, Scalar, cpoint_ext, mul_g, multi_mul, tagged_hash
 
 BIP_TAG = "BIP DKG/"
 
@@ -100,5 +100,3 @@ class VSSCommitment:
         pubtweak = mul_g(tweak)
         return VSSCommitment([pk + pubtweak] + self.ges[1:]), tweak, pubtweak
 
-
-__all__ = ["BIP_TAG", "G", "VSS", "VSSCommitment", "tagged_hash_bip_dkg"]
