@@ -13,6 +13,7 @@ from embit.ec import PrivateKey, PublicKey
 
 from backends.keystore.addresses import network_params
 from backends.keystore.errors import InvalidExtendedKey, InvalidPath
+from backends.outside_input import excerpt, is_decimal
 
 HARDENED = 0x80000000
 MAX_DEPTH = 255
@@ -37,20 +38,21 @@ def parse_path(path: str) -> tuple[int, ...]:
     if components[0] in ("m", "M"):
         components = components[1:]
     if len(components) > MAX_DEPTH:
-        raise InvalidPath(f"path {path!r} is deeper than {MAX_DEPTH} levels")
+        raise InvalidPath(f"path {excerpt(path)!r} is deeper than {MAX_DEPTH} levels")
     indices = []
     for position, component in enumerate(components, start=1):
         hardened = component[-1:] in ("'", "h", "H")
         digits = component[:-1] if hardened else component
-        if not digits.isdigit() or not digits.isascii() or (len(digits) > 1 and digits[0] == "0"):
+        if not is_decimal(digits, max_digits=len(digits)) or (len(digits) > 1 and digits[0] == "0"):
             raise InvalidPath(
-                f"path {path!r}: component {position} ({component!r}) is not an index "
+                f"path {excerpt(path)!r}: component {position} ({excerpt(component)!r}) is not an index "
                 "like 0, 44' or 44h"
             )
-        index = int(digits)
+        # more than 10 digits is past 2^31 whatever they are: int() is never asked for 4,301
+        index = int(digits) if len(digits) <= 10 else HARDENED
         if index >= HARDENED:
             raise InvalidPath(
-                f"path {path!r}: component {position} is {index}; indices stop at 2^31-1 "
+                f"path {excerpt(path)!r}: component {position} is too large; indices stop at 2^31-1 "
                 "(mark hardened ones with ' or h)"
             )
         indices.append(index + HARDENED if hardened else index)

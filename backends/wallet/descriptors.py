@@ -22,6 +22,8 @@ from functools import cached_property
 from embit import bip32, ec
 from embit.base58 import decode_check
 
+from backends.outside_input import excerpt, is_decimal
+
 from .addresses import address_from_script
 from .errors import DescriptorChecksumError, DescriptorError, NetworkMismatch
 from .fees import TR_KEYPATH, WPKH, ScriptKind, wsh_multisig
@@ -162,8 +164,8 @@ _KEY_RE = re.compile(r"^(?:\[([^\]]*)\])?([1-9A-HJ-NP-Za-km-z]+)((?:/[^/]+)*)$")
 def _parse_step(step: str, where: str) -> int:
     hardened = step.endswith(_HARDENED_MARKS)
     digits = step[:-1] if hardened else step
-    if not digits.isdigit() or int(digits) >= HARDENED:
-        raise DescriptorError(f"{where}: {step!r} is not a derivation step")
+    if not is_decimal(digits, max_digits=10) or int(digits) >= HARDENED:
+        raise DescriptorError(f"{where}: {excerpt(step)!r} is not a derivation step")
     return int(digits) + (HARDENED if hardened else 0)
 
 
@@ -353,8 +355,8 @@ def parse_descriptor(
     _, multi_kind, multi_args, wpkh_arg, tr_arg = m.groups()
     if multi_kind:
         threshold_text, *key_texts = multi_args.split(",")
-        if not threshold_text.isdigit():
-            raise DescriptorError(f"multisig threshold {threshold_text!r} is not a number")
+        if not is_decimal(threshold_text, max_digits=3):
+            raise DescriptorError(f"multisig threshold {excerpt(threshold_text)!r} is not a number")
         threshold = int(threshold_text)
         if not 1 <= len(key_texts) <= MAX_MULTISIG_KEYS:
             raise DescriptorError(f"multisig needs 1 to {MAX_MULTISIG_KEYS} keys, got {len(key_texts)}")

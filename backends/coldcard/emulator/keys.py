@@ -16,6 +16,8 @@ from coincurve._libsecp256k1 import ffi
 from embit import bip32, bip39
 from embit.networks import NETWORKS
 
+from backends.outside_input import is_decimal
+
 # The official simulator's default seed (public; printed by its --help and in its tests).
 SIMULATOR_WORDS = (
     "wife shiver author away frog air rough vanish fantasy frozen noodle athlete "
@@ -56,7 +58,7 @@ def cleanup_deriv_path(raw: bytes | str, *, allow_star: bool = False) -> str:
             assert p in ("*", "*h"), "bad wildcard"
             continue
         digits = p[:-1] if p[-1] == "h" else p
-        ip = int(digits) if digits.isdigit() else -1
+        ip = int(digits) if is_decimal(digits, max_digits=10) else -1
         assert 0 <= ip < HARDENED and digits == str(ip), "bad component: " + digits
     return "m/" + "/".join(parts)
 

@@ -171,8 +171,9 @@ def parse_wallet_file(text: str, keys: DeviceKeys) -> MultisigWallet:
         if label == "name":
             name = value
         elif label == "policy":
-            mat = re.search(r"(\d+)\D*(\d+)", value)
-            if not mat or not 1 <= int(mat.group(1)) <= int(mat.group(2)) <= MAX_SIGNERS:
+            # MicroPython's \d is ASCII; a digit cap keeps int() from refusing 4,301 digits
+            mat = re.search(r"(\d+)\D*(\d+)", value, re.ASCII)
+            if not mat or max(map(len, mat.groups())) > 10 or not 1 <= int(mat.group(1)) <= int(mat.group(2)) <= MAX_SIGNERS:
                 raise AssertionError("bad policy line")
             m, n = int(mat.group(1)), int(mat.group(2))
         elif label == "derivation":

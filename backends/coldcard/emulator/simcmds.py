@@ -159,7 +159,7 @@ def _exec_one(dev, stmt: str, out: bytearray) -> None:
 
 
 def _write_value(dev, expr: str) -> bytes:
-    m = re.fullmatch(r"""(['"])\\0\1\.join\(sim_display\.story(?: or \[\])?\)(?:\[(\d*):(\d*)\])?""", expr)
+    m = re.fullmatch(r"""(['"])\\0\1\.join\(sim_display\.story(?: or \[\])?\)(?:\[(\d{0,9}):(\d{0,9})\])?""", expr, re.ASCII)
     if m:
         story = _story_tuple(dev) or ()
         text = "\0".join(story).encode()

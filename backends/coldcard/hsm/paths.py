@@ -6,6 +6,7 @@ import re
 
 from backends.coldcard.hsm import texts
 from backends.coldcard.hsm.errors import HsmRequestError
+from backends.outside_input import is_decimal
 
 MAX_PATH_DEPTH = 12
 _HARD = 0x80000000
@@ -48,7 +49,7 @@ def _check_component(part: str, allow_star: bool) -> None:
             raise HsmRequestError(texts.PATH_BAD_WILDCARD)
         return
     digits = part[:-1] if part.endswith("h") else part
-    index = int(digits) if digits.isdigit() else -1
+    index = int(digits) if is_decimal(digits, max_digits=10) else -1
     if not (0 <= index < _HARD and digits == str(index)):
         raise HsmRequestError(texts.PATH_BAD_COMPONENT.format(part=digits))
 
