@@ -110,6 +110,14 @@ def _require_shallow(text: str, skip: re.Pattern[str], max_depth: int, what: str
             depth -= 1
 
 
+def require_plain(value: Any, *, max_depth: int = MAX_DEPTH, what: str = "document") -> Any:
+    """``value`` unchanged if its lists and dicts nest at most ``max_depth`` deep and every
+    string in it encodes; for documents that arrive already decoded (``copy.deepcopy`` and
+    every recursive walk of a deeper one would raise ``RecursionError``)."""
+    _check_values(value, max_depth, what)
+    return value
+
+
 def _check_values(value: Any, max_depth: int, what: str) -> None:
     """Walk a parsed document without recursion: depth (after the pre-count) and text."""
     stack: list[tuple[Any, int]] = [(value, 0)]

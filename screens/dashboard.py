@@ -49,9 +49,12 @@ def summarise(services) -> list[AreaSummary]:
     if not keystore.exists():
         keys_state, keys_level = "keystore not initialised", "warn"
     else:
-        entries = len(keystore.entries())
+        listing = keystore.listing()
+        entries = len(listing.entries)
         lock = "unlocked" if keystore.is_unlocked else "locked"
         keys_state, keys_level = f"{entries} entr{'y' if entries == 1 else 'ies'}, {lock}", "ok"
+        if listing.unreadable:
+            keys_state, keys_level = f"{keys_state}, {len(listing.unreadable)} unreadable", "warn"
     status = services.audit.verify()
     if status.ok:
         audit_state, audit_level = f"{status.entries_checked} entries, chain intact", "ok"

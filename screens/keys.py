@@ -104,7 +104,7 @@ class KeysScreen(AreaScreen):
         super().refresh_state()
         self.update_lock_line()
         if self.services.keystore.exists():
-            self.run_backend(self.services.keystore.entries, done=self.show_entries,
+            self.run_backend(self.services.keystore.listing, done=self.show_listing,
                              description="Listing keystore entries", changes_state=False)
 
     def update_lock_line(self) -> None:
@@ -118,6 +118,12 @@ class KeysScreen(AreaScreen):
         else:
             line.update("keystore: [b]locked[/b] — press u to unlock")
             self.refresh_bindings()
+
+    def show_listing(self, listing) -> None:
+        self.show_entries(listing.entries)
+        for problem in listing.unreadable:
+            # named, never fatal: the other entries stay listed and usable
+            self.notify(f"Unreadable entry skipped: {problem}", severity="error", timeout=15)
 
     def show_entries(self, entries: list) -> None:
         table = self.query_one("#keys-table", DataTable)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from backends.fsutil import atomic_write
+from backends.outside_input import load_json
 
 ANCHOR_FORMAT = "custody-tui-audit-anchor/1"
 
@@ -45,7 +46,7 @@ def read_anchor(path: Path) -> HeadAnchor | None:
     except (OSError, UnicodeDecodeError) as exc:
         raise AnchorUnreadable(f"cannot read {path.name}: {exc.__class__.__name__}") from exc
     try:
-        document = json.loads(raw)
+        document = load_json(raw, max_bytes=4096, what="head anchor")
         seq, head_hash = document["seq"], document["hash"]
     except (ValueError, KeyError, TypeError) as exc:
         raise AnchorUnreadable(f"{path.name} is not a valid head anchor") from exc

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import json
 import os
 import sqlite3
 from pathlib import Path
@@ -18,8 +17,11 @@ from typing import Any, Iterator
 
 from backends.audit.entry import canonical_json
 from backends.audit.errors import AuditError
+from backends.outside_input import load_json
 
 SCHEMA_VERSION = 1
+#: stored details larger than this are kept as raw text (the hash check then reports the row)
+MAX_DETAILS_BYTES = 1024 * 1024
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (
     seq       INTEGER PRIMARY KEY,
@@ -88,7 +90,7 @@ def row_to_record(row: tuple[Any, ...]) -> dict[str, Any]:
     record = dict(zip(COLUMNS, row))
     text = record["details"]
     try:
-        parsed = json.loads(text)
+        parsed = load_json(text, max_bytes=MAX_DETAILS_BYTES, what="audit details")
         if isinstance(parsed, dict) and canonical_json(parsed) == text:
             record["details"] = parsed
     except (TypeError, ValueError):

@@ -14,9 +14,13 @@ from typing import Any
 
 import httpx
 
+from backends.outside_input import load_json
+
 from .errors import ChainError, ChainUnavailable, TransactionRejected, WalletUnavailable
 
 # Bitcoin Core's RPC error codes (src/rpc/protocol.h) that callers act on
+#: a verbose getblock of a full block is tens of MiB; more is not bitcoind
+MAX_ANSWER_BYTES = 256 * 1024 * 1024
 RPC_MISC_ERROR = -1
 RPC_METHOD_NOT_FOUND = -32601
 RPC_INVALID_ADDRESS_OR_KEY = -5
@@ -132,7 +136,7 @@ class RpcClient:
             raise RpcAuthError(f"bitcoind at {self.url} refused the RPC credentials",
                                hint="check chain.bitcoind.user/password or cookie_file")
         try:
-            return json.loads(response.text, parse_float=Decimal)
+            return load_json(response.content, max_bytes=MAX_ANSWER_BYTES, what="answer", parse_float=Decimal)
         except ValueError:
             raise ChainUnavailable(f"bitcoind at {self.url} answered {what} with HTTP {response.status_code} "
                                    f"and no JSON-RPC body") from None

@@ -13,6 +13,8 @@ import json
 from dataclasses import dataclass, fields
 from typing import Any
 
+from backends.outside_input import load_json
+
 from .errors import (
     BlockRejected,
     ChainDataDirInUse,
@@ -85,8 +87,8 @@ def mine_params(n: int, address_or_script: str | bytes) -> dict[str, Any]:
 def decode_request(line: bytes) -> Request:
     """Parse and check one request line; a :class:`ChainProtocolError` carries the id when it was readable."""
     try:
-        obj = json.loads(line)
-    except (ValueError, UnicodeDecodeError):
+        obj = load_json(line, max_bytes=MAX_REQUEST_BYTES, what="request")
+    except ValueError:
         raise ChainProtocolError("the request is not a JSON object on one line") from None
     if not isinstance(obj, dict):
         raise ChainProtocolError("the request is not a JSON object on one line")
@@ -204,8 +206,8 @@ def encode_error_reply(request_id: Any, exc: ChainError) -> bytes:
 def decode_reply(line: bytes) -> dict[str, Any]:
     """The reply object; a line that is not one means the other side is no chain server."""
     try:
-        obj = json.loads(line)
-    except (ValueError, UnicodeDecodeError):
+        obj = load_json(line, max_bytes=MAX_REPLY_BYTES, what="reply")
+    except ValueError:
         obj = None
     if not isinstance(obj, dict) or "id" not in obj or ("result" in obj) == ("error" in obj):
         raise ChainProtocolError("the chain server's reply is not a JSON reply object")

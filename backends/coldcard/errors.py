@@ -56,3 +56,7 @@ class SigningTimeout(ColdcardError):
 
 class ChecksumMismatch(ColdcardError):
     """An upload or download did not arrive intact."""
+
+
+class DeviceStateUnreadable(ColdcardError):
+    """The emulator's saved state is not a file it wrote; it is left as it is."""

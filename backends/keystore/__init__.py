@@ -58,7 +58,7 @@ from backends.keystore.addresses import (
 from backends.keystore.bip32 import format_path, parse_extended_key, parse_path
 from backends.keystore.bip39 import generate_mnemonic, mnemonic_to_seed, validate_mnemonic
 from backends.keystore.crypto import KdfParams
-from backends.keystore.entries import EntryInfo, EntryKind
+from backends.keystore.entries import EntryInfo, EntryKind, EntryListing
 from backends.keystore.env import PASSPHRASE_ENV, passphrase_from_env
 from backends.keystore.errors import (
     EntryExists,
@@ -96,6 +96,7 @@ __all__ = [
     "EntryExists",
     "EntryInfo",
     "EntryKind",
+    "EntryListing",
     "EntryNotFound",
     "InvalidAddress",
     "InvalidExtendedKey",

@@ -14,7 +14,7 @@ from enum import Enum
 from types import MappingProxyType
 from typing import Any, Mapping
 
-from backends.keystore.errors import InvalidLabel, InvalidSecret
+from backends.keystore.errors import InvalidLabel, InvalidSecret, KeystoreError
 
 LABEL_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 ENTRY_SUFFIX = ".entry"
@@ -69,6 +69,15 @@ class EntryInfo:
             "created_at": self.created_at.isoformat().replace("+00:00", "Z"),
             "public": dict(self.public),
         }
+
+
+@dataclass(frozen=True)
+class EntryListing:
+    """What listing the keystore found: the readable entries, and an error (naming the
+    file and why) for each entry file that could not be read."""
+
+    entries: list[EntryInfo]
+    unreadable: list[KeystoreError]
 
 
 def check_label(label: str) -> str:

@@ -36,6 +36,7 @@ from backends.keystore.crypto import (
     KdfParams,
 )
 from backends.keystore.errors import InvalidKdfParams, KeystoreCorrupt
+from backends.outside_input import load_json
 
 HEADER_MAGIC = b"CTKS"
 ENTRY_MAGIC = b"CTKE"
@@ -125,7 +126,8 @@ def parse_entry(data: bytes, path: Path) -> SealedFile:
     if length > METADATA_MAX_BYTES or len(data) < metadata_end + TAG_BYTES:
         raise KeystoreCorrupt(f"{path} is truncated or has a bad metadata length")
     try:
-        metadata = json.loads(data[metadata_start:metadata_end].decode("ascii"))
+        raw = data[metadata_start:metadata_end].decode("ascii")
+        metadata = load_json(raw, max_bytes=METADATA_MAX_BYTES, what="entry metadata")
     except (UnicodeDecodeError, ValueError):
         raise KeystoreCorrupt(f"{path} has unreadable metadata") from None
     if not isinstance(metadata, dict):

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from embit.bip32 import HDKey
 
+from backends.errors import os_error_message
 from backends.fsutil import atomic_write, ensure_private_dir, fsync_dir
 from backends.keystore import bip32, bip39
 from backends.keystore.addresses import DerivedAddress, ScriptType, address_for, network_params
@@ -35,6 +36,7 @@ from backends.keystore.crypto import (
 from backends.keystore.entries import (
     ENTRY_SUFFIX,
     EntryInfo,
+    EntryListing,
     EntryKind,
     build_metadata,
     check_label,
@@ -233,10 +235,30 @@ class Keystore:
     # -- listing (works while locked) ------------------------------------------------
 
     def entries(self) -> list[EntryInfo]:
-        """Public metadata of every entry, sorted by label. Needs no passphrase."""
+        """Public metadata of every entry, sorted by label. Needs no passphrase.
+
+        Strict: the first unreadable entry file raises KeystoreCorrupt naming it. Screens
+        and commands list with :meth:`listing`, which reports it and lists the others.
+        """
         with self._mutex:
             self._require_initialized()
             return [self._read_entry(path)[1] for path in self._entry_paths()]
+
+    def listing(self) -> EntryListing:
+        """Every readable entry, and one error per entry file that is not (a planted or
+        damaged file never hides the operator's other entries)."""
+        readable: list[EntryInfo] = []
+        unreadable: list[KeystoreError] = []
+        with self._mutex:
+            self._require_initialized()
+            for path in self._entry_paths():
+                try:
+                    readable.append(self._read_entry(path)[1])
+                except KeystoreCorrupt as exc:
+                    unreadable.append(exc)
+                except OSError as exc:
+                    unreadable.append(KeystoreCorrupt(os_error_message(exc)))
+        return EntryListing(readable, unreadable)
 
     def entry(self, label: str) -> EntryInfo:
         with self._mutex:
@@ -431,7 +453,7 @@ class Keystore:
         for path in self._entry_paths():
             try:
                 stamps.add(parse_entry(path.read_bytes(), path).stamp)
-            except KeystoreCorrupt:
+            except (OSError, KeystoreCorrupt):
                 continue  # reported when the entry itself is read
         return stamps
 

@@ -114,10 +114,15 @@ def run(args, services: Services) -> int:
     action = args.action
 
     if action == "list":
-        entries = keystore.entries()
+        listing = keystore.listing()
+        entries = listing.entries
         rows = [e.to_public_dict() for e in entries]
         text = "\n".join(f"{e.label:<24} {e.kind.value:<10} {e.fingerprint}" for e in entries)
         emit(args, rows, text or "(no entries)")
+        for problem in listing.unreadable:
+            print(f"warning: {problem}", file=sys.stderr)
+        if listing.unreadable:
+            return 1
     elif action == "init":
         passphrase = read_secret_line("New keystore passphrase: ")
         if sys.stdin.isatty() and read_secret_line("Repeat it: ") != passphrase:

@@ -18,11 +18,17 @@ import json
 from pathlib import Path
 from typing import Any
 
+from backends.coldcard.errors import DeviceStateUnreadable
 from backends.fsutil import atomic_write, ensure_private_dir
+from backends.outside_input import load_json
 
 from backends.coldcard.hsm.saved import delete_saved_policy, policy_path
 
 from .keys import SIMULATOR_WORDS
+
+
+#: the settings hold seed words, users and wallets: a few KiB; more is not ours
+MAX_SETTINGS_BYTES = 1024 * 1024
 
 
 class DeviceState:
@@ -32,9 +38,16 @@ class DeviceState:
         self.dir = ensure_private_dir(Path(state_dir))
         self._settings_path = self.dir / "settings.json"
         try:
-            self.settings: dict[str, Any] = json.loads(self._settings_path.read_text())
+            settings = load_json(self._settings_path.read_bytes(), max_bytes=MAX_SETTINGS_BYTES,
+                                 what="settings")
         except FileNotFoundError:
-            self.settings = {}
+            settings = {}
+        except ValueError:
+            settings = None
+        if not isinstance(settings, dict):
+            # refused, never replaced: the next save would otherwise lose the seed words
+            raise DeviceStateUnreadable(f"{self._settings_path} is not a settings file this emulator wrote")
+        self.settings: dict[str, Any] = settings
 
     # settings, the firmware's get/set/put/save
     def get(self, key: str, default: Any = None) -> Any:

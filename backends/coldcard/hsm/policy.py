@@ -21,7 +21,10 @@ from backends.coldcard.hsm.fields import (
     pop_string,
 )
 from backends.coldcard.hsm.rules import ApprovalRule
+from backends.outside_input import OutsideInputRefused, load_json, require_plain
 
+#: a policy file larger than this is refused unread (a full one with every list is ~10 KiB)
+MAX_POLICY_BYTES = 64 * 1024
 #: the storage locker is 416 bytes: a 2-byte length and up to 414 bytes of text
 STORAGE_LOCKER_LEN = 416
 #: top-level fields in the order the device saves and hashes them
@@ -59,8 +62,8 @@ class HsmPolicy:
     ) -> HsmPolicy:
         """Parse an uploaded policy file; see :meth:`from_json`."""
         try:
-            obj = json.loads(text)
-        except (ValueError, UnicodeDecodeError):
+            obj = load_json(text, max_bytes=MAX_POLICY_BYTES, what="policy")
+        except ValueError:
             raise HsmPolicyError(texts.JSON_PARSE_FAIL, texts.WHERE_JSON_PARSE_FAIL) from None
         return cls.from_json(obj, users=users, wallets=wallets)
 
@@ -82,6 +85,10 @@ class HsmPolicy:
             raise HsmPolicyError(
                 f"'{type(obj).__name__}' object has no attribute 'get'", "hsm_ux.py:114"
             )
+        try:
+            require_plain(obj, what="policy")
+        except OutsideInputRefused:
+            raise HsmPolicyError(texts.JSON_PARSE_FAIL, texts.WHERE_JSON_PARSE_FAIL) from None
         j = copy.deepcopy(obj)
         must_log = pop_bool(j, "must_log")
         never_log = pop_bool(j, "never_log")

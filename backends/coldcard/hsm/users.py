@@ -18,6 +18,7 @@ from typing import NamedTuple
 from backends.coldcard.hsm import texts
 from backends.coldcard.hsm.errors import UserError
 from backends.coldcard.hsm.otp import b32decode, b32encode, calc_hotp, password_key
+from backends.outside_input import load_json
 from backends.fsutil import atomic_write
 
 USER_AUTH_TOTP = 1
@@ -26,6 +27,8 @@ USER_AUTH_HMAC = 3
 USER_AUTH_SHOW_QR = 0x80
 MAX_NUMBER_USERS = 30
 MAX_USERNAME_LEN = 16
+#: 30 users of ~80 bytes each; a larger file is not one the engine wrote
+MAX_USERS_FILE_BYTES = 64 * 1024
 #: the simulator's serial; it salts password keys
 SIMULATOR_SERIAL = "F1F1F1F1F1F1"
 #: TOTP counters below this (the time the firmware code was written) are refused
@@ -204,9 +207,14 @@ class UserStore:
     # -- storage -----------------------------------------------------------------------
     def _load(self) -> dict[str, list]:
         try:
-            return json.loads(self.path.read_text())
+            users = load_json(self.path.read_bytes(), max_bytes=MAX_USERS_FILE_BYTES, what="user table")
         except FileNotFoundError:
             return {}
+        except ValueError:
+            raise UserError(f"the user table {self.path.name} is unreadable") from None
+        if not isinstance(users, dict):
+            raise UserError(f"the user table {self.path.name} is unreadable")
+        return users
 
     def _save(self) -> None:
         atomic_write(self.path, json.dumps(self._users, sort_keys=True).encode(), mode=0o600)
