@@ -6,6 +6,7 @@ as absent, and raises :class:`HsmPolicyError` with the firmware's text and raisi
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -141,6 +142,15 @@ def pop_addresses(obj: dict, field: str) -> list[str]:
 def assert_empty(obj: dict) -> None:
     if obj:
         raise HsmPolicyError(
-            texts.UNKNOWN_ITEM.format(items=", ".join(str(k) for k in obj)),
+            texts.UNKNOWN_ITEM.format(items=", ".join(_item_name(k) for k in obj)),
             texts.WHERE_UNKNOWN_ITEM,
         )
+
+
+def _item_name(key: object) -> str:
+    """A key as the device lists it, except one it would show as nothing or as garbage
+    (empty, control characters, a comma): that one is quoted, so the message names it."""
+    text = str(key)
+    if text and text.isprintable() and "," not in text and text.strip() == text:
+        return text
+    return json.dumps(text)
