@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin, get_type_hints
 
-from backends.errors import CustodyError
+from backends.errors import CustodyError, os_error_message
+from backends.outside_input import MAX_TOML_BYTES, OutsideInputRefused, excerpt, load_toml
 
 NETWORKS = ("main", "test", "signet", "regtest")
 CHAIN_BACKENDS = ("embedded", "bitcoind", "none")
@@ -70,6 +71,8 @@ class BitcoindConfig:
             f"{key}.url",
             "must not carry credentials (use user/password or cookie_file)",
         )
+        # a NUL or other control character would reach the socket layer (or a log) raw
+        _require(self.url.isprintable(), f"{key}.url", "must not hold control characters")
         _require(
             self.url.startswith(("http://", "https://")),
             f"{key}.url",
@@ -264,11 +267,18 @@ def load_config(path: Path) -> Config:
     if not path.exists():
         return Config()
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        with open(path, "rb") as file:
+            data = file.read(MAX_TOML_BYTES + 1)  # a bigger file is refused unread
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {os_error_message(exc)}") from None
+    try:
+        raw = load_toml(data, what="the config file")
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    except OutsideInputRefused as exc:
+        raise ConfigError(f"{path}: refused: {exc}") from None
+    except ValueError:  # tomllib passes int()'s own error through (over 4,300 digits)
+        raise ConfigError(f"{path}: not valid TOML: a number is too long") from None
     return config_from_dict(raw, source=str(path))
 
 
@@ -289,7 +299,7 @@ def _build(cls: type, raw: Any, prefix: str) -> Any:
     unknown = sorted(set(raw) - set(fields))
     if unknown:
         known = ", ".join(sorted(fields))
-        raise ConfigError(f"unknown key '{prefix}{unknown[0]}' (known here: {known})")
+        raise ConfigError(f"unknown key {excerpt(prefix + unknown[0])!r} (known here: {known})")
     values = {}
     for name, value in raw.items():
         secret = bool(fields[name].metadata.get("secret"))
@@ -300,7 +310,7 @@ def _build(cls: type, raw: Any, prefix: str) -> Any:
 def _shown(value: Any, secret: bool) -> str:
     """How a bad value appears in an error: a secret only by its TOML type."""
     if not secret:
-        return repr(value)
+        return excerpt(repr(value), 80)
     kinds = {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
              list: "an array", dict: "a table"}
     return kinds.get(type(value), "another type") + " (value not shown)"
@@ -397,8 +407,17 @@ def _toml_value(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, int | float):
         return repr(value)
-    escaped = str(value).replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{escaped}"'
+    return '"' + "".join(_toml_char(c) for c in str(value)) + '"'
+
+
+def _toml_char(char: str) -> str:
+    """One character of a TOML basic string: quote, backslash and control characters escaped
+    (TOML forbids them raw), so what ``config show`` prints always loads again."""
+    if char in '"\\':
+        return "\\" + char
+    if char < " " or char == "\x7f":
+        return f"\\u{ord(char):04x}"
+    return char
 
 
 def default_config_text() -> str:

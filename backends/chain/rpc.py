@@ -79,12 +79,22 @@ def rpc_error(method: str, code: int, message: str) -> RpcError:
     return RpcError(method, code, message)
 
 
+#: bitcoind's cookie is ``__cookie__:`` and 64 hex digits; a larger file is not a cookie
+MAX_COOKIE_BYTES = 1024
+
+
 def read_cookie(path: Path) -> tuple[str, str]:
     try:
-        user, _, password = Path(path).read_text().strip().partition(":")
+        with open(path, "rb") as file:
+            data = file.read(MAX_COOKIE_BYTES + 1)
     except OSError as exc:
         raise ChainUnavailable(f"cannot read the bitcoind cookie file {path}: {exc.strerror}",
                                hint="is bitcoind running with this datadir, and is the file readable by you?") from None
+    text = data.strip().decode("ascii", errors="replace")
+    user, colon, password = text.partition(":")
+    if len(data) > MAX_COOKIE_BYTES or not colon or not user or not text.isascii() or not text.isprintable():
+        raise ChainUnavailable(f"{path} is not a bitcoind cookie file (user:password on one line)",
+                               hint="point chain.bitcoind.cookie_file at the .cookie in bitcoind's datadir")
     return user, password
 
 
@@ -97,7 +107,7 @@ class RpcClient:
             parts.port  # noqa: B018 -- a port that is not a number raises here, not mid-request
         except ValueError as exc:
             raise ChainError(f"the bitcoind URL is not valid ({exc})", hint="check chain.bitcoind.url") from None
-        if not parts.scheme.startswith("http") or not parts.hostname:
+        if not parts.scheme.startswith("http") or not parts.hostname or not url.isprintable():
             raise ChainError("the bitcoind URL must be http(s)://HOST:PORT", hint="check chain.bitcoind.url")
         if parts.username or parts.password:
             # credentials in the URL would reach every error message and log line
