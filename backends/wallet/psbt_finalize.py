@@ -13,6 +13,7 @@ import hashlib
 from collections import OrderedDict
 
 from embit import ec
+from embit.base import EmbitError
 from embit.script import Script, Witness
 from embit.transaction import SIGHASH, Transaction, TransactionInput
 
@@ -26,6 +27,10 @@ from .psbt import Psbt, PsbtInput, parse_psbt
 
 ACCEPTED_SIGHASHES = (SIGHASH.DEFAULT, SIGHASH.ALL)
 HARDENED = 0x80000000
+
+
+#: consensus limit on one pushed element, so on a P2SH redeemScript
+MAX_SCRIPT_ELEMENT_SIZE = 520
 
 
 def _hash160(data: bytes) -> bytes:
@@ -185,11 +190,22 @@ def parse_multisig(script: bytes) -> tuple[int, list[bytes]] | None:
         size = script[pos]
         if size not in (33, 65) or pos + 1 + size > len(script) - 2:
             return None
-        keys.append(script[pos + 1 : pos + 1 + size])
+        key = script[pos + 1 : pos + 1 + size]
+        if not _on_curve(key):
+            return None  # CHECKMULTISIG could never be satisfied by this key
+        keys.append(key)
         pos += 1 + size
     if len(keys) != n or not 1 <= k <= n:
         return None
     return k, keys
+
+
+def _on_curve(pubkey: bytes) -> bool:
+    try:
+        ec.PublicKey.parse(pubkey)
+    except EmbitError:
+        return False
+    return True
 
 
 def _push(data: bytes) -> bytes:
@@ -302,6 +318,11 @@ class _Finalizer:
             if inp.redeem_script is None or spk[2:22] != _hash160(inp.redeem_script.data):
                 raise PsbtIncomplete(f"input {i}: p2sh input lacks its matching redeemScript")
             script = inp.redeem_script.data
+            if len(script) > MAX_SCRIPT_ELEMENT_SIZE:
+                raise PsbtIncomplete(
+                    f"input {i}: the redeemScript is {len(script)} bytes; a P2SH redeemScript can be "
+                    f"at most {MAX_SCRIPT_ELEMENT_SIZE}, so this input can never be spent"
+                )
             redeem_push = _push(script)
         witness: list[bytes] | None = None
         if len(script) == 34 and script[:2] == b"\x00\x20":
@@ -357,9 +378,18 @@ def finalize(psbt: Psbt) -> Psbt:
     sign it), PsbtSignatureError for a signature that does not verify.
     """
     result = _copy(psbt)
+    # what a signer checks, the finalizer checks too: it builds scripts from these fields
+    check_signable(result)
     finalizer = _Finalizer(result)
     for i, inp in enumerate(result.inputs):
-        finalizer.finalize_input(i, inp)
+        try:
+            finalizer.finalize_input(i, inp)
+        except (EmbitError, ValueError, IndexError, OverflowError) as exc:
+            # an input the checks above let through but embit cannot handle: named, typed
+            raise PsbtSignatureError(
+                f"input {i}: cannot be finalized ({type(exc).__name__})",
+                hint="the PSBT holds data this wallet cannot verify; rebuild it from the wallet",
+            ) from None
     if finalizer.missing:
         raise PsbtIncomplete(
             "PSBT is not fully signed: " + "; ".join(finalizer.missing),
