@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import tomllib
 from typing import Any
 
@@ -28,6 +29,8 @@ from typing import Any
 MAX_DEPTH = 32
 #: digits in a number written as text; 2**64 has 20, a satoshi amount at most 16
 MAX_DIGITS = 20
+#: CPython's own limit on ``int(str)`` (``sys.get_int_max_str_digits``; 0 means none)
+_INT_MAX_STR_DIGITS = sys.get_int_max_str_digits() or 10**9
 #: cap for a TOML document (the config is about 2 KiB; tomllib is quadratic on dotted keys)
 MAX_TOML_BYTES = 64 * 1024
 
@@ -47,6 +50,7 @@ def parse_decimal(text: str, *, max_digits: int = MAX_DIGITS, what: str = "numbe
     """
     if not (text.isascii() and text.isdigit()):
         raise OutsideInputRefused(f"{what} must be written with the digits 0-9")
+    max_digits = min(max_digits, _INT_MAX_STR_DIGITS)
     if len(text) > max_digits:
         raise OutsideInputRefused(f"{what} has more than {max_digits} digits")
     return int(text)
@@ -54,7 +58,7 @@ def parse_decimal(text: str, *, max_digits: int = MAX_DIGITS, what: str = "numbe
 
 def is_decimal(text: str, *, max_digits: int = MAX_DIGITS) -> bool:
     """Whether :func:`parse_decimal` would accept ``text``."""
-    return text.isascii() and text.isdigit() and len(text) <= max_digits
+    return text.isascii() and text.isdigit() and len(text) <= min(max_digits, _INT_MAX_STR_DIGITS)
 
 
 # -- text ------------------------------------------------------------------------------------
