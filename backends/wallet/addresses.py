@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 
+from backends.outside_input import excerpt
+
 from .errors import AddressError, NetworkMismatch
 from .network import NETWORKS_BY_NAME, Network
 
@@ -185,7 +187,7 @@ def parse_address(text: str, network: Network | str) -> bytes:
         return _decode_base58(text, network)
     if hrp and all(c in _BECH32_CHARSET for c in lowered[len(hrp) + 1 :]):
         return _decode_segwit(text, network)  # names the foreign prefix, or the bad checksum
-    raise AddressError(f"{text!r} is not a bitcoin address")
+    raise AddressError(f"{excerpt(text)!r} is not a bitcoin address")
 
 
 def address_from_script(script_pubkey: bytes, network: Network | str) -> str:
