@@ -19,6 +19,8 @@ from base64 import b32decode, b64encode
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
+from backends.outside_input import load_json
+
 from .errors import (
     BadRequest,
     ChecksumMismatch,
@@ -165,6 +167,22 @@ def _totp_secret(b32: str) -> bytes:
     return secret
 
 
+#: a full HSM status (policy summary, users, counters) is a few KiB
+MAX_STATUS_BYTES = 256 * 1024
+
+
+def _status_reply(raw: bytes | str) -> dict:
+    """The device's HSM status document, read within the outside-input limits."""
+    try:
+        status = load_json(raw, max_bytes=MAX_STATUS_BYTES, what="HSM status")
+    except ValueError:
+        status = None
+    if not isinstance(status, dict):
+        raise DeviceError("Coldcard: the HSM status answer is not a JSON object",
+                          hint="is this a Coldcard? power-cycle it and retry")
+    return status
+
+
 class ColdcardClient:
     """Operations on one Coldcard (USB serial, or a socket path containing ``/``)."""
 
@@ -237,7 +255,7 @@ class ColdcardClient:
         from ckcc.protocol import CCProtocolPacker as P
 
         with self.session() as dev:
-            return json.loads(dev.send_recv(P.hsm_status()))
+            return _status_reply(dev.send_recv(P.hsm_status()))
 
     def identity_and_status(self) -> tuple[str, dict]:
         """The device's XFP and its ``hsts`` report from one session: what a status poll
@@ -299,7 +317,7 @@ class ColdcardClient:
         with self.session(encrypt=False) as dev:
             last_story = None
             while time.monotonic() < deadline:
-                if json.loads(dev.send_recv(P.hsm_status())).get("active"):
+                if _status_reply(dev.send_recv(P.hsm_status())).get("active"):
                     return
                 story = self._screen_story(dev)
                 digit = _SAVE_POLICY_KEY.search(story)
@@ -405,7 +423,7 @@ class ColdcardClient:
         from ckcc.protocol import CCProtocolPacker as P
 
         try:
-            status = json.loads(dev.send_recv(P.hsm_status()))
+            status = _status_reply(dev.send_recv(P.hsm_status()))
         except Exception:
             return None
         reason = status.get("last_refusal")

@@ -212,9 +212,17 @@ class UserStore:
             return {}
         except ValueError:
             raise UserError(f"the user table {self.path.name} is unreadable") from None
-        if not isinstance(users, dict):
+        if not isinstance(users, dict) or not all(_is_record(r) for r in users.values()):
             raise UserError(f"the user table {self.path.name} is unreadable")
         return users
 
     def _save(self) -> None:
         atomic_write(self.path, json.dumps(self._users, sort_keys=True).encode(), mode=0o600)
+
+
+def _is_record(record: object) -> bool:
+    """``[mode, base32 secret, counter]``, as :meth:`UserStore._save` writes it."""
+    return (
+        isinstance(record, list) and len(record) == 3
+        and all(type(record[i]) is int for i in (0, 2)) and isinstance(record[1], str)
+    )
