@@ -13,7 +13,7 @@ The limits are generous for every honest input the project reads:
 
 - size: the caller's cap in bytes, checked before any parsing;
 - nesting: :data:`MAX_DEPTH` levels of arrays/objects/tables;
-- numbers: ASCII digits only, at most :data:`MAX_DIGITS` of them;
+- numbers: ASCII digits only, at most :data:`MAX_DIGITS` of them; TOML integers in 64 bits;
 - text: every string must encode as UTF-8 (no lone surrogates).
 """
 
@@ -122,13 +122,16 @@ def require_plain(value: Any, *, max_depth: int = MAX_DEPTH, what: str = "docume
     return value
 
 
-def _check_values(value: Any, max_depth: int, what: str) -> None:
-    """Walk a parsed document without recursion: depth (after the pre-count) and text."""
+def _check_values(value: Any, max_depth: int, what: str, *, int64: bool = False) -> None:
+    """Walk a parsed document without recursion: depth (after the pre-count), text and,
+    when asked, integers within 64 bits."""
     stack: list[tuple[Any, int]] = [(value, 0)]
     while stack:
         item, depth = stack.pop()
         if isinstance(item, str):
             require_encodable(item, what=what)
+        elif int64 and isinstance(item, int) and not -(2**63) <= item < 2**63:
+            raise OutsideInputRefused(f"{what} has an integer outside the 64-bit range")
         elif isinstance(item, dict | list):
             if depth >= max_depth:
                 raise OutsideInputRefused(f"{what} nests deeper than {max_depth} levels")
@@ -182,5 +185,6 @@ def load_toml(
         if line.count(".") > 256:
             raise OutsideInputRefused(f"{what} has a line with more than 256 dots")
     value = tomllib.loads(text)  # a too-long integer raises ValueError inside tomllib
-    _check_values(value, max_depth, what)
+    # TOML integers are 64-bit (the spec asks readers to refuse others); tomllib does not
+    _check_values(value, max_depth, what, int64=True)
     return value

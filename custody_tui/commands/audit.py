@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..services import Services
-from .common import add_json_flag, emit
+from .common import add_json_flag, count_arg, emit
 
 
 def register(subparsers) -> None:
@@ -15,7 +15,7 @@ def register(subparsers) -> None:
     p = actions.add_parser("list", help="the newest entries")
     p.add_argument("--area", help="only this area (keys, audit, app, ...)")
     p.add_argument("--grep", help="only entries containing this text")
-    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--limit", type=count_arg(1, 1_000_000), default=50)
     add_json_flag(p)
 
     p = actions.add_parser("verify", help="check every hash and link; exit 1 if broken")

@@ -7,7 +7,7 @@ import sys
 from datetime import UTC, datetime
 
 from ..services import Services
-from .common import UsageError, add_json_flag, emit
+from .common import UsageError, add_json_flag, count_arg, emit
 
 
 def register(subparsers) -> None:
@@ -18,7 +18,7 @@ def register(subparsers) -> None:
     add_json_flag(p)
 
     p = actions.add_parser("mine", help="mine N blocks (regtest only)")
-    p.add_argument("blocks", type=int)
+    p.add_argument("blocks", type=count_arg(0, 10_000))
     p.add_argument("--to", dest="address",
                    help="address paid by the blocks (default: chain.auto_mine_address)")
     add_json_flag(p)

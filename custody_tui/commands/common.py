@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import getpass
 import json
 import sys
 from typing import Any
 
 from backends.errors import CustodyError
+from backends.outside_input import OutsideInputRefused, excerpt, parse_decimal
 from backends.keystore import PASSPHRASE_ENV, passphrase_from_env
 
 from ..services import DEMO_PASSPHRASE, Services
@@ -23,6 +25,23 @@ def emit(args: Any, data: Any, text: str) -> None:
         print(json.dumps(data, indent=2, sort_keys=True, default=str))
     else:
         print(text)
+
+
+def count_arg(low: int, high: int):
+    """An argparse type for a count typed on the command line: ASCII digits, ``low..high``
+    (``int`` alone takes '٣' and numbers no backend can store)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = parse_decimal(text, what="the number")
+        except OutsideInputRefused as exc:
+            raise argparse.ArgumentTypeError(f"{exc} (got {excerpt(text)!r})") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be from {low} to {high}, got {value}")
+        return value
+
+    parse.__name__ = "count"  # argparse names the type in its messages
+    return parse
 
 
 def add_json_flag(parser) -> None:
