@@ -170,7 +170,7 @@ class RpcClient:
             if isinstance(body, dict) and body.get("error"):
                 raise self._error(calls[0][0], body["error"])
             raise ChainUnavailable(f"bitcoind at {self.url} answered a batch with something that is not JSON-RPC")
-        by_id = {item.get("id"): item for item in body}
+        by_id = {item["id"]: item for item in body if isinstance(item, dict) and type(item.get("id")) is int}
         out: list[Any] = []
         for i, (method, _) in zip(ids, calls):
             item = by_id.get(i, {"error": {"code": RPC_MISC_ERROR, "message": "no answer in batch"}})
@@ -186,7 +186,8 @@ class RpcClient:
         return body.get("result")
 
     def _error(self, method: str, error: Any) -> Exception:
-        code = int(error.get("code", RPC_MISC_ERROR)) if isinstance(error, dict) else RPC_MISC_ERROR
+        code = error.get("code") if isinstance(error, dict) else None
+        code = code if type(code) is int else RPC_MISC_ERROR  # a code bitcoind never sends
         message = str(error.get("message", error)) if isinstance(error, dict) else str(error)
         if code == RPC_IN_WARMUP:
             return ChainUnavailable(f"bitcoind at {self.url} is still starting: {message}", hint="try again shortly")
