@@ -263,7 +263,7 @@ class ColdcardClient:
         from ckcc.protocol import CCProtocolPacker as P
 
         with self.session() as dev:
-            return xfp_text(dev.master_fingerprint), json.loads(dev.send_recv(P.hsm_status()))
+            return xfp_text(dev.master_fingerprint), _status_reply(dev.send_recv(P.hsm_status()))
 
     # ---- multisig -----------------------------------------------------------------
     def enroll_multisig(self, wallet_file: str | bytes, *, press_ok_on_simulator: bool = False) -> None:

@@ -3,7 +3,6 @@ policy they are armed with, checked once when the coordinator opens."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -92,16 +91,18 @@ def check_descriptor(descriptor: str, xfps: list[str], network: str):
 def load_policy(path: Path) -> dict:
     """The HSM policy file, validated offline as the device would validate it."""
     from backends.coldcard.hsm import HsmError, HsmPolicy
+    from backends.coldcard.hsm.policy import MAX_POLICY_BYTES
+    from backends.outside_input import load_json
 
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise QuorumConfigError(f"quorum.policy_file: cannot read {path}: {exc}") from None
     try:
-        policy = json.loads(text)
+        policy = load_json(text, max_bytes=MAX_POLICY_BYTES, what="policy")
         HsmPolicy.from_json(policy)
-    except ValueError:
-        raise QuorumConfigError(f"quorum.policy_file: {path} is not JSON") from None
+    except ValueError as exc:
+        raise QuorumConfigError(f"quorum.policy_file: {path} is not JSON ({exc})") from None
     except HsmError as exc:
         raise QuorumConfigError(f"quorum.policy_file: {path} would be refused by a Coldcard: {exc}") from None
     if not text.isascii():

@@ -9,8 +9,11 @@ import sys
 from backends.errors import CustodyError
 
 from ..services import Services
-from .common import add_json_flag, emit
+from .common import add_json_flag, count_arg, emit
 from .keys import verify_signature
+
+#: no amount can exceed every bitcoin there will ever be
+MAX_MONEY_SAT = 21_000_000 * 100_000_000
 
 
 def register(subparsers) -> None:
@@ -32,7 +35,7 @@ def register(subparsers) -> None:
     for verb, text in (("spend", "pay an address: pre-flight, two signers, broadcast"),
                        ("preflight", "what each live signer's policy would decide, asking no device")):
         p = actions.add_parser(verb, help=text)
-        p.add_argument("--amount", type=int, required=True, metavar="SATS", help="amount to pay, in satoshis")
+        p.add_argument("--amount", type=count_arg(1, MAX_MONEY_SAT), required=True, metavar="SATS", help="amount to pay, in satoshis")
         p.add_argument("--to", required=True, metavar="ADDRESS", help="the address paid (on the policy's whitelist)")
         if verb == "spend":
             p.add_argument("--note", default="", help="a note kept with the spend")
