@@ -207,6 +207,12 @@ class DeviceProcess:
         self.terminate()
         self.wait_stopped()
 
+    def restart(self) -> None:
+        """A power cycle: the process ends and a new one boots from the device's state dir.
+        HSM mode does not survive it (the demo policy has no ``boot_to_hsm``)."""
+        self.stop()
+        self.start()
+
     def terminate(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
@@ -287,15 +293,41 @@ def stop_devices(devices: list[DeviceProcess]) -> None:
             socket_dir(devices[0].data_dir).rmdir()
 
 
+#: the rigs whose devices this process runs, by data dir: only the process that started a
+#: device can power-cycle it and still stop it when the rig stops
+_RUNNING: dict[Path, RunningDevices] = {}
+
+
+class NotRunningHere(CustodyError):
+    """A power cycle was asked of a demo device this process does not run."""
+
+
 class RunningDevices(Running):
     """The three devices while the rig runs."""
 
     def __init__(self, services: Services) -> None:
+        self.data_dir = Path(services.data_dir).resolve()
         self.devices = [DeviceProcess(services.data_dir, name) for name in DEVICE_NAMES]
         start_devices(self.devices)
+        _RUNNING[self.data_dir] = self
+
+    def power_cycle(self, name: str) -> None:
+        """Restart device ``name``: it comes back out of HSM mode, for auto-heal to re-arm."""
+        for device in self.devices:
+            if device.name == name:
+                device.restart()
+                return
+        raise NotRunningHere(f"the demo rig has no device named {name!r} (devices: {', '.join(DEVICE_NAMES)})")
 
     def stop(self) -> None:
+        if _RUNNING.get(self.data_dir) is self:
+            del _RUNNING[self.data_dir]
         stop_devices(self.devices)
+
+
+def running_devices(data_dir: Path) -> RunningDevices | None:
+    """The demo devices this process runs for ``data_dir`` (``custody-tui demo``), if any."""
+    return _RUNNING.get(Path(data_dir).resolve())
 
 
 # -- the quorum -----------------------------------------------------------------------------

@@ -131,6 +131,27 @@ class Services:
                                            chain=lambda: self.chain, audited=self.audited)
             return self._quorum
 
+    @property
+    def runs_demo_devices(self) -> bool:
+        """Whether this process runs the demo rig's Coldcards (``custody-tui demo``), so that
+        one can be power-cycled from the app."""
+        if not self.config.demo:
+            return False
+        from .demo_coldcards import running_devices
+
+        return running_devices(self.data_dir) is not None
+
+    def power_cycle_demo_signer(self, name: str) -> None:
+        """Restart the demo rig's device ``name`` (audited); auto-heal then re-arms it."""
+        from .demo_coldcards import NotRunningHere, running_devices
+
+        with self.audited("quorum", "power-cycle", signer=name, demo=True):
+            devices = running_devices(self.data_dir) if self.config.demo else None
+            if devices is None:
+                raise NotRunningHere("the demo Coldcards do not run in this process",
+                                     hint="power-cycle from the app that `custody-tui demo` started")
+            devices.power_cycle(name)
+
     # -- operator actions -------------------------------------------------------------------
 
     @contextmanager
