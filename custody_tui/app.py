@@ -22,9 +22,10 @@ from screens.placeholders import (
     BunkerScreen,
     CeremoniesScreen,
     PolicyScreen,
-    QuorumScreen,
     ReservesScreen,
 )
+from screens.quorum import QuorumScreen
+from screens.quorum_parts import health_words, never_read
 from screens.widgets import StatusLine
 from screens.widgets.status import StatusItem
 from backends.errors import CustodyError
@@ -111,6 +112,8 @@ class CustodyApp(App[None]):
         items = self.static_status()
         if self.services.chain_configured:
             items[0] = chain_status(self.services)
+        if self.services.quorum_configured:
+            items[1] = quorum_status(self.services, poll=self.poll)
         keystore = self.services.keystore
         if not keystore.exists():
             items[3] = StatusItem("keys", "not initialised", "warn")
@@ -174,6 +177,25 @@ def chain_status(services: Services) -> StatusItem:
         log.exception("chain status failed unexpectedly")
         return StatusItem("chain", "unavailable", "bad")
     return StatusItem("chain", f"{chain.backend_name} {chain.network} #{tip.height}", "ok")
+
+
+def quorum_status(services: Services, *, poll: bool) -> StatusItem:
+    """The quorum's health. The app runs the coordinator's poller (with auto-heal) from its
+    first status poll on; without polling (tests) it reads the signers once."""
+    try:
+        coordinator = services.quorum
+        if poll:
+            coordinator.start_polling(heal=True)
+        elif never_read(coordinator.statuses()):
+            coordinator.refresh()
+        words, level = health_words(coordinator)
+    except CustodyError as exc:
+        log.warning("quorum status: %s", exc)
+        return StatusItem("quorum", "unavailable", "bad")
+    except Exception:  # the status line must keep polling whatever a backend does
+        log.exception("quorum status failed unexpectedly")
+        return StatusItem("quorum", "unavailable", "bad")
+    return StatusItem("quorum", words, level)
 
 
 def make_app(

@@ -43,6 +43,25 @@ def chain_summary(services) -> AreaSummary:
     )
 
 
+def quorum_summary(services) -> AreaSummary:
+    """Health, live signers and the quorum wallet's balance, read from the devices now."""
+    from .quorum_parts import HEALTH_LEVEL, btc
+
+    if not services.quorum_configured:
+        return AreaSummary("quorum", "Signer quorum", "2", "not configured", "off")
+    try:
+        coordinator = services.quorum
+        statuses = coordinator.refresh()
+        health = coordinator.health()
+        live = sum(1 for s in statuses if s.live)
+        state = f"{health}: {live} of {len(statuses)} live, {coordinator.spec.threshold} needed"
+        if services.chain_configured:
+            state += f" · {btc(coordinator.balance().confirmed_sat)}"
+    except CustodyError as exc:
+        return AreaSummary("quorum", "Signer quorum", "2", f"unavailable: {exc}", "bad")
+    return AreaSummary("quorum", "Signer quorum", "2", state, HEALTH_LEVEL[health])
+
+
 def summarise(services) -> list[AreaSummary]:
     """Read each built area's state from its backend (runs in a worker)."""
     keystore = services.keystore
@@ -62,7 +81,7 @@ def summarise(services) -> list[AreaSummary]:
         audit_state, audit_level = f"chain BROKEN: {status.problems[0].message}", "bad"
     return [
         chain_summary(services),
-        AreaSummary("quorum", "Signer quorum", "2", NOT_BUILT, "off"),
+        quorum_summary(services),
         AreaSummary("policy", "Policy", "3", NOT_BUILT, "off"),
         AreaSummary("ceremonies", "MPC ceremonies", "4", NOT_BUILT, "off"),
         AreaSummary("reserves", "Mint reserves", "5", NOT_BUILT, "off"),

@@ -24,15 +24,6 @@ class PlaceholderScreen(AreaScreen):
             yield Static(f"Planned: {self.PLANNED}", classes="placeholder-planned")
 
 
-class QuorumScreen(PlaceholderScreen):
-    AREA = "quorum"
-    TITLE = "Signer quorum"
-    PLANNED = (
-        "a keyless coordinator for three Coldcards in HSM mode (2-of-3): arming, status, "
-        "failover, re-arm after reboot, PSBT fan-out, combine, broadcast, proof of control."
-    )
-
-
 class PolicyScreen(PlaceholderScreen):
     AREA = "policy"
     TITLE = "Policy"

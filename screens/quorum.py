@@ -1,0 +1,389 @@
+"""The signer quorum: a card per Coldcard, the quorum's health, the wallet's balance and
+receive address, and the operations (spend with pre-flight, proof of control, arm,
+enable/disable, a demo power cycle) with a live step log. Every call goes to the
+coordinator (``backends.quorum``) in a worker; its events are rendered as they come."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from rich.text import Text
+from textual import events
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import RichLog, Static
+
+from backends.errors import CustodyError
+
+from .base import AreaAction, AreaScreen, error_text
+from .quorum_parts import (
+    PreflightScreen,
+    SignerCard,
+    btc,
+    event_lines,
+    failure_text,
+    health_words,
+)
+from .widgets import FormField, FormScreen, ResultScreen
+
+NEEDS_CONFIG = "configure [quorum] first (README: Signer quorum; `custody-tui demo` has one)"
+
+
+def _configured(services) -> bool:
+    return services.quorum_configured
+
+
+def _can_spend(services) -> bool:
+    return services.quorum_configured and services.chain_configured
+
+
+def _demo_devices_here(services) -> bool:
+    return services.quorum_configured and services.runs_demo_devices
+
+
+class QuorumScreen(AreaScreen):
+    AREA = "quorum"
+    TITLE = "Signer quorum"
+    ACTIONS = (
+        AreaAction("s", "spend", "spend", "Pay an address: pre-flight first, then two signers",
+                   _can_spend, needs="configure [quorum] and a chain first", footer="Spend"),
+        AreaAction("m", "sign_message", "sign message", "Proof of control: two signers sign a text (BIP-137)",
+                   _configured, needs=NEEDS_CONFIG, footer="Sign"),
+        AreaAction("a", "arm", "arm signer", "Re-arm the selected signer: enrol, policy, HSM mode, verify",
+                   _configured, needs=NEEDS_CONFIG, footer="Arm"),
+        AreaAction("e", "enable", "enable signer", "Let the quorum ask the selected signer again",
+                   _configured, needs=NEEDS_CONFIG, footer="On"),
+        AreaAction("d", "disable", "disable signer", "Stop asking the selected signer (kept in the data dir)",
+                   _configured, needs=NEEDS_CONFIG, footer="Off"),
+        AreaAction("q", "receive", "receive address", "The wallet's next receive address, with its QR",
+                   _can_spend, needs="configure [quorum] and a chain first", footer="QR"),
+        AreaAction("p", "power_cycle", "power-cycle signer", "Demo rig: restart the selected emulated "
+                   "Coldcard and watch auto-heal re-arm it", _demo_devices_here,
+                   needs="only on the demo rig, in the app `custody-tui demo` started", footer="Cycle"),
+        AreaAction("r", "reload", "reload", "Read every signer, the balance and the address now",
+                   _configured, needs=NEEDS_CONFIG, show=False),
+    )
+    #: actions that ask the devices: one at a time, and none while an operation runs
+    OPERATIONS = ("spend", "sign_message", "arm", "enable", "disable", "power_cycle")
+    BINDINGS = [
+        Binding("left", "select(-1)", "previous signer", show=False, priority=True),
+        Binding("right", "select(1)", "next signer", show=False, priority=True),
+    ]
+    EXTRA_HELP = (("← →", "select the signer that arm, on/off and cycle apply to"),
+                  ("↑ ↓", "scroll the step log"))
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.coordinator: Any = None
+        self.selected = 0
+        self.running: str | None = None  # the operation in flight, in words
+
+    # -- layout ---------------------------------------------------------------------------
+
+    def compose_body(self) -> ComposeResult:
+        if not self.services.quorum_configured:
+            with Vertical(classes="panel") as panel:
+                panel.border_title = self.TITLE
+                yield Static("[b]No signer quorum is configured.[/b]", classes="placeholder-title")
+                yield Static(
+                    "To configure one, add to the config file (`custody-tui config show` prints its "
+                    "path) a [quorum] table with the wallet's descriptor, its Coldcard wallet name and "
+                    "the HSM policy file, and one [[quorum.signers]] table per Coldcard: name, target "
+                    "(USB serial or simulator socket) and xfp. The README's 'Signer quorum' section "
+                    "has an example. `custody-tui demo` runs three emulated Coldcards armed with a "
+                    "demo policy.", markup=False, id="quorum-unconfigured")
+            return
+        with Vertical(id="quorum-top"):
+            yield Static("reading signers…", id="quorum-health")
+            yield Static("", id="quorum-wallet")
+        with Horizontal(id="quorum-cards"):
+            for n, signer in enumerate(self.services.config.quorum.signers):
+                yield SignerCard(signer.name, signer.xfp.upper(), classes="signer-card" + (" selected" if n == 0 else ""))
+        log = RichLog(id="quorum-log", wrap=True, markup=False, highlight=False, max_lines=500)
+        log.border_title = "Step log"
+        yield log
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        if self.services.quorum_configured:
+            self.set_interval(1.0, self.show_statuses)
+
+    # -- state ----------------------------------------------------------------------------
+
+    def refresh_state(self) -> None:
+        super().refresh_state()
+        if self.services.quorum_configured:
+            self.run_backend(self.read_state, done=self.show_state, description="Reading the quorum",
+                             changes_state=False, refused=self.show_unavailable)
+
+    def open_coordinator(self) -> Any:
+        """The app's coordinator (opened in a worker: it reads the policy file); its events
+        from other threads (health changes) reach the step log."""
+        coordinator = self.services.quorum
+        if self.coordinator is None:
+            self.coordinator = coordinator
+            previous = coordinator.on_event
+            coordinator.on_event = lambda event: (previous(event), self.from_backend(event))
+        return coordinator
+
+    def read_state(self) -> dict[str, Any]:
+        coordinator = self.open_coordinator()
+        # a device read, not the poller's last one: after an operation the devices' counters moved
+        state: dict[str, Any] = {"statuses": coordinator.refresh()}
+        if self.services.chain_configured:
+            try:
+                state["balance"] = coordinator.balance()
+                state["address"] = coordinator.receive_address()
+            except CustodyError as exc:
+                state["wallet_error"] = str(exc)
+        return state
+
+    def show_state(self, state: dict[str, Any]) -> None:
+        self.show_statuses()
+        self.app.poll_status()  # the status line says the new health now, not at its next poll
+        wallet = self.query_one("#quorum-wallet", Static)
+        if "wallet_error" in state:
+            wallet.update(Text(f"wallet: unavailable: {state['wallet_error']}", style="red"))
+        elif "balance" in state:
+            balance = state["balance"]
+            wallet.update(Text.assemble(
+                ("balance ", "dim"), (btc(balance.confirmed_sat), "bold"), ("  unconfirmed ", "dim"),
+                btc(balance.unconfirmed_sat), ("\nreceive ", "dim"), state["address"]))
+        else:
+            wallet.update(Text("wallet: no chain configured (chain.backend)", style="dim"))
+
+    def show_unavailable(self, exc: CustodyError) -> None:
+        """The quorum cannot be opened (a policy file gone, ...): say so where the health goes."""
+        self.query_one("#quorum-health", Static).update(Text(f"quorum unavailable: {error_text(exc)}", style="red"))
+
+    def show_statuses(self) -> None:
+        """From the coordinator's newest statuses (memory only: the poller reads the devices)."""
+        if self.coordinator is None:
+            return
+        statuses = self.coordinator.statuses()
+        for card, status in zip(self.query(SignerCard), statuses, strict=False):
+            card.show(status)
+        words, level = health_words(self.coordinator)
+        threshold = self.coordinator.spec.threshold
+        style = {"ok": "bold green", "warn": "bold yellow", "bad": "bold red"}[level]
+        line = Text.assemble(("health ", "dim"), (words, style), (f" · {threshold} needed", "dim"))
+        if self.running:
+            line.append(f" · {self.running}…", style="bold")
+        self.query_one("#quorum-health", Static).update(line)
+
+    # -- the signer selection ---------------------------------------------------------------
+
+    def action_select(self, step: int) -> None:
+        cards = list(self.query(SignerCard))
+        if not cards:
+            return
+        self.selected = (self.selected + step) % len(cards)
+        for n, card in enumerate(cards):
+            card.set_class(n == self.selected, "selected")
+
+    def selected_signer(self) -> str:
+        return self.services.config.quorum.signers[self.selected].name
+
+    # -- one operation at a time ------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if self.running and action in self.OPERATIONS:
+            return None
+        return super().check_action(action, parameters)
+
+    def on_key(self, event: events.Key) -> None:
+        operation_keys = {a.key for a in self.ACTIONS if a.action in self.OPERATIONS}
+        if self.running and event.key in operation_keys:
+            self.notify(f"Wait: {self.running} is still running (see the step log).", severity="warning",
+                        markup=False)
+            event.stop()
+            return
+        super().on_key(event)
+
+    def operate(self, what: str, call: Callable[[], Any], done: Callable[[Any], None]) -> None:
+        """Run one device operation in a worker; the screen says it runs until it ends."""
+        self.running = what
+        self.refresh_bindings()
+        self.show_statuses()
+
+        def finished(result: Any) -> None:
+            self.running = None
+            done(result)
+
+        def refused(exc: CustodyError) -> None:
+            self.running = None
+            self.log_line(Text(f"✗ {what}: {exc}", style="bold red"))
+            self.show_error(exc)
+            self.refresh_state()
+
+        self.run_backend(call, done=finished, description=what.capitalize(), refused=refused)
+
+    def stream(self, operation: Iterator[Any]) -> Any:
+        """In the worker: hand each event to the step log as it comes; returns the last."""
+        last = None
+        for last in operation:
+            self.app.call_from_thread(self.log_event, last)
+        return last
+
+    def from_backend(self, event: Any) -> None:
+        """A coordinator event from its own threads (the poller's health changes)."""
+        try:
+            self.app.call_from_thread(self.log_event, event)
+        except RuntimeError:
+            pass  # the app has stopped, or this is the UI thread: nothing to show it on
+
+    def log_event(self, event: Any) -> None:
+        for line in event_lines(event):
+            self.log_line(line)
+        self.show_statuses()
+
+    def log_line(self, line: Text) -> None:
+        self.query_one("#quorum-log", RichLog).write(line)
+
+    def begin(self, title: str) -> None:
+        self.log_line(Text(f"— {title}", style="bold"))
+
+    # -- actions ----------------------------------------------------------------------------
+
+    def action_reload(self) -> None:
+        self.refresh_state()
+
+    def action_spend(self) -> None:
+        fields = [FormField("amount", "Amount (sats)", placeholder="e.g. 2000000"),
+                  FormField("destination", "Pay to address"),
+                  FormField("note", "Note (optional, kept with the spend)", required=False)]
+        form = FormScreen("Spend from the quorum", fields, submit="Pre-flight",
+                          note="Pre-flight runs each live signer's policy here; no device is asked "
+                               "until you confirm.")
+
+        def preflight(values: dict[str, str]):
+            amount = parse_sats(values["amount"])
+            destination = values["destination"].strip()
+            coordinator = self.open_coordinator()
+            with self.services.audited("quorum", "preflight", amount_sat=amount,
+                                       destination=destination) as result:
+                flight = coordinator.preflight(amount, destination)
+                result["would_pass"] = flight.would_pass
+            return flight, destination, values["note"]
+
+        def confirm(outcome) -> None:
+            flight, destination, note = outcome
+            self.app.push_screen(PreflightScreen(flight, destination, note),
+                                 lambda send: self.spend(flight.amount_sat, destination, note) if send else None)
+
+        self.submit_form(form, preflight, done=confirm, description="Pre-flight", changes_state=False)
+
+    def spend(self, amount: int, destination: str, note: str) -> None:
+        self.begin(f"spend {amount:,} sat to {destination}")
+        coordinator = self.open_coordinator()
+        self.operate("spend", lambda: self.stream(coordinator.spend(amount, destination, note)),
+                     self.spend_finished)
+
+    def spend_finished(self, last: Any) -> None:
+        from backends.quorum import Done
+
+        if isinstance(last, Done):
+            self.notify(f"Broadcast {last.txid}", title="Spent", markup=False)
+        else:
+            self.show_failure("Spend refused — nothing was broadcast", last)
+
+    def show_failure(self, title: str, failed: Any) -> None:
+        if failed is not None and failed.refusals:
+            self.app.push_screen(ResultScreen(title, failure_text(failed)))
+        elif failed is not None:
+            self.notify(f"{failed.reason}\n{failed.hint}" if failed.hint else failed.reason,
+                        title=title, severity="error", timeout=8, markup=False)
+
+    def action_sign_message(self) -> None:
+        form = FormScreen("Proof of control", [FormField("text", "Challenge text (ASCII)")], submit="Sign",
+                          note="Two signers sign it on their message paths (BIP-137).")
+
+        def sign(values: dict[str, str] | None) -> None:
+            if values is None:
+                return
+            self.begin(f"sign message {values['text']!r}")
+            coordinator = self.open_coordinator()
+            self.operate("proof of control", lambda: self.stream(coordinator.sign_message(values["text"])),
+                         self.signed)
+
+        self.app.push_screen(form, sign)
+
+    def signed(self, last: Any) -> None:
+        from backends.quorum import Proven
+
+        if not isinstance(last, Proven):
+            self.show_failure("Proof of control failed", last)
+            return
+        lines = [f"message:   {last.text}", ""]
+        for s in last.signatures:
+            lines += [f"{s.signer} ({s.path})", f"address:   {s.address}", f"signature: {s.signature}", ""]
+        lines.append("Check one: custody-tui quorum verify-message ADDRESS TEXT SIGNATURE")
+        self.app.push_screen(ResultScreen("Proof of control", "\n".join(lines)))
+
+    def action_arm(self) -> None:
+        name = self.selected_signer()
+        self.begin(f"arm {name}")
+        coordinator = self.open_coordinator()
+        say = lambda text: self.app.call_from_thread(self.log_event, text)  # noqa: E731
+        self.operate(f"arming {name}", lambda: coordinator.arm([name], say=say)[0], self.armed)
+
+    def armed(self, status: Any) -> None:
+        if status.live:
+            self.log_line(Text(f"✓ {status.name} armed and verified: live", style="bold green"))
+        else:
+            self.log_line(Text(f"✗ {status.name} not live: {status.problem}", style="bold red"))
+            self.notify(f"{status.name}: {status.problem}", title="Not armed", severity="error", markup=False)
+
+    def action_enable(self) -> None:
+        self.set_enabled(True)
+
+    def action_disable(self) -> None:
+        self.set_enabled(False)
+
+    def set_enabled(self, enabled: bool) -> None:
+        name = self.selected_signer()
+        verb = "enable" if enabled else "disable"
+        coordinator = self.open_coordinator()
+
+        def changed(status: Any) -> None:
+            self.log_line(Text(f"· {name} {verb}d; now {status.state}"))
+
+        self.operate(f"{verb} {name}", lambda: coordinator.set_enabled(name, enabled), changed)
+
+    def action_receive(self) -> None:
+        coordinator = self.open_coordinator()
+
+        def address() -> str:
+            with self.services.audited("quorum", "receive-address") as result:
+                result["address"] = found = coordinator.receive_address()
+            return found
+
+        def show(found: str) -> None:
+            spec = coordinator.spec
+            self.app.push_screen(ResultScreen(
+                f"Receive — {spec.wallet_name}",
+                f"{found}\n{spec.threshold}-of-{len(spec.signers)} quorum, {self.services.config.network}",
+                qr_payload=found))
+
+        self.run_backend(address, done=show, description="Reading the receive address", changes_state=False)
+
+    def action_power_cycle(self) -> None:
+        name = self.selected_signer()
+        self.begin(f"power-cycle {name}")
+
+        def cycled(_: Any) -> None:
+            self.log_line(Text(f"· {name} restarted out of HSM mode; auto-heal re-arms it "
+                               f"(cooldown {self.services.config.quorum.heal_cooldown_seconds:.0f} s)"))
+
+        self.operate(f"power-cycling {name}", lambda: self.services.power_cycle_demo_signer(name), cycled)
+
+
+def parse_sats(text: str) -> int:
+    """A whole, positive number of satoshis ("2,000,000" and "2_000_000" are fine)."""
+    cleaned = text.strip().replace(",", "").replace("_", "")
+    if not cleaned.isdigit() or int(cleaned) <= 0:
+        raise CustodyError(f"amount {text.strip()!r} is not a whole number of satoshis above 0",
+                           hint="type the amount in sats, e.g. 2000000 for 0.02 BTC")
+    return int(cleaned)

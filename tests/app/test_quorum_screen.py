@@ -1,0 +1,178 @@
+"""The Quorum screen's flows, driven by key presses, against three emulated Coldcards over
+ckcc and the embedded chain (tests/app/quorum_app.py)."""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets import RichLog, Static
+
+from backends.keystore import verify_message
+from screens.quorum import QuorumScreen, parse_sats
+from screens.quorum_parts import PreflightScreen, SignerCard
+from screens.widgets import FormScreen, ResultScreen
+from tests.quorum.rig import SINK
+
+from .quorum_app import quorum_app  # noqa: F401  (a fixture)
+
+OVER_CAP = 2_000_000  # the rig's policy allows 1,000,000 a transaction
+
+
+async def settle(app, pilot) -> None:
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def open_quorum(app, pilot) -> QuorumScreen:
+    await pilot.press("2")
+    await settle(app, pilot)
+    assert isinstance(app.screen, QuorumScreen)
+    return app.screen
+
+
+async def fill(pilot, *values: str) -> None:
+    for value in values:
+        if value:
+            await pilot.press(*value)
+        await pilot.press("enter")
+
+
+def log_text(screen) -> str:
+    return " ".join("".join(seg.text for seg in strip) for strip in screen.query_one("#quorum-log", RichLog).lines)
+
+
+def card_text(screen, name: str) -> str:
+    card = next(c for c in screen.query(SignerCard) if c.signer_name == name)
+    return str(card.render())
+
+
+def status_line(screen) -> str:
+    return str(screen.query_one("StatusLine").render())
+
+
+def audit(app, action: str) -> list[str]:
+    return [e.outcome for e in app.services.audit.entries(limit=None, newest_first=False)
+            if e.area == "quorum" and e.action == action]
+
+
+async def spend(app, pilot, amount: int, to: str) -> PreflightScreen:
+    await pilot.press("s")
+    assert isinstance(app.screen, FormScreen)
+    await fill(pilot, str(amount), to, "")
+    await settle(app, pilot)
+    assert isinstance(app.screen, PreflightScreen)
+    return app.screen
+
+
+@pytest.mark.slow
+async def test_a_spend_within_policy_is_pre_flighted_confirmed_signed_and_broadcast(quorum_app):
+    app = quorum_app.app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_quorum(app, pilot)
+        assert "ok 3/3 live" in str(screen.query_one("#quorum-health", Static).render())
+        assert "quorum: ok 3/3 live" in status_line(screen)
+
+        flight = await spend(app, pilot, 100_000, SINK)
+        assert flight.flight.would_pass and [v.approved for v in flight.flight.verdicts] == [True] * 3
+        assert audit(app, "spend") == []  # nothing asked of a device before the confirmation
+        await pilot.press("enter")  # "Send to signers" has the focus
+        await settle(app, pilot)
+
+        row = app.services.quorum.ledger.recent(1)[0]
+        assert row.state == "recorded" and quorum_app.rig.chain.tx_status(row.txid).state == "mempool"
+        log = log_text(screen)
+        assert "pre-flight: 3 of 3 would sign, 2 needed" in log and row.txid in log and "✓ broadcast" in log
+        assert audit(app, "preflight") == ["ok"] and audit(app, "spend") == ["started", "ok"]
+        assert sum("approvals 1" in card_text(screen, n) for n in "abc") == 2
+
+
+@pytest.mark.slow
+async def test_a_refused_spend_shows_each_devices_words_and_broadcasts_nothing(quorum_app):
+    app = quorum_app.app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_quorum(app, pilot)
+        flight = await spend(app, pilot, OVER_CAP, SINK)
+        assert not flight.flight.would_pass
+        assert app.screen.focused.id == "cancel"  # a predicted refusal is not sent by reflex
+        await pilot.press("shift+tab", "enter")  # "Send anyway"
+        await settle(app, pilot)
+
+        assert isinstance(app.screen, ResultScreen)
+        words = "Rejected: rule #1: amount exceeded"
+        assert "nothing was broadcast" in app.screen.text
+        for name in "abc":
+            assert f"{name}: {words}" in app.screen.text
+        await pilot.press("escape")
+        assert all(words in card_text(screen, n).replace("\n", " ") for n in "abc")
+        assert f"b refused: {words}" in log_text(screen)
+        assert app.services.quorum.ledger.recent(1)[0].state == "refused"
+        assert audit(app, "spend") == ["started", "refused"]
+
+
+@pytest.mark.slow
+async def test_arm_disable_and_enable_signers_from_their_cards(quorum_app):
+    app = quorum_app.app(armed=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_quorum(app, pilot)
+        assert all("wallet enrolled" in card_text(screen, n) for n in "abc")
+        assert "quorum: down 0/3 live" in status_line(screen)
+        for _ in "abc":  # arm the selected card, then select the next one
+            await pilot.press("a")
+            await settle(app, pilot)
+            await pilot.press("right")
+        assert all("● live" in card_text(screen, n) for n in "abc")
+        assert "uploading the policy and starting HSM mode" in log_text(screen)
+        assert audit(app, "arm") == ["ok"] * 3
+        assert "quorum: ok 3/3 live" in status_line(screen)
+
+        await pilot.press("right", "d")  # the selection went round to a; b is next
+        await settle(app, pilot)
+        assert "● disabled" in card_text(screen, "b") and not app.services.quorum.statuses()[1].enabled
+        assert "quorum: degraded 2/3 live" in status_line(screen)
+        await pilot.press("e")
+        await settle(app, pilot)
+        assert "● live" in card_text(screen, "b")
+        assert "quorum: ok 3/3 live" in status_line(screen)
+        assert audit(app, "disable") == ["ok"] and audit(app, "enable") == ["ok"]
+
+
+@pytest.mark.slow
+async def test_proof_of_control_shows_each_signers_address_and_a_signature_that_verifies(quorum_app):
+    app = quorum_app.app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_quorum(app, pilot)
+        await pilot.press("m")
+        await fill(pilot, "reserves held 2026-11-22")
+        await settle(app, pilot)
+        assert isinstance(app.screen, ResultScreen)
+        lines = app.screen.text.splitlines()
+        addresses = [line.split()[1] for line in lines if line.startswith("address:")]
+        signatures = [line.split()[1] for line in lines if line.startswith("signature:")]
+        assert len(addresses) == len(signatures) == 2
+        for address, signature in zip(addresses, signatures, strict=True):
+            assert verify_message(address, "reserves held 2026-11-22", signature, "regtest")
+        assert audit(app, "sign-message") == ["ok"]
+
+
+async def test_without_a_quorum_the_screen_says_how_to_configure_one_and_actions_say_what_they_need(app_factory):
+    app = app_factory()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_quorum(app, pilot)
+        text = str(screen.query_one("#quorum-unconfigured", Static).render())
+        assert "[[quorum.signers]]" in text and "custody-tui demo" in text
+        assert not screen.query(SignerCard)
+        assert screen.check_action("spend", ()) is None and screen.check_action("power_cycle", ()) is None
+        await pilot.press("m")
+        assert not isinstance(app.screen, FormScreen)
+        assert any(n.message.startswith("Sign message: configure [quorum] first") for n in app._notifications)
+
+
+@pytest.mark.parametrize("text", ["0", "-5", "1.5", "abc", ""])
+def test_an_amount_that_is_not_whole_positive_sats_is_refused(text):
+    from backends.errors import CustodyError
+
+    with pytest.raises(CustodyError, match="whole number of satoshis"):
+        parse_sats(text)
+
+
+def test_amounts_may_be_grouped():
+    assert parse_sats(" 2,000,000 ") == parse_sats("2_000_000") == 2_000_000
