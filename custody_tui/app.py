@@ -65,6 +65,9 @@ class CustodyApp(App[None]):
     TITLE = "custody-tui"
     CSS_PATH = [str(assets_dir() / "app.tcss")]
     MODES = {area.AREA: area for area in AREAS}
+    AREAS = AREAS  # the palette's provider reads them from the app
+    #: area actions come from their own provider, dimmed when they cannot run (loaded with the palette)
+    COMMANDS = App.COMMANDS | {lambda: _area_commands()}
     DEFAULT_MODE = "dashboard"
     BINDINGS = [
         *(
@@ -150,11 +153,6 @@ class CustodyApp(App[None]):
         for area in AREAS:
             yield SystemCommand(f"go: {area.TITLE}", f"Open the {area.TITLE} area",
                                 partial(self.switch_mode, area.AREA))
-        for area in AREAS:
-            for action in area.ACTIONS:
-                if action.available(self.services):
-                    yield SystemCommand(f"{area.AREA}: {action.verb}", action.help,
-                                        partial(self.run_area_action, area.AREA, action.action))
         yield SystemCommand("app: help", "Show every key binding", self.action_help)
         yield SystemCommand("app: quit", "Quit custody-tui", self.exit)
 
@@ -164,6 +162,12 @@ class CustodyApp(App[None]):
 
     def on_unmount(self) -> None:
         self.services.close()
+
+
+def _area_commands():
+    from .palette import AreaCommands
+
+    return AreaCommands
 
 
 def chain_status(services: Services) -> StatusItem:

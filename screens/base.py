@@ -47,6 +47,11 @@ class AreaAction:
     needs: str = ""
 
     @property
+    def why_not(self) -> str:
+        """What the operator is told when the action cannot run now."""
+        return f"{self.verb[:1].upper() + self.verb[1:]}: {self.needs or 'it cannot run now'}."
+
+    @property
     def footer_label(self) -> str:
         return self.footer or self.verb[:1].upper() + self.verb[1:]
 
@@ -105,8 +110,7 @@ class AreaScreen(Screen):
         for area_action in self.ACTIONS:
             if event.key == area_action.key and not area_action.available(self.services):
                 if not area_action.hide_when_unavailable:
-                    why = area_action.needs or "it cannot run now"
-                    self.notify(f"{area_action.verb.capitalize()}: {why}.", severity="warning", markup=False)
+                    self.notify(area_action.why_not, severity="warning", markup=False)
                     event.stop()
                 return
 

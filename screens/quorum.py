@@ -5,6 +5,7 @@ coordinator (``backends.quorum``) in a worker; its events are rendered as they c
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -28,7 +29,7 @@ from .quorum_parts import (
 )
 from .widgets import FormField, FormScreen, ResultScreen
 
-NEEDS_CONFIG = "configure [quorum] first (README: Signer quorum; `custody-tui demo` has one)"
+NEEDS_CONFIG = "configure [quorum] first (README: Signer quorum)"
 
 
 def _configured(services) -> bool:
@@ -79,6 +80,7 @@ class QuorumScreen(AreaScreen):
         self.coordinator: Any = None
         self.selected = 0
         self.running: str | None = None  # the operation in flight, in words
+        self._opening = threading.Lock()
 
     # -- layout ---------------------------------------------------------------------------
 
@@ -121,11 +123,12 @@ class QuorumScreen(AreaScreen):
     def open_coordinator(self) -> Any:
         """The app's coordinator (opened in a worker: it reads the policy file); its events
         from other threads (health changes) reach the step log."""
-        coordinator = self.services.quorum
-        if self.coordinator is None:
-            self.coordinator = coordinator
-            previous = coordinator.on_event
-            coordinator.on_event = lambda event: (previous(event), self.from_backend(event))
+        with self._opening:  # workers may open it together; its events must be hooked once
+            coordinator = self.services.quorum
+            if self.coordinator is None:
+                previous = coordinator.on_event
+                coordinator.on_event = lambda event: (previous(event), self.from_backend(event))
+                self.coordinator = coordinator
         return coordinator
 
     def read_state(self) -> dict[str, Any]:
@@ -202,8 +205,16 @@ class QuorumScreen(AreaScreen):
             return
         super().on_key(event)
 
-    def operate(self, what: str, call: Callable[[], Any], done: Callable[[Any], None]) -> None:
-        """Run one device operation in a worker; the screen says it runs until it ends."""
+    def operate(self, what: str, call: Callable[[], Any], done: Callable[[Any], None], *, title: str = "") -> None:
+        """Run one device operation in a worker (``title`` heads its lines in the step log);
+        the screen says it runs until it ends. The palette reaches here without the keys'
+        check, hence the second one."""
+        if self.running:
+            self.notify(f"Wait: {self.running} is still running (see the step log).", severity="warning",
+                        markup=False)
+            return
+        if title:
+            self.begin(title)
         self.running = what
         self.refresh_bindings()
         self.show_statuses()
@@ -276,10 +287,8 @@ class QuorumScreen(AreaScreen):
         self.submit_form(form, preflight, done=confirm, description="Pre-flight", changes_state=False)
 
     def spend(self, amount: int, destination: str, note: str) -> None:
-        self.begin(f"spend {amount:,} sat to {destination}")
-        coordinator = self.open_coordinator()
-        self.operate("spend", lambda: self.stream(coordinator.spend(amount, destination, note)),
-                     self.spend_finished)
+        self.operate("spend", lambda: self.stream(self.open_coordinator().spend(amount, destination, note)),
+                     self.spend_finished, title=f"spend {amount:,} sat to {destination}")
 
     def spend_finished(self, last: Any) -> None:
         from backends.quorum import Done
@@ -303,10 +312,9 @@ class QuorumScreen(AreaScreen):
         def sign(values: dict[str, str] | None) -> None:
             if values is None:
                 return
-            self.begin(f"sign message {values['text']!r}")
-            coordinator = self.open_coordinator()
-            self.operate("proof of control", lambda: self.stream(coordinator.sign_message(values["text"])),
-                         self.signed)
+            self.operate("proof of control",
+                         lambda: self.stream(self.open_coordinator().sign_message(values["text"])),
+                         self.signed, title=f"sign message {values['text']!r}")
 
         self.app.push_screen(form, sign)
 
@@ -324,10 +332,9 @@ class QuorumScreen(AreaScreen):
 
     def action_arm(self) -> None:
         name = self.selected_signer()
-        self.begin(f"arm {name}")
-        coordinator = self.open_coordinator()
         say = lambda text: self.app.call_from_thread(self.log_event, text)  # noqa: E731
-        self.operate(f"arming {name}", lambda: coordinator.arm([name], say=say)[0], self.armed)
+        self.operate(f"arming {name}", lambda: self.open_coordinator().arm([name], say=say)[0], self.armed,
+                     title=f"arm {name}")
 
     def armed(self, status: Any) -> None:
         if status.live:
@@ -345,23 +352,21 @@ class QuorumScreen(AreaScreen):
     def set_enabled(self, enabled: bool) -> None:
         name = self.selected_signer()
         verb = "enable" if enabled else "disable"
-        coordinator = self.open_coordinator()
 
         def changed(status: Any) -> None:
             self.log_line(Text(f"· {name} {verb}d; now {status.state}"))
 
-        self.operate(f"{verb} {name}", lambda: coordinator.set_enabled(name, enabled), changed)
+        self.operate(f"{verb} {name}", lambda: self.open_coordinator().set_enabled(name, enabled), changed)
 
     def action_receive(self) -> None:
-        coordinator = self.open_coordinator()
-
         def address() -> str:
+            coordinator = self.open_coordinator()
             with self.services.audited("quorum", "receive-address") as result:
                 result["address"] = found = coordinator.receive_address()
             return found
 
         def show(found: str) -> None:
-            spec = coordinator.spec
+            spec = self.coordinator.spec
             self.app.push_screen(ResultScreen(
                 f"Receive — {spec.wallet_name}",
                 f"{found}\n{spec.threshold}-of-{len(spec.signers)} quorum, {self.services.config.network}",
@@ -371,13 +376,13 @@ class QuorumScreen(AreaScreen):
 
     def action_power_cycle(self) -> None:
         name = self.selected_signer()
-        self.begin(f"power-cycle {name}")
 
         def cycled(_: Any) -> None:
             self.log_line(Text(f"· {name} restarted out of HSM mode; auto-heal re-arms it "
                                f"(cooldown {self.services.config.quorum.heal_cooldown_seconds:.0f} s)"))
 
-        self.operate(f"power-cycling {name}", lambda: self.services.power_cycle_demo_signer(name), cycled)
+        self.operate(f"power-cycling {name}", lambda: self.services.power_cycle_demo_signer(name), cycled,
+                     title=f"power-cycle {name}")
 
 
 def parse_sats(text: str) -> int:

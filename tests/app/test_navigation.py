@@ -49,16 +49,28 @@ async def test_f1_help_lists_every_area_action(app_factory):
 
 
 def palette_titles(app) -> list[str]:
-    return [command.title for command in app.get_system_commands(app.screen)]
+    """Runnable palette entries: the app's own, and the area actions that can run now."""
+    from custody_tui.palette import area_commands
+
+    return ([command.title for command in app.get_system_commands(app.screen)]
+            + [command.title for command in area_commands(app) if command.available])
 
 
-async def test_palette_offers_only_actions_that_can_run_now(app_factory):
+def dimmed_titles(app) -> dict[str, str]:
+    from custody_tui.palette import area_commands
+
+    return {command.title: command.help for command in area_commands(app) if not command.available}
+
+
+async def test_palette_offers_actions_that_can_run_now_and_dims_the_others_with_what_they_need(app_factory):
     app = app_factory()
     async with app.run_test(size=(80, 24)) as pilot:
         titles = palette_titles(app)
         assert "keys: initialise" in titles
         assert "keys: unlock" not in titles and "keys: lock" not in titles
         assert "go: Audit log" in titles and "audit: verify chain" in titles
+        assert dimmed_titles(app)["keys: new mnemonic"] == "needs: unlock the keystore first (u)"
+        assert dimmed_titles(app)["quorum: spend"].startswith("needs: configure [quorum]")
 
         app.services.keystore.initialize(PASSPHRASE)
         titles = palette_titles(app)
@@ -67,7 +79,19 @@ async def test_palette_offers_only_actions_that_can_run_now(app_factory):
         app.services.keystore.unlock(PASSPHRASE, 60)
         titles = palette_titles(app)
         assert "keys: lock" in titles and "keys: new mnemonic" in titles
-        assert "keys: unlock" not in titles
+        assert "keys: unlock" not in titles and "keys: new mnemonic" not in dimmed_titles(app)
+
+
+async def test_a_dimmed_palette_entry_says_what_it_needs(app_factory):
+    app = app_factory()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("ctrl+p")
+        await pilot.press(*"quorum: sign message")
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen.AREA == "dashboard"
+        assert any(n.message.startswith("Sign message: configure [quorum] first") for n in app._notifications)
 
 
 async def test_palette_runs_an_area_action(app_factory):

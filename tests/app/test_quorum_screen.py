@@ -176,3 +176,23 @@ def test_an_amount_that_is_not_whole_positive_sats_is_refused(text):
 
 def test_amounts_may_be_grouped():
     assert parse_sats(" 2,000,000 ") == parse_sats("2_000_000") == 2_000_000
+
+
+async def test_a_quorum_that_cannot_open_is_said_plainly_and_its_actions_refuse_without_a_traceback(app_factory):
+    from custody_tui.config import QuorumConfig, QuorumSignerConfig
+
+    from .conftest import test_config
+
+    quorum = QuorumConfig(descriptor="wsh(...)", wallet_name="w", policy_file="gone.json",
+                          signers=[QuorumSignerConfig("a", "/tmp/custody-tui-nowhere/a.sock", "0F056943")])
+    app = app_factory(test_config(quorum=quorum))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_quorum(app, pilot)
+        health = str(screen.query_one("#quorum-health", Static).render())
+        assert "quorum unavailable: quorum.policy_file: cannot read" in health and "gone.json" in health
+        assert "quorum: unavailable" in status_line(screen)
+        await pilot.press("a")
+        await settle(app, pilot)
+        assert screen.running is None
+        assert any("gone.json" in n.message for n in app._notifications)
+        assert not any("Internal error" == n.title for n in app._notifications)
