@@ -4,7 +4,7 @@ and the status line poller. ``make_app`` is the one factory used by the CLI and 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
 
@@ -170,36 +170,38 @@ def _area_commands():
     return AreaCommands
 
 
-def chain_status(services: Services) -> StatusItem:
+def guarded_status(name: str, read: Callable[[], StatusItem]) -> StatusItem:
+    """``read()``, or "unavailable": the status line keeps polling whatever a backend does."""
     try:
+        return read()
+    except CustodyError as exc:
+        log.warning("%s status: %s", name, exc)
+    except Exception:
+        log.exception("%s status failed unexpectedly", name)
+    return StatusItem(name, "unavailable", "bad")
+
+
+def chain_status(services: Services) -> StatusItem:
+    def read() -> StatusItem:
         chain = services.chain
         tip = chain.tip()
-    except CustodyError as exc:
-        log.warning("chain status: %s", exc)
-        return StatusItem("chain", "unavailable", "bad")
-    except Exception:  # the status line must keep polling whatever a backend does
-        log.exception("chain status failed unexpectedly")
-        return StatusItem("chain", "unavailable", "bad")
-    return StatusItem("chain", f"{chain.backend_name} {chain.network} #{tip.height}", "ok")
+        return StatusItem("chain", f"{chain.backend_name} {chain.network} #{tip.height}", "ok")
+
+    return guarded_status("chain", read)
 
 
 def quorum_status(services: Services, *, poll: bool) -> StatusItem:
     """The quorum's health. The app runs the coordinator's poller (with auto-heal) from its
     first status poll on; without polling (tests) it reads the signers once."""
-    try:
+    def read() -> StatusItem:
         coordinator = services.quorum
         if poll:
             coordinator.start_polling(heal=True)
         elif never_read(coordinator.statuses()):
             coordinator.refresh()
-        words, level = health_words(coordinator)
-    except CustodyError as exc:
-        log.warning("quorum status: %s", exc)
-        return StatusItem("quorum", "unavailable", "bad")
-    except Exception:  # the status line must keep polling whatever a backend does
-        log.exception("quorum status failed unexpectedly")
-        return StatusItem("quorum", "unavailable", "bad")
-    return StatusItem("quorum", words, level)
+        return StatusItem("quorum", *health_words(coordinator))
+
+    return guarded_status("quorum", read)
 
 
 def make_app(
