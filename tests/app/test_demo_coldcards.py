@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
 from pathlib import Path
 
 import pytest
@@ -165,32 +164,3 @@ def test_the_tui_demo_runs_the_rig_services_while_the_app_is_open(rig, monkeypat
     assert seen == {"devices": [True, True, True], "chain": True}
     assert not coldcards.socket_dir(rig.data_dir).exists()
 
-
-@pytest.mark.slow
-def test_a_power_cycled_demo_signer_comes_back_and_auto_heal_re_arms_it(tmp_path):
-    # a rig of its own: a copied one's [quorum] names the sockets of the rig it was copied from
-    config, data_dir = prepare_demo(tmp_path / "demo")
-    rig = Services(config, data_dir)
-    try:
-        _power_cycle_and_heal(rig)
-    finally:
-        rig.close()
-
-
-def _power_cycle_and_heal(rig):
-    assert not rig.runs_demo_devices
-    with running_parts(rig) as running:
-        assert rig.runs_demo_devices
-        b = _devices(running)[1]
-        before = b.process.pid
-        rig.power_cycle_demo_signer("b")
-        assert b.process.pid != before and b.answers
-        deadline = time.monotonic() + 30
-        while not any(a == "auto-heal" and e.details.get("signer") == "b" and e.outcome == "ok"
-                      for e in rig.audit.entries(limit=None) for a in [e.action]):
-            assert time.monotonic() < deadline, "auto-heal did not re-arm b"
-            time.sleep(0.2)
-        assert rig.quorum.refresh(["b"])[0].live
-    assert not rig.runs_demo_devices
-    assert [(e.action, e.outcome, e.details["signer"]) for e in rig.audit.entries(limit=None)
-            if e.action == "power-cycle"] == [("power-cycle", "ok", "b")]

@@ -196,3 +196,38 @@ async def test_a_quorum_that_cannot_open_is_said_plainly_and_its_actions_refuse_
         assert screen.running is None
         assert any("gone.json" in n.message for n in app._notifications)
         assert not any("Internal error" == n.title for n in app._notifications)
+
+
+@pytest.mark.slow
+async def test_on_the_demo_rig_a_power_cycled_signer_goes_down_and_auto_heal_brings_it_back(tmp_path, clocks):
+    import asyncio
+    import time
+
+    from custody_tui.app import make_app
+    from custody_tui.demo import prepare_demo, running_parts
+    from custody_tui.services import Services
+
+    config, data_dir = prepare_demo(tmp_path / "demo")
+    rig = Services(config, data_dir)  # the rig's own services, as `custody-tui demo` runs them
+    try:
+        assert not rig.runs_demo_devices
+        with running_parts(rig):
+            assert rig.runs_demo_devices
+            app = make_app(config, data_dir, clocks=clocks, poll=False, actor="operator@test")
+            async with app.run_test(size=(80, 24)) as pilot:
+                screen = await open_quorum(app, pilot)
+                assert all("● live" in card_text(screen, n) for n in "abc")
+                await pilot.press("right", "p")
+                await settle(app, pilot)
+                assert "b restarted out of HSM mode" in log_text(screen)
+                deadline = time.monotonic() + 30
+                while "● live" not in card_text(screen, "b"):  # the rig's poller re-arms it
+                    assert time.monotonic() < deadline, card_text(screen, "b")
+                    await asyncio.sleep(0.5)
+                    await pilot.press("r")
+                    await settle(app, pilot)
+                assert audit(app, "power-cycle") == ["ok"]
+                assert "ok" in audit(app, "auto-heal")
+        assert not rig.runs_demo_devices  # the devices stopped with the rig
+    finally:
+        rig.close()
