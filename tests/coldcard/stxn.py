@@ -49,6 +49,11 @@ def _wait_for_story(dev) -> None:
 
 def failure(target, psbt: bytes, *, approve: bool = False) -> str:
     """The ``err_`` text of a PSBT the device will not sign (after OK, with ``approve``)."""
+    return failure_and_screen(target, psbt, approve=approve)[0]
+
+
+def failure_and_screen(target, psbt: bytes, *, approve: bool = False) -> tuple[str, str]:
+    """The ``err_`` text and the story the device shows for it (``title\0body``)."""
     with target.open() as dev:
         length, sha = dev.upload_file(psbt)
         dev.send_recv(P.sign_transaction(length, sha))
@@ -57,8 +62,9 @@ def failure(target, psbt: bytes, *, approve: bool = False) -> str:
             dev.send_recv(P.sim_keypress(b"y"))
         with pytest.raises(CCProtoError) as err:
             _result(dev)
-        dev.send_recv(P.sim_keypress(b"y"))  # the simulator shows the failure: dismiss it
-    return err.value.args[1].decode()
+        screen = dev.send_recv(SCREEN_STORY, encrypt=False).decode()
+        dev.send_recv(P.sim_keypress(b"y"))  # dismiss the failure story
+    return err.value.args[1].decode(), screen
 
 
 def approve_and_sign(target, psbt: bytes) -> Psbt:

@@ -33,8 +33,7 @@ def test_device_words_are_kept_in_typed_errors(target):
 
 def test_hsm_commands_disabled_is_typed(target):
     client = ColdcardClient(target.path)
-    if target.is_emulator:
-        client.sim_exec("settings.set('hsmcmd', 0)")
+    client.sim_exec("settings.set('hsmcmd', 0)")
     with pytest.raises(HsmCommandsDisabled):
         client.hsm_status()
     client.sim_exec("settings.set('hsmcmd', 1)")

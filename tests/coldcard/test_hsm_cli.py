@@ -5,8 +5,8 @@ drives it: ``hsm-start`` with a policy file (and without, for the saved one), ``
 test_hsm_mode. ``ckcc hsm`` prints the status with ``pprint`` (a Python literal, keys
 sorted), not JSON.
 
-These run against the official simulator too (CKCC_SIMULATOR); the one that leaves a QR
-code on the real simulator's screen is ``emulator_only``.
+These run against the official simulator too; the one that leaves a QR code on the
+screen gets a fresh simulator of its own (``fresh_device``).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import pytest
 from backends.coldcard.client import ColdcardClient
 from backends.coldcard.hsm import HsmPolicy, calc_hotp, calc_local_pincode
 
-from .test_hsm_mode import ALICE_SECRET, HSM_ON_KEYS, LEAVE_HSM, reset_hsm
+from .test_hsm_mode import ALICE_SECRET, HSM_ON_KEYS, leave_hsm, reset_hsm, typed_local_code
 
 CKCC = str(Path(sys.executable).parent / "ckcc")
 USERS = ["carol", "dave", "erin", "frank", "pat"]
@@ -99,7 +99,7 @@ def test_hsm_start_uploads_a_policy_file_and_hsm_reports_the_status(target, cc, 
 def test_hsm_start_without_a_file_restarts_the_saved_policy(target, cc):
     cc.start_hsm({"rules": [{"max_amount": 1000}]}, press_ok_on_simulator=True)
     expected = cc.hsm_status()["policy_hash"]
-    cc.sim_exec(LEAVE_HSM)
+    leave_hsm(cc)
     assert cli_status(target)["policy_available"] is True
     assert last_line(ckcc(target, "hsm-start")) == "Approve HSM policy on Coldcard screen."
     cc.press_keys("y")  # a saved policy needs OK only, no "Last chance" digit
@@ -140,9 +140,10 @@ def test_device_picked_totp_secret_is_shown_with_show_qr(target, cc):
     assert last_line(ckcc(target, "auth", "erin", calc_hotp(secret, counter))) == "Correct or queued"
 
 
-@pytest.mark.emulator_only
+@pytest.mark.fresh_device
 def test_default_user_leaves_the_secret_to_the_device_screen(target, cc):
-    # no secret over USB: the device shows it as a QR code (the simulator keeps that on screen)
+    # no secret over USB: the device shows it as a QR code, which stays on screen (so on
+    # the official simulator this test has a device of its own)
     assert last_line(ckcc(target, "user", "frank")) == "Done"
     assert "frank" in cc.hsm_status()["users"]
 
@@ -170,7 +171,7 @@ def test_local_conf_prints_the_code_the_operator_types(target, cc, tmp_path):
     assert last_line(ckcc(target, "local-conf", str(psbt))) == expected
     assert last_line(ckcc(target, "local-conf", "--next", next_code, str(psbt))) == expected
     cc.press_keys(expected)  # the sixth digit submits it
-    assert cc.sim_exec("RV.write(hsm_active.local_code_pending)") == expected.encode()
+    assert typed_local_code(cc, expected) == expected.encode()
 
 
 def test_get_locker_reads_the_storage_locker_allow_sl_times(target, cc):

@@ -3,13 +3,14 @@
 the policy, velocity and its simulator fast-forward, power cycles and boot_to_hsm, and a
 policy-approved spend that the embedded chain accepts once a second cosigner signs.
 
-The single-device tests run against the official simulator too (CKCC_SIMULATOR); those
+The single-device tests run against the official simulator too (tests/coldcard/conftest); those
 that need process control or several seeds are ``emulator_only``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from base64 import b32encode
 from pathlib import Path
@@ -42,20 +43,42 @@ PAY_TO = "bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080"
 OTHER = "bcrt1q65h52rapyrunjenertfq8uqp3kmv0kvu48cawl"
 #: a 20-byte TOTP secret: pyotp refuses the device's 80-bit ones
 ALICE_SECRET = b32encode(bytes(range(1, 21))).decode()
-HSM_OFF_KEYS = ["active", "policy_available", "users", "wallets", "chain"]
-HSM_ON_KEYS = ["active", "chain", "policy_hash", "summary", "last_refusal", "approvals", "refusals",
-               "sl_reads", "period", "uptime", "users", "pending_auth"]
+#: ``hsts`` keys in the order the device sends them: a MicroPython dict's hash-table order
+HSM_OFF_KEYS = ["policy_available", "chain", "active", "wallets", "users"]
+HSM_ON_KEYS = ["sl_reads", "summary", "last_refusal", "approvals", "refusals", "uptime", "chain",
+               "pending_auth", "policy_hash", "period", "active", "users"]
+
+
+def leave_hsm(client: ColdcardClient) -> None:
+    """Out of HSM mode (simulator hack). The simulator's HSM screen sees the flag at its
+    next 100 ms poll; the emulator at once."""
+    client.sim_exec(LEAVE_HSM)
+    deadline = time.monotonic() + 10  # a hang guard, not a speed check
+    while client.hsm_status()["active"]:
+        assert time.monotonic() < deadline, "the device stayed in HSM mode"
+        time.sleep(0.05)
+
+
+def typed_local_code(client: ColdcardClient, code: str) -> bytes:
+    """The code the HSM screen took from the keypad once it has read ``code``'s six digits
+    (the simulator's screen reads a key per 100 ms poll)."""
+    deadline = time.monotonic() + 10  # a hang guard, not a speed check
+    while True:
+        pending = client.sim_exec("from glob import hsm_active; RV.write(hsm_active.local_code_pending)")
+        if pending == code.encode() or time.monotonic() > deadline:
+            return pending
+        time.sleep(0.05)
 
 
 def reset_hsm(client: ColdcardClient) -> None:
     """HSM off, no saved policy, HSM commands on (the upstream tests' idioms)."""
-    client.sim_exec(LEAVE_HSM)
-    client.sim_exec(FORGET_POLICY)
     client.sim_exec("settings.set('hsmcmd', 1)")
+    leave_hsm(client)
+    client.sim_exec(FORGET_POLICY)
 
 
 def arm(client: ColdcardClient, policy: dict) -> dict:
-    client.sim_exec(LEAVE_HSM)
+    leave_hsm(client)
     client.start_hsm(policy, press_ok_on_simulator=True)
     return client.hsm_status()
 
@@ -123,7 +146,7 @@ def test_start_asks_twice_then_reports_live_status(target, cc):
     title, body = cc.screen_story().split("\0")
     expected_hash = HsmPolicy.from_json(policy).hash()
     assert title == "Start HSM?" and f"Policy hash:\n{expected_hash}" in body
-    digit = body.split("Press (")[1][0]
+    digit = re.search(r"\n\n\nPress (\d) to save policy and enable HSM mode\.$", body)[1]  # v5.4.5's words
     cc.press_keys("y" + "".join(d for d in "12346" if d != digit))  # strict: other keys do nothing
     assert cc.hsm_status()["active"] is False
     cc.press_keys(digit)
@@ -133,7 +156,7 @@ def test_start_asks_twice_then_reports_live_status(target, cc):
     assert (status["approvals"], status["refusals"], status["sl_reads"], status["period"]) == (0, 0, 0, 30)
     assert status["last_refusal"] is None and status["pending_auth"] == 0
     assert status["summary"].startswith("=-=\ntreasury\n=-=\n")
-    cc.sim_exec(LEAVE_HSM)
+    leave_hsm(cc)
     status = cc.hsm_status()
     assert status["active"] is False and status["policy_available"] is True
 
@@ -143,6 +166,33 @@ def test_cancelling_the_start_leaves_hsm_off(cc):
     cc.press_keys("x")
     status = cc.hsm_status()
     assert list(status) == HSM_OFF_KEYS and status["active"] is False
+
+
+#: policies using every field; the hash a v5.4.5 device reports must be the one computed
+#: here (the coordinator checks an armed signer by it)
+HASHED = [
+    {"share_xpubs": ["m/48h/1h/0h/*h"], "share_addrs": ["m/84h/1h/0h/0/*"], "msg_paths": ["m/84h/1h/0h/0/*"],
+     "warnings_ok": True, "must_log": True,
+     "rules": [{"max_amount": 5, "whitelist": ["mrVwhWw4GEBcHFttjEiawL77DaqZWNDm75"], "local_conf": True,
+                "patterns": ["EQ_OUT_AMOUNTS"], "min_pct_self_transfer": 50,
+                "whitelist_opts": {"mode": "BASIC", "allow_zeroval_outs": True}}]},
+    {"set_sl": "correct horse battery staple", "allow_sl": 2, "boot_to_hsm": "123456", "priv_over_ux": True,
+     "never_log": True, "period": 60, "rules": [{"per_period": 7, "wallet": "1"}, {"max_amount": 9}]},
+    {"notes": "3 a.m. refills", "period": 1440, "rules": [{"max_amount": 0, "users": ["quinn"], "min_users": 1},
+                                                         {"per_period": 2_000_000}]},
+]
+
+
+@pytest.mark.parametrize("policy", HASHED, ids=["sharing-whitelist", "locker-boot-priv", "users-velocity"])
+def test_reported_policy_hash_is_the_one_computed_here(cc, policy):
+    cc.delete_user("quinn")
+    cc.create_user("quinn", ALICE_SECRET)
+    try:
+        status = arm(cc, policy)
+        assert status["policy_hash"] == HsmPolicy.from_json(policy, users=["quinn"]).hash()
+    finally:
+        leave_hsm(cc)
+        cc.delete_user("quinn")
 
 
 # ---- what HSM mode allows --------------------------------------------------------------
@@ -262,9 +312,9 @@ def funded(quorum, tmp_path_factory):
 @pytest.fixture
 def hsm(quorum, funded):
     client = ColdcardClient(quorum.paths[0])
-    client.sim_exec(LEAVE_HSM)
+    leave_hsm(client)
     yield client
-    client.sim_exec(LEAVE_HSM)
+    leave_hsm(client)
 
 
 def spend(funded, amount: int, to: str = PAY_TO, *, coin: int = 0) -> bytes:
@@ -386,7 +436,7 @@ def test_an_error_while_judging_is_a_refusal_and_clears_the_request(quorum, hsm,
         assert hsm.hsm_status()["refusals"] == 2
     finally:
         users_file.rmdir()
-        hsm.sim_exec(LEAVE_HSM)
+        leave_hsm(hsm)
         hsm.delete_user("erin")  # writes the table back
 
 
@@ -398,7 +448,7 @@ def test_local_operator_code_confirms_one_psbt(hsm, funded):
     next_code = hsm.hsm_status()["next_local_code"]
     code = calc_local_pincode(hashlib.sha256(psbt).digest(), next_code)
     hsm.press_keys(code)  # the sixth digit submits it
-    assert hsm.sim_exec("RV.write(hsm_active.local_code_pending)") == code.encode()
+    assert typed_local_code(hsm, code) == code.encode()
     hsm.sign_psbt(psbt)
     assert hsm.hsm_status()["next_local_code"] != next_code
     assert refusal(hsm, psbt) == "Rejected: rule #1: local operator didn't confirm"

@@ -13,7 +13,7 @@ import pytest
 from backends.coldcard.client import ColdcardClient
 
 from .single_sig import KEYS, OTHER_KEYS, PAY_SCRIPT, Pay, Spend, build, change, consensus_failures
-from .stxn import approve_and_sign, failure, visualize, warnings_in
+from .stxn import approve_and_sign, failure, failure_and_screen, visualize, warnings_in
 
 ALL, NONE, SINGLE, ANYONECANPAY = 0x01, 0x02, 0x03, 0x80
 CAUTION = "- Caution: Some inputs have unusual SIGHASH values not used in typical cases.\n\n"
@@ -110,8 +110,8 @@ def test_single_without_its_output_fails_after_approval(target, kind):
     # input 1 has no output 1 to commit to; consensus would sign "1", the device refuses
     psbt = build(two_coins(kind, SINGLE), [Pay(PAY_SCRIPT, 1_590_000)])
     where = "psbt.py:2234" if kind == "p2wpkh" else "psbt.py:2172"
-    assert failure(target, psbt, approve=True) == (
-        "Signing failed late\n\nSINGLE corresponding output (1) missing\n\n" + where)
+    assert failure_and_screen(target, psbt, approve=True) == (
+        "Signing failed late", "Failure\0Signing failed late\n\nSINGLE corresponding output (1) missing\n\n" + where)
 
 
 def test_default_is_all_for_a_key_of_ours_found_by_zero_xfp(target):

@@ -33,6 +33,8 @@ class PendingAction:
         self.result = None
         self.ux_done = False
         self.story: Story | None = None
+        #: what the screen shows once the request failed (until OK), outside HSM mode
+        self.failure_story: Story | None = None
 
     def on_key(self, key: str) -> None:  # pragma: no cover - overridden
         pass
@@ -57,6 +59,7 @@ class KeyDecision(PendingAction):
                 self.result = self._on_approve()
             except Exception as exc:  # a signing error after approval
                 self.failed = str(exc) or "Signing failed late"
+                self.failure_story = Story(getattr(exc, "title", "Failure"), getattr(exc, "screen", self.failed))
             self.finish()
         elif key == "x":
             self.refused = True
@@ -91,11 +94,18 @@ class Approvals:
         self.active = action
         self.idle_story = None
 
+    def show(self, story: Story) -> None:
+        """A story that stays on screen until OK or cancel (a failure's details)."""
+        self.idle_story = story
+
     def cleanup(self) -> None:
         self.active = None
 
     def press(self, key: str) -> None:
-        if self.active is not None and not self.active.ux_done:
-            self.active.on_key(key)
+        action = self.active
+        if action is not None and not action.ux_done:
+            action.on_key(key)  # may end the request (self.active is then None)
+            if action.failure_story is not None:
+                self.show(action.failure_story)
         elif self.idle_story is not None and key in ("y", "x"):
             self.idle_story = None

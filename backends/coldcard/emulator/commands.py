@@ -195,6 +195,8 @@ def start_transaction(dev, raw: bytes, flags: int) -> None:
     except signing.SigningFailure as exc:
         action.failed = str(exc)
         action.finish()
+        if dev.hsm is None:  # in HSM mode the text is for USB only
+            dev.approvals.show(Story(exc.title, exc.screen))
         return
     if flags & STXN_VISUALIZE:  # the story without the prompt, address marks as spaces
         story_text = approval_story(analysis, dev.chain, prompt=False).replace(ADDRESS_MARK, " ")

@@ -20,7 +20,6 @@ As the firmware (``usb.py``, ``hsm_ux.py``, ``auth.py``) does it:
 
 from __future__ import annotations
 
-import json
 import random
 import struct
 from pathlib import Path
@@ -41,6 +40,7 @@ from backends.coldcard.hsm import (
 from backends.coldcard.hsm import texts
 from backends.coldcard.hsm.engine import problem_text
 
+from . import micropython_json
 from .approvals import PendingAction, Story
 
 #: the digits the "Last chance" story picks its confirmation key from
@@ -196,7 +196,7 @@ class ApproveHsmPolicy(PendingAction):
         if self.confirm_char is None:
             if key == "y" and self.new_file:
                 self.confirm_char = random.choice(CONFIRM_CHARS)
-                body = texts.LAST_CHANCE_MASTER.format(hash=self.policy.hash(), key=self.confirm_char)
+                body = texts.LAST_CHANCE.format(hash=self.policy.hash(), key=self.confirm_char)
                 self.story = Story(self.title, body)
             elif key == "y":
                 self._done(approved=True)
@@ -273,7 +273,7 @@ def device_inactive_status(dev) -> dict:
 
 def _status(dev, args):
     status = dev.hsm.status() if dev.hsm is not None else device_inactive_status(dev)
-    return b"asci" + json.dumps(status).encode()
+    return b"asci" + micropython_json.dumps(status).encode()
 
 
 def _start(dev, args):

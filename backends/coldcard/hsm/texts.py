@@ -136,5 +136,3 @@ LAST_CHANCE = (
     "specific transactions without any further user approval.\n\n"
     "Policy hash:\n{hash}\n\n\nPress {key} to save policy and enable HSM mode."
 )
-#: master (and the seed's orchestrator) shows the key in parentheses
-LAST_CHANCE_MASTER = LAST_CHANCE.replace("Press {key} ", "Press ({key}) ")
