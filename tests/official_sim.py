@@ -129,14 +129,20 @@ class OfficialSimulator:
         _running.add(self)
         return self
 
-    def stop(self) -> None:
-        """Stops the simulator and its MicroPython child, removes its socket, work dir and log."""
+    def stop(self, *, wait: bool = True) -> None:
+        """Stops the simulator and its MicroPython child, removes its socket, work dir and
+        log. ``wait=False`` returns at once (the stop finishes in the background, and at the
+        latest when the test process exits)."""
         if not self.socket:
             return
         bundle = bundle_dir()
         if bundle is not None:
-            subprocess.run([str(bundle / "stop.sh"), self.socket], capture_output=True, timeout=30,
-                           stdin=subprocess.DEVNULL)
+            stopper = subprocess.Popen([str(bundle / "stop.sh"), self.socket], stdin=subprocess.DEVNULL,
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            if wait:
+                stopper.wait(30)
+            else:
+                _stopping.append(stopper)
         if self.log:
             Path(self.log).unlink(missing_ok=True)
         _running.discard(self)
@@ -159,6 +165,7 @@ class OfficialSimulator:
 
 
 _running: set[OfficialSimulator] = set()
+_stopping: list[subprocess.Popen] = []
 
 
 @atexit.register
@@ -166,6 +173,8 @@ def _stop_leftovers() -> None:
     # a run interrupted between start and finalizer must not leave simulators behind
     for sim in list(_running):
         sim.stop()
+    for stopper in _stopping:
+        stopper.wait(30)
 
 
 def start_simulator(seed: str | None = None, *args: str) -> OfficialSimulator:
@@ -195,7 +204,7 @@ def start_official_simulator() -> Iterator[Callable[..., str]]:
         yield start
     finally:
         for sim in started:
-            sim.stop()
+            sim.stop(wait=False)
 
 
 @pytest.fixture

@@ -46,13 +46,22 @@ def test_mitm_in_plaintext_is_refused(target):
             dev.send_recv(P.check_mitm())
 
 
+def reply(call):
+    """The device's answer, or ``err_<text>`` when it refused."""
+    try:
+        return call()
+    except CCProtoError as err:
+        return b"err_" + err.args[1]
+
+
 def test_upload_offsets_must_be_aligned_and_in_order(target):
     with target.open() as dev:
         assert dev.send_recv(P.upload(0, 1000, b"a" * 256)) == 0
         with pytest.raises(CCProtoError, match="alignment"):
             dev.send_recv(P.upload(100, 1000, b"b" * 10))
-        with pytest.raises(CCProtoError, match="offset"):
-            dev.send_recv(P.upload(512, 1000, b"b" * 10))
+        # master refuses a chunk out of order; v5.4.5 stores it (README: deliberate)
+        assert reply(lambda: dev.send_recv(P.upload(512, 1000, b"b" * 10))) == target.expect(
+            emulator=b"err_offset", simulator=512)
         with pytest.raises(CCProtoError, match="long"):
             dev.send_recv(P.upload(0, 10, b"c" * 11))
         length, sha = dev.upload_file(b"x" * 3000)
@@ -62,17 +71,21 @@ def test_upload_offsets_must_be_aligned_and_in_order(target):
 def test_download_without_a_lease_is_refused(target):
     with target.open() as dev:
         dev.upload_file(b"psbt\xff" + bytes(300))
-        with pytest.raises(CCProtoError) as err:
-            dev.send_recv(P.download(0, 100, 1))
-        assert err.value.args[1] == b"not allowed"
+        # master serves only the lease of the last result; v5.4.5 reads out whatever its
+        # result buffer holds, a firmware bug the emulator does not copy (README)
+        answer = reply(lambda: dev.send_recv(P.download(0, 100, 1)))
+        assert (answer if target.is_emulator else len(answer)) == target.expect(
+            emulator=b"err_not allowed", simulator=100)
         with pytest.raises(CCProtoError, match="bad fnum"):
             dev.send_recv(P.download(0, 100, 0)[:-4] + b"\x05\x00\x00\x00")
 
 
 def test_download_over_plaintext_is_refused(target):
     with target.open(encrypt=False) as dev:
-        with pytest.raises(CCProtoError, match="must encrypt"):
-            dev.send_recv(P.download(0, 10, 1))
+        # master wants downloads encrypted; v5.4.5 answers in plaintext (README: deliberate)
+        answer = reply(lambda: dev.send_recv(P.download(0, 10, 1)))
+        assert (answer if target.is_emulator else len(answer)) == target.expect(
+            emulator=b"err_must encrypt", simulator=10)
 
 
 def test_stok_without_request(target):
@@ -81,17 +94,33 @@ def test_stok_without_request(target):
             dev.send_recv(P.get_signed_txn())
 
 
-@pytest.mark.emulator_only
-def test_encrypted_flag_before_any_ncry_is_no_key(emulator):
-    emulator.power_cycle()
+@pytest.mark.fresh_device
+def test_encrypted_flag_before_any_ncry_is_no_key(target):
+    if target.is_emulator:
+        target.power_cycle()  # no client has set up a key since
     from .rawlink import RawLink
 
-    raw = RawLink(emulator.path)
+    raw = RawLink(target.path)
     try:
         raw.send_message(b"pingxxxx", encrypted_flag=True)
         assert raw.recv_message() == b"framno key"
     finally:
         raw.close()
+
+
+@pytest.mark.fresh_device
+def test_a_v2_bound_link_refuses_another_handshake(target):
+    dev = ColdcardDevice(sn=target.path, ncry_ver=2)
+    try:
+        dev.check_mitm()
+        assert dev.send_recv(P.ping(b"x" * 2000)) == b"x" * 2000
+        # the newcomer's plaintext ncry is refused in a reply encrypted for the bound session
+        with pytest.raises((CCFramingError, TypeError, AssertionError)):
+            ColdcardDevice(sn=target.path, ncry_ver=1)
+    finally:
+        dev.close()
+        if target.is_emulator:
+            target.power_cycle()  # bound until then; the module's other tests share it
 
 
 @pytest.mark.emulator_only

@@ -18,11 +18,11 @@ FORMATS = ["p2wsh", "p2sh-p2wsh", "p2sh"]
 
 
 @pytest.fixture(scope="module")
-def enrolled(target):
-    client = ColdcardClient(target.path)
+def enrolled(shared_target):
+    client = ColdcardClient(shared_target.path)
     for fmt in FORMATS:  # enrolling one already there only shows "Duplicate wallet"
         client.enroll_multisig(wallet_file(fmt), press_ok_on_simulator=True)
-    return target
+    return shared_target
 
 
 def spend(fmt: str, change: Address | None = None, **scripts):
