@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from .failures import SIGNING_FAILED_LATE
+
 
 class Busy(Exception):
     """Another approval is on screen; answered with ``busy``."""
@@ -58,7 +60,7 @@ class KeyDecision(PendingAction):
             try:
                 self.result = self._on_approve()
             except Exception as exc:  # a signing error after approval
-                self.failed = str(exc) or "Signing failed late"
+                self.failed = str(exc) or SIGNING_FAILED_LATE
                 self.failure_story = Story(getattr(exc, "title", "Failure"), getattr(exc, "screen", self.failed))
             self.finish()
         elif key == "x":
