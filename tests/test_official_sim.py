@@ -11,6 +11,7 @@ from tests.coldcard.emulators import COSIGNER_WORDS
 
 
 def test_a_missing_bundle_is_a_reason_not_an_error(monkeypatch, tmp_path):
+    monkeypatch.delenv(official_sim.SWITCH_ENV, raising=False)
     monkeypatch.setenv(official_sim.ORACLES_ENV, str(tmp_path))
     assert official_sim.bundle_dir() is None
     assert "no coldcard-sim bundle in " + str(tmp_path) in official_sim.unavailable_reason()
