@@ -178,8 +178,7 @@ class Bitcoind:
     @_answers_checked
     def history(self, descriptor: str | None = None) -> list[HistoryEntry]:
         owners = self._owners_for(descriptor)
-        listed = self._wallet_call("listtransactions", "*", 1_000_000, 0, True)
-        wallet_txids = list(dict.fromkeys(e["txid"] for e in listed))
+        wallet_txids = self._wallet_txids()
         txs = self._decoded_wallet_txs(wallet_txids)
         live = self._live_unconfirmed([t for t, tx in txs.items() if int(tx["confirmations"]) == 0])
         prevout_txids = sorted({vin["txid"] for tx in txs.values() for vin in tx["decoded"]["vin"] if "txid" in vin} - set(txs))
@@ -194,6 +193,16 @@ class Bitcoind:
                 result.append(entry)
         return sorted(result, key=lambda e: (e.height is None, e.height or 0, e.time))
 
+    def _wallet_txids(self) -> list[str]:
+        """Every transaction the node's wallet holds. ``listtransactions`` is not enough: Core
+        counts an output to one of our scripts without an address-book entry (every address of
+        an imported ranged descriptor) as change, and leaves a transaction whose outputs all
+        return to the wallet (a payment between two watched descriptors) out of the list.
+        ``listsinceblock`` with ``include_change`` (Core >= 25) lists those too."""
+        # blockhash (none: all), target_confirmations, include_watchonly, include_removed, include_change
+        listed = self._wallet_call("listsinceblock", None, 1, True, False, True)
+        return list(dict.fromkeys(e["txid"] for e in listed["transactions"]))
+
     def _decoded_wallet_txs(self, txids: list[str]) -> dict[str, dict]:
         answers = self._rpc.batch([("gettransaction", [t, True, True]) for t in txids], wallet=self.wallet)
         return {t: a for t, a in zip(txids, answers) if isinstance(a, dict)}
@@ -207,21 +216,24 @@ class Bitcoind:
         decoded = tx["decoded"]
         received = sum(btc_to_sat(o["value"]) for o in decoded["vout"]
                        if bytes.fromhex(o["scriptPubKey"]["hex"]) in owners)
-        sent, value_in, all_known = 0, 0, True
+        # the fee is ours to report only when every input spends a coin of the scripts asked about
+        sent, value_in, all_watched = 0, 0, True
         for vin in decoded["vin"]:
             prev = prev_txs.get(vin.get("txid", ""))
             if prev is None:
-                all_known = False
+                all_watched = False
                 continue
             out = prev["decoded"]["vout"][vin["vout"]]
             amount = btc_to_sat(out["value"])
             value_in += amount
             if bytes.fromhex(out["scriptPubKey"]["hex"]) in owners:
                 sent += amount
+            else:
+                all_watched = False
         if not received and not sent:
             return None
         value_out = sum(btc_to_sat(o["value"]) for o in decoded["vout"])
-        fee = value_in - value_out if sent and all_known else None
+        fee = value_in - value_out if sent and all_watched else None
         confirmations = int(tx["confirmations"])
         height = tx.get("blockheight") if confirmations > 0 else None
         time = int(tx.get("timereceived") or tx.get("time") or 0)
