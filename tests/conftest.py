@@ -38,3 +38,29 @@ def no_runner_config(monkeypatch: pytest.MonkeyPatch, isolated_home) -> None:
     --config would otherwise read ~/.config/custody-tui/config.toml)."""
     monkeypatch.setenv("XDG_CONFIG_HOME", str(isolated_home / "config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(isolated_home / "data"))
+
+
+@pytest.fixture(scope="session")
+def bitcoind_node(tmp_path_factory: pytest.TempPathFactory):
+    """One regtest Bitcoin Core for the session (see tests/bitcoind.py), or skip saying why not."""
+    from tests.bitcoind import SessionNode, locate_bitcoind
+
+    binary, why_not = locate_bitcoind()
+    if binary is None:
+        pytest.skip(why_not)
+    node = SessionNode(binary, tmp_path_factory.mktemp("bitcoind"))
+    try:
+        yield node
+    finally:
+        node.stop()
+
+
+@pytest.fixture
+def core_chain(bitcoind_node):
+    """A Bitcoind chain on the session node with a wallet of its own, on a chain back at genesis."""
+    chain = bitcoind_node.open_chain()
+    try:
+        yield chain
+    finally:
+        chain.close()
+        bitcoind_node.reset(chain)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from backends.chain import Chain, ChainError, TransactionRejected
+from backends.chain import Chain, ChainError, TransactionRejected, TxStatus
 
-from .funding import BURN_ADDRESS, fund, watch_all
-from .wallets import flip_signature_byte, spend
+from .funding import BURN_ADDRESS, RANGE_END, fund, watch_all
+from .wallets import (
+    coin_of, flip_signature_byte, multisig_wallet, sh_multisig_wallet, sh_wpkh_wallet, spend, taproot_wallet, wpkh_wallet,
+)
 
 COIN = 100_000_000
 FEE = 2_000
@@ -112,6 +114,52 @@ def test_a_fee_is_reported_only_when_every_input_is_watched(chain):
         assert (seen_by_wpkh.sent_sat, seen_by_wpkh.fee_sat) == (50 * COIN, None)
         [seen_by_all] = [e for e in chain.history() if e.txid == txid]
         assert (seen_by_all.sent_sat, seen_by_all.fee_sat) == (100 * COIN, FEE)
+        chain.mine(1, BURN_ADDRESS)
+
+
+TEMPLATES = {"wpkh": wpkh_wallet, "sh-wpkh": sh_wpkh_wallet, "multisig": multisig_wallet,
+             "sh-multisig": sh_multisig_wallet, "taproot": taproot_wallet}
+EXTERNAL = bytes.fromhex("0014" + "55" * 20)
+
+
+@pytest.mark.parametrize("template", TEMPLATES)
+def test_every_read_agrees_for_each_descriptor_template(chain, template):
+    """utxos, history (per descriptor and whole), tx_status for a ranged <0;1> descriptor of each
+    template: a coinbase at receive/3, a payment in from another watched wallet to receive/4, a
+    payment out with change to change/2; in the mempool, then confirmed."""
+    wallet = TEMPLATES[template]()
+    payer = taproot_wallet() if template == "wpkh" else wpkh_wallet()
+    for watched in (wallet, payer):
+        chain.watch(watched.descriptor, range_end=RANGE_END, label=watched.name)
+    chain.mine(1, wallet.address(3))
+    chain.mine(1, payer.address(0))
+    chain.mine(100, BURN_ADDRESS)
+    [coinbase] = chain.utxos(wallet.descriptor)
+    assert (coinbase.branch, coinbase.index, coinbase.coinbase, coinbase.confirmations) == (0, 3, True, 102)
+    assert (coinbase.script_pubkey, coinbase.amount_sat) == (wallet.script(3), 50 * COIN)
+    [paying] = [coin_of(u, payer) for u in chain.utxos(payer.descriptor)]
+    incoming = chain.broadcast(spend([paying], [(wallet.script(4), 5 * COIN),
+                                                (payer.script(0, branch=1), paying.amount_sat - 5 * COIN - FEE)]))
+    outgoing = chain.broadcast(spend([coin_of(coinbase, wallet)], [(EXTERNAL, 20 * COIN),
+                                                                   (wallet.script(2, branch=1), 30 * COIN - FEE)]))
+    for confirmations in (0, 1):
+        utxos = {(u.txid, u.vout): u for u in chain.utxos(wallet.descriptor)}
+        assert set(utxos) == {(incoming, 0), (outgoing, 1)}
+        assert [(u.branch, u.index, u.amount_sat, u.confirmations, u.coinbase, u.descriptor)
+                for u in (utxos[(incoming, 0)], utxos[(outgoing, 1)])] == [
+            (0, 4, 5 * COIN, confirmations, False, wallet.descriptor),
+            (1, 2, 30 * COIN - FEE, confirmations, False, wallet.descriptor)]
+        history = {e.txid: e for e in chain.history(wallet.descriptor)}
+        assert set(history) == {coinbase.txid, incoming, outgoing}
+        seen = {t: (e.received_sat, e.sent_sat, e.fee_sat, e.confirmations) for t, e in history.items()}
+        assert seen == {coinbase.txid: (50 * COIN, 0, None, 102 + confirmations),
+                        incoming: (5 * COIN, 0, None, confirmations),
+                        outgoing: (30 * COIN - FEE, 50 * COIN, FEE, confirmations)}
+        assert history[outgoing].outflow_sat == 20 * COIN + FEE
+        whole = {e.txid: e for e in chain.history()}
+        assert (whole[incoming].net_sat, whole[incoming].fee_sat) == (-FEE, FEE)  # between watched wallets
+        assert {chain.tx_status(t) for t in (incoming, outgoing)} == {
+            TxStatus("confirmed", 1) if confirmations else TxStatus("mempool", 0)}
         chain.mine(1, BURN_ADDRESS)
 
 

@@ -1,5 +1,6 @@
-"""Deterministic test wallets (wpkh, 2-of-3 wsh sortedmulti, taproot key path) that sign
-spends directly with embit: BIP-143 for segwit v0, BIP-341 for the taproot key path."""
+"""Deterministic test wallets (wpkh, 2-of-3 wsh sortedmulti, taproot key path, and both
+nested in p2sh) that sign spends directly with embit: BIP-143 for segwit v0, BIP-341 for the
+taproot key path."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ class TestWallet:
     name: str
     descriptor: str
     accounts: list[bip32.HDKey]
-    kind: str  # wpkh | wsh-multi | tr
+    kind: str  # wpkh | wsh-multi | tr, with an "sh-" prefix when nested in p2sh
 
     def script(self, index: int = 0, branch: int = 0) -> bytes:
         return Descriptor.from_string(self.descriptor).derive(index, branch_index=branch).script_pubkey().data
@@ -48,6 +49,17 @@ def wpkh_wallet() -> TestWallet:
 def multisig_wallet() -> TestWallet:
     parts = [_origin(root, "m/48h/1h/0h/2h") for root in ROOTS]
     return TestWallet("multisig", "wsh(sortedmulti(2,%s))" % ",".join(p[0] for p in parts), [p[1] for p in parts], "wsh-multi")
+
+
+def sh_wpkh_wallet() -> TestWallet:
+    text, account = _origin(ROOTS[1], "m/49h/1h/0h")
+    return TestWallet("sh-wpkh", f"sh(wpkh({text}))", [account], "sh-wpkh")
+
+
+def sh_multisig_wallet() -> TestWallet:
+    parts = [_origin(root, "m/48h/1h/0h/1h") for root in ROOTS]
+    return TestWallet("sh-multisig", "sh(wsh(sortedmulti(2,%s)))" % ",".join(p[0] for p in parts), [p[1] for p in parts],
+                      "sh-wsh-multi")
 
 
 def taproot_wallet() -> TestWallet:
@@ -83,18 +95,22 @@ def spend(coins: list[Coin], outputs: list[tuple[bytes, int]], *, locktime: int 
     values = [c.amount_sat for c in coins]
     for i, coin in enumerate(coins):
         keys = coin.wallet.keys(coin.branch, coin.index)
-        if coin.wallet.kind == "wpkh":
+        kind = coin.wallet.kind.removeprefix("sh-")
+        derived = Descriptor.from_string(coin.wallet.descriptor).derive(coin.index, branch_index=coin.branch)
+        if coin.wallet.kind.startswith("sh-"):  # the nested segwit program is pushed as the redeem script
+            program = derived.redeem_script().data
+            tx.vin[i].script_sig = Script(bytes([len(program)]) + program)
+        if kind == "wpkh":
             key = keys[0]
             digest = tx.sighash_segwit(i, p2pkh(key.get_public_key()), coin.amount_sat)
             tx.vin[i].witness = Witness([key.sign(digest).serialize() + b"\x01", key.get_public_key().sec()])
-        elif coin.wallet.kind == "wsh-multi":
-            derived = Descriptor.from_string(coin.wallet.descriptor).derive(coin.index, branch_index=coin.branch)
+        elif kind == "wsh-multi":
             witness_script = derived.witness_script()
             digest = tx.sighash_segwit(i, witness_script, coin.amount_sat)
             chosen = sorted((keys[s] for s in signers), key=lambda k: k.get_public_key().sec())
             sigs = [k.sign(digest).serialize() + b"\x01" for k in chosen]
             tx.vin[i].witness = Witness([b"", *sigs, witness_script.data])
-        elif coin.wallet.kind == "tr":
+        elif kind == "tr":
             digest = tx.sighash_taproot(i, spks, values)
             tx.vin[i].witness = Witness([keys[0].taproot_tweak(b"").schnorr_sign(digest).serialize()])
         else:
@@ -106,7 +122,7 @@ def flip_signature_byte(raw: bytes, wallet_kind: str = "wpkh") -> bytes:
     """The same transaction with one byte of its first signature flipped."""
     tx = Transaction.parse(raw)
     items = list(tx.vin[0].witness.items)
-    sig_index = 1 if wallet_kind == "wsh-multi" else 0
+    sig_index = 1 if wallet_kind.endswith("wsh-multi") else 0
     sig = bytearray(items[sig_index])
     sig[10] ^= 0x01
     items[sig_index] = bytes(sig)

@@ -1,0 +1,113 @@
+"""A regtest Bitcoin Core node started from a given binary: loopback only, cookie auth, free ports.
+
+The demo rig (``custody-tui demo --bitcoind PATH``) and the tests that check custody-tui against
+the real node start it the same way. The node keeps its blocks and wallets in ``datadir``, so a
+node started again on the same directory carries on where it stopped.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from .errors import ChainUnavailable
+from .rpc import RpcClient
+
+_START_TIMEOUT = 60.0
+_STOP_TIMEOUT = 30.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def cannot_run(binary: str | Path) -> str | None:
+    """Why ``binary --version`` fails (a missing shared library, not executable...), None if it runs."""
+    try:
+        done = subprocess.run([str(binary), "--version"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"{binary} cannot run: {exc}"
+    if done.returncode != 0:
+        said = (done.stderr or done.stdout).strip().splitlines()
+        return f"{binary} cannot run: {said[-1] if said else f'exit status {done.returncode}'}"
+    return None
+
+
+class RegtestNode:
+    """``bitcoind -regtest`` with its data in ``datadir``; ``start`` waits until RPC answers."""
+
+    def __init__(self, binary: str | Path, datadir: Path) -> None:
+        self.binary = str(binary)
+        self.datadir = Path(datadir)
+        self.rpc_port = 0
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.rpc_port}"
+
+    @property
+    def cookie_file(self) -> Path:
+        return self.datadir / "regtest" / ".cookie"
+
+    def start(self, timeout: float = _START_TIMEOUT) -> "RegtestNode":
+        self.datadir.mkdir(parents=True, exist_ok=True)
+        self.cookie_file.unlink(missing_ok=True)  # a stale cookie of a killed node is not the new one
+        self.rpc_port = free_port()
+        log = open(self.datadir / "bitcoind-start.log", "wb")
+        try:
+            self.process = subprocess.Popen(
+                [self.binary, "-regtest", f"-datadir={self.datadir}", f"-rpcport={self.rpc_port}",
+                 "-rpcbind=127.0.0.1", "-rpcallowip=127.0.0.1", "-listen=0", "-dnsseed=0", "-fixedseeds=0",
+                 "-server=1", "-txindex=1", "-fallbackfee=0.0001", "-printtoconsole=0", "-disablewallet=0",
+                 "-rpcthreads=8", "-rpcworkqueue=64"],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log)
+        except OSError as exc:
+            raise ChainUnavailable(f"cannot start {self.binary}: {exc}") from None
+        finally:
+            log.close()
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.process.poll() is not None:
+                said = (self.datadir / "bitcoind-start.log").read_text(errors="replace").strip()
+                raise ChainUnavailable(f"bitcoind exited while starting: {said[-400:] or self.process.returncode}",
+                                       hint=f"see {self.datadir / 'regtest' / 'debug.log'}")
+            if self.cookie_file.exists():
+                rpc = self.rpc()
+                try:
+                    rpc.call("getblockchaininfo")
+                    return self
+                except ChainUnavailable:
+                    pass  # still warming up
+                finally:
+                    rpc.close()
+            if time.monotonic() > deadline:
+                self.stop()
+                raise ChainUnavailable(f"bitcoind did not answer within {timeout:.0f} s",
+                                       hint=f"see {self.datadir / 'regtest' / 'debug.log'}")
+            time.sleep(0.05)
+
+    def rpc(self) -> RpcClient:
+        """A node-level RPC client (close it after use)."""
+        return RpcClient(self.url, cookie_file=self.cookie_file, timeout=120)
+
+    def stop(self) -> None:
+        """Stop the node cleanly (SIGTERM flushes its wallets and chainstate); kill it if it hangs."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=_STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def __enter__(self) -> "RegtestNode":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
