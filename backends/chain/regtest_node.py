@@ -37,12 +37,21 @@ def cannot_run(binary: str | Path) -> str | None:
     return None
 
 
-class RegtestNode:
-    """``bitcoind -regtest`` with its data in ``datadir``; ``start`` waits until RPC answers."""
+_COOKIE_DIR = {"main": "", "test": "testnet3", "testnet4": "testnet4", "signet": "signet", "regtest": "regtest"}
 
-    def __init__(self, binary: str | Path, datadir: Path) -> None:
+
+class RegtestNode:
+    """``bitcoind -regtest`` with its data in ``datadir``; ``start`` waits until RPC answers.
+
+    ``chain`` may name another network for an offline node (no peers): the tests use one to
+    compare that network's address encodings with Core's."""
+
+    def __init__(self, binary: str | Path, datadir: Path, *, chain: str = "regtest") -> None:
+        if chain not in _COOKIE_DIR:
+            raise ValueError(f"unknown chain {chain!r}")
         self.binary = str(binary)
         self.datadir = Path(datadir)
+        self.chain = chain
         self.rpc_port = 0
         self.process: subprocess.Popen | None = None
 
@@ -52,7 +61,7 @@ class RegtestNode:
 
     @property
     def cookie_file(self) -> Path:
-        return self.datadir / "regtest" / ".cookie"
+        return self.datadir / _COOKIE_DIR[self.chain] / ".cookie"
 
     def start(self, timeout: float = _START_TIMEOUT) -> "RegtestNode":
         self.datadir.mkdir(parents=True, exist_ok=True)
@@ -61,10 +70,10 @@ class RegtestNode:
         log = open(self.datadir / "bitcoind-start.log", "wb")
         try:
             self.process = subprocess.Popen(
-                [self.binary, "-regtest", f"-datadir={self.datadir}", f"-rpcport={self.rpc_port}",
+                [self.binary, f"-chain={self.chain}", f"-datadir={self.datadir}", f"-rpcport={self.rpc_port}",
                  "-rpcbind=127.0.0.1", "-rpcallowip=127.0.0.1", "-listen=0", "-dnsseed=0", "-fixedseeds=0",
                  "-server=1", "-txindex=1", "-fallbackfee=0.0001", "-printtoconsole=0", "-disablewallet=0",
-                 "-rpcthreads=8", "-rpcworkqueue=64"],
+                 "-rpcthreads=8", "-rpcworkqueue=64", *([] if self.chain == "regtest" else ["-connect=0"])],
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log)
         except OSError as exc:
             raise ChainUnavailable(f"cannot start {self.binary}: {exc}") from None
@@ -75,7 +84,7 @@ class RegtestNode:
             if self.process.poll() is not None:
                 said = (self.datadir / "bitcoind-start.log").read_text(errors="replace").strip()
                 raise ChainUnavailable(f"bitcoind exited while starting: {said[-400:] or self.process.returncode}",
-                                       hint=f"see {self.datadir / 'regtest' / 'debug.log'}")
+                                       hint=f"see {self.cookie_file.parent / 'debug.log'}")
             if self.cookie_file.exists():
                 rpc = self.rpc()
                 try:
@@ -88,7 +97,7 @@ class RegtestNode:
             if time.monotonic() > deadline:
                 self.stop()
                 raise ChainUnavailable(f"bitcoind did not answer within {timeout:.0f} s",
-                                       hint=f"see {self.datadir / 'regtest' / 'debug.log'}")
+                                       hint=f"see {self.cookie_file.parent / 'debug.log'}")
             time.sleep(0.05)
 
     def rpc(self) -> RpcClient:
