@@ -340,6 +340,13 @@ class EmbeddedChain:
             self._top_up([entry.tx.outputs])
             return entry.txid_hex
 
+    def check_admission(self, raw_tx: bytes) -> None:
+        """What ``broadcast`` would decide, without admitting: TransactionRejected with Core's
+        reason, or None (Core's ``testmempoolaccept``)."""
+        with self._lock:
+            self._check_open()
+            self._check(raw_tx)
+
     def _check(self, raw: bytes):
         tip = self._kernel.tip()
         return self._mempool.check(

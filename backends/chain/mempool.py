@@ -2,10 +2,10 @@
 
 Admission follows the order of Bitcoin Core's ``AcceptToMemoryPool`` for the consensus rules
 (inputs exist and are unspent, coinbase maturity, amounts, finality, scripts with every
-flag) plus three policy rules: a minimum relay fee, Core's per-transaction sigop cost limit,
-and no conflict with an admitted transaction (no replacement). Reasons use Core's reject
-strings, so callers and tests can treat both backends alike. The rest of standardness (dust,
-script templates) is not checked. Block templates respect the block's weight and sigop
+flag) plus four policy rules: no dust outputs (Core's threshold at its 3 sat/vB dust relay
+fee), a minimum relay fee, Core's per-transaction sigop cost limit, and no conflict with an
+admitted transaction (no replacement). Reasons use Core's reject strings, so callers and tests
+can treat both backends alike. The rest of standardness (script templates) is not checked. Block templates respect the block's weight and sigop
 budgets, as Core's miner does.
 """
 
@@ -15,6 +15,7 @@ import time as _time
 from dataclasses import dataclass
 from typing import Callable, Protocol
 
+from ..wallet.fees import dust_threshold
 from . import sigops
 from .blockbuild import COINBASE_MATURITY
 from .errors import TransactionRejected
@@ -100,6 +101,8 @@ class Mempool:
         if tx.is_coinbase:
             raise TransactionRejected("coinbase", txid=to_hex(txid))
         self._check_outputs(tx)
+        if any(o.amount_sat < dust_threshold(o.script_pubkey) for o in tx.outputs):
+            raise TransactionRejected("dust", txid=to_hex(txid))  # Core relays no fee-paying dust
         if coins.is_confirmed(txid):
             raise TransactionRejected("Transaction outputs already in utxo set", txid=to_hex(txid))
         weight = len(tx.serialize(with_witness=False)) * 3 + len(raw)

@@ -190,6 +190,15 @@ def test_overspend_is_rejected_with_the_amounts(chain):
     assert excinfo.value.reason == "bad-txns-in-belowout, value in (50.00) < value out (50.00000001)"
 
 
+def test_a_dust_output_is_rejected(chain):
+    funded = fund(chain)
+    [coin] = funded.coins(chain, funded.wpkh)
+    with pytest.raises(TransactionRejected) as excinfo:  # p2wpkh dust: below 294 sat at 3 sat/vB
+        chain.broadcast(spend([coin], [(funded.wpkh.script(1), 293), (funded.wpkh.script(2), coin.amount_sat - 293 - FEE)]))
+    assert excinfo.value.reason.startswith("dust")
+    chain.broadcast(spend([coin], [(funded.wpkh.script(1), 294), (funded.wpkh.script(2), coin.amount_sat - 294 - FEE)]))
+
+
 def test_immature_coinbase_spend_is_rejected(chain):
     funded = watch_all(chain)
     chain.mine(1, funded.wpkh.address(0))
