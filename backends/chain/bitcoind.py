@@ -6,6 +6,9 @@ through wallet-scoped URLs. Which descriptor, branch and index an output belongs
 worked out here from the scripts the descriptors derive, the same way the embedded chain
 does, so both backends answer alike. Descriptors live in the node's wallet; callers watch
 their descriptors again after opening (cheap: what the wallet already has is not re-imported).
+On opening, the descriptors the wallet already holds are watched again (a ``/0/*`` and ``/1/*``
+pair as one ``<0;1>`` descriptor), so a new process sees the coins another one watched, as
+on the embedded chain; their scripts are derived on the first read that needs them.
 """
 
 from __future__ import annotations
@@ -65,12 +68,14 @@ class Bitcoind:
         self._lock = threading.RLock()
         self._owners: dict[bytes, ScriptOwner] = {}
         self._ranges: dict[str, int] = {}
+        self._derived: dict[str, int] = {}  # how far each watched descriptor's scripts are derived
         try:
             version = int(self._rpc.call("getnetworkinfo")["version"])
             if version < MIN_CORE_VERSION:
                 raise ChainError(f"bitcoind at {self.url} is version {version}; custody-tui needs Bitcoin Core 26 or newer")
             self.network: str = self._rpc.call("getblockchaininfo")["chain"]
             self._ensure_wallet()
+            self._adopt_wallet_descriptors()
         except BaseException:
             self._rpc.close()
             raise
@@ -94,6 +99,16 @@ class Bitcoind:
             raise WalletUnavailable(
                 f"wallet {self.wallet!r} on {self.url} is not a watch-only descriptor wallet",
                 hint="choose another chain.bitcoind.wallet name; custody-tui creates its own watch-only wallet")
+
+    def _adopt_wallet_descriptors(self) -> None:
+        have = self._wallet_ranges()
+        for text, end in have.items():
+            if "/1/*" in text and text.replace("/1/*", "/0/*") in have:
+                continue  # the change half of a pair, adopted with its receive half
+            if "/0/*" in text and text.replace("/0/*", "/1/*") in have:
+                end = min(end, have[text.replace("/0/*", "/1/*")])
+                text = text.replace("/0/*", "/<0;1>/*")
+            self._ranges[text] = end
 
     def _wallet_call(self, method: str, *params: Any, timeout: float | None = None) -> Any:
         return self._rpc.call(method, *params, wallet=self.wallet, timeout=timeout)
@@ -119,8 +134,10 @@ class Bitcoind:
         with self._lock:
             have = self._wallet_ranges()
             requests = []
+            canonicals = []
             for single, internal in single_path_descriptors(key):
                 canonical = self._rpc.call("getdescriptorinfo", single)["descriptor"]
+                canonicals.append(strip_checksum(canonical))
                 if strip_checksum(canonical) in have and (not ranged or have[strip_checksum(canonical)] >= range_end):
                     continue
                 request: dict[str, Any] = {"desc": canonical, "timestamp": 0 if birth_time is None else birth_time,
@@ -136,17 +153,28 @@ class Bitcoind:
                     if not result.get("success"):
                         error = result.get("error") or {}
                         raise DescriptorError(f"bitcoind refused to watch {key[:60]}…: {error.get('message', error)}")
-            old = self._ranges.get(key, -1)
-            if range_end > old:
-                for spk, branch, index in derive_scripts(key, old + 1, range_end):
-                    self._owners.setdefault(spk, ScriptOwner(key, branch, index))
-                self._ranges[key] = range_end
+            adopted = canonicals[0] if len(canonicals) == 1 else canonicals[0].replace("/0/*", "/<0;1>/*")
+            if adopted != key and adopted in self._ranges:  # watched on opening, in Core's spelling
+                self._ranges.setdefault(key, self._ranges.pop(adopted))
+                self._derived.pop(adopted, None)
+                self._owners = {spk: o for spk, o in self._owners.items() if o.descriptor != adopted}
+            self._ranges[key] = max(range_end, self._ranges.get(key, -1))
 
     def _wallet_ranges(self) -> dict[str, int]:
         listed = self._wallet_call("listdescriptors").get("descriptors", [])
         return {strip_checksum(d["desc"]): int(d.get("range", [0, 0])[1]) for d in listed}
 
+    def _derive_watched(self) -> None:
+        for key, end in self._ranges.items():
+            done = self._derived.get(key, -1)
+            if end > done:
+                for spk, branch, index in derive_scripts(key, done + 1, end):
+                    self._owners.setdefault(spk, ScriptOwner(key, branch, index))
+                self._derived[key] = end
+
     def _owners_for(self, descriptor: str | None) -> dict[bytes, ScriptOwner]:
+        with self._lock:
+            self._derive_watched()
         if descriptor is None:
             return self._owners
         key = strip_checksum(descriptor)

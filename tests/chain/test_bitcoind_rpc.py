@@ -34,6 +34,7 @@ class FakeNode:
             "loadwallet": self._load,
             "createwallet": self._create,
             "getwalletinfo": lambda p: {"private_keys_enabled": False, "descriptors": True},
+            "listdescriptors": lambda p: {"wallet_name": "custody-watch", "descriptors": []},
         }
 
     def _load(self, params):

@@ -241,3 +241,21 @@ def test_a_malformed_txid_is_refused_as_not_a_txid(chain, txid):
 
 def test_fee_estimate_is_a_positive_rate(chain):
     assert chain.estimate_fee_rate(6) >= 0.1
+
+
+def test_a_new_connection_to_the_node_sees_what_another_one_watched(core_chain):
+    """As the embedded chain keeps its watched descriptors, so does the node's wallet: a CLI
+    call opening its own connection sees the app's coins without watching again."""
+    from backends.chain import Bitcoind
+
+    funded = fund(core_chain)
+    descriptors = sorted(w.descriptor for w in (funded.wpkh, funded.multisig, funded.taproot))
+    assert sorted(core_chain.watched()) == descriptors
+    rpc = core_chain._rpc
+    with Bitcoind(core_chain.url, cookie_file=rpc._cookie_file, wallet=core_chain.wallet) as other:
+        assert sorted(other.watched()) == descriptors
+        assert other.utxos() == core_chain.utxos()
+        assert other.history(funded.taproot.descriptor) == core_chain.history(funded.taproot.descriptor)
+        other.watch(funded.wpkh.descriptor, range_end=RANGE_END)  # watching again changes nothing
+        assert sorted(other.watched()) == descriptors
+        assert other.utxos(funded.wpkh.descriptor) == core_chain.utxos(funded.wpkh.descriptor)
