@@ -1,7 +1,7 @@
 """The ``custody-tui`` command: launch the app, run the demo rig, or script an area.
 
     custody-tui [--config FILE] [--data-dir DIR]            open the app
-    custody-tui demo [--data-dir DIR] [--fresh] [--headless]
+    custody-tui demo [--data-dir DIR] [--fresh] [--headless] [--bitcoind PATH]
     custody-tui config show|init
     custody-tui keys  list|init|create|import|xpub|address|sign|verify|reveal|delete
     custody-tui audit list|verify|export
@@ -54,6 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--fresh", action="store_true", help="delete the demo rig and start over")
     demo.add_argument("--headless", action="store_true",
                       help="run the rig's services without the UI until interrupted")
+    demo.add_argument("--bitcoind", type=Path, metavar="PATH",
+                      help="run a new rig on a regtest node started from this bitcoind binary "
+                           "(data in the rig's data dir, loopback only, cookie auth) instead of the embedded chain")
 
     config_cmd.register(sub)
     qr_cmd.register(sub)
@@ -132,7 +135,7 @@ def run_demo(args: argparse.Namespace) -> int:
     from .services import Services
 
     data_dir = args.demo_data_dir or args.data_dir or default_demo_dir()
-    config, data_dir = prepare_demo(data_dir, fresh=args.fresh)
+    config, data_dir = prepare_demo(data_dir, fresh=args.fresh, bitcoind=args.bitcoind)
     if args.headless:
         run_headless(config, data_dir, ready=lambda: print(
             f"demo rig running in {data_dir}; use: custody-tui --data-dir {data_dir} <area> ...\n"

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from backends.fsutil import atomic_write, ensure_private_dir
 
-from .config import Config, load_config, render_toml
+from .config import ChainConfig, Config, load_config, render_toml
 from .paths import CONFIG_FILE_NAME, default_data_dir
 from .services import DEMO_PASSPHRASE, Services, chain_socket
 
@@ -126,6 +126,12 @@ class ServedChain(Running):
         self.server.stop()
 
 
+def _start_bitcoind(services: Services) -> Running:
+    from .demo_bitcoind import NodeRunning
+
+    return NodeRunning(services)
+
+
 def _prepare_coldcards(services: Services) -> None:
     from .demo_coldcards import prepare_coldcards
 
@@ -152,6 +158,7 @@ def _start_quorum(services: Services) -> Running:
 
 #: every area adds its part here, in the order the rig prepares (and starts) them
 DEMO_PARTS: list[DemoPart] = [
+    DemoPart("bitcoind", lambda services: None, _start_bitcoind),  # the node, on a rig made with --bitcoind
     DemoPart("keystore", _prepare_keystore),
     DemoPart("chain", _prepare_chain, ServedChain),
     DemoPart("coldcards", _prepare_coldcards, _start_coldcards),
@@ -163,22 +170,26 @@ def default_demo_dir() -> Path:
     return default_data_dir() / "demo"
 
 
-def demo_config() -> Config:
-    """The demo rig's config: regtest, published seeds, a fast keystore KDF (demo only)."""
-    from .config import ChainConfig, KeystoreConfig
+def demo_config(chain: ChainConfig | None = None) -> Config:
+    """The demo rig's config: regtest, published seeds, a fast keystore KDF (demo only);
+    the embedded chain unless ``chain`` says otherwise."""
+    from .config import KeystoreConfig
 
     return Config(
         network="regtest",
         demo=True,
         keystore=KeystoreConfig(unlock_ttl_seconds=900, kdf_opslimit=2, kdf_memlimit_mib=32),
-        chain=ChainConfig(backend="embedded", auto_mine_seconds=30.0,
-                          auto_mine_address=demo_address("demo-ops")),
+        chain=chain or ChainConfig(backend="embedded", auto_mine_seconds=30.0,
+                                   auto_mine_address=demo_address("demo-ops")),
     )
 
 
-def prepare_demo(data_dir: Path, *, fresh: bool = False) -> tuple[Config, Path]:
-    """Create (or reuse) the demo data dir and its config; returns them."""
+def prepare_demo(data_dir: Path, *, fresh: bool = False, bitcoind: Path | None = None) -> tuple[Config, Path]:
+    """Create (or reuse) the demo data dir and its config; returns them. With ``bitcoind``, a
+    new rig runs on a regtest node from that binary instead of the embedded chain."""
     from backends.errors import CustodyError
+
+    from . import demo_bitcoind
 
     data_dir = Path(data_dir).expanduser()
     is_demo = (data_dir / DEMO_MARKER).exists()
@@ -200,17 +211,33 @@ def prepare_demo(data_dir: Path, *, fresh: bool = False) -> tuple[Config, Path]:
     if not is_demo:
         # the marker first: a rig cut short while being created can still be --fresh'ed
         atomic_write(data_dir / DEMO_MARKER, b"custody-tui demo rig\n", mode=0o644)
+    if bitcoind is not None:
+        demo_bitcoind.remember_binary(data_dir, bitcoind)
     config_path = data_dir / CONFIG_FILE_NAME
     if not config_path.exists():
-        header = "# custody-tui demo rig: regtest, deterministic seeds, published passphrase.\n"
-        atomic_write(config_path, (header + render_toml(demo_config())).encode())
-    services = Services(load_config(config_path), data_dir)
+        _write_config(config_path, demo_config(demo_bitcoind.chain_config(data_dir) if bitcoind else None))
+    config = load_config(config_path)
+    if bitcoind is not None and config.chain.backend != "bitcoind":
+        raise CustodyError(f"the demo rig in {data_dir} runs on the {config.chain.backend} chain",
+                           hint="add --fresh to start it over on bitcoind")
+    if config.chain.backend == "bitcoind":
+        moved = demo_bitcoind.with_a_free_port(config, data_dir)
+        if moved is not config:
+            _write_config(config_path, moved)
+            config = moved
+    services = Services(config, data_dir)
     try:
-        for part in DEMO_PARTS:
-            part.prepare(services)
+        with demo_bitcoind.running_node(config, data_dir):
+            for part in DEMO_PARTS:
+                part.prepare(services)
     finally:
         services.close()
     return load_config(config_path), data_dir  # a part may have completed the config
+
+
+def _write_config(path: Path, config: Config) -> None:
+    header = "# custody-tui demo rig: regtest, deterministic seeds, published passphrase.\n"
+    atomic_write(path, (header + render_toml(config)).encode())
 
 
 @contextmanager

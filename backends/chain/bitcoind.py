@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from .descriptors import derive_scripts, is_ranged, single_path_descriptors, strip_checksum
+from .descriptors import is_ranged, single_path_descriptors, strip_checksum
 from .errors import ChainError, ChainUnavailable, DescriptorError, NotRegtest, WalletUnavailable
 from .interface import DEFAULT_RANGE_END, HistoryEntry, Tip, TxStatus, Utxo, require_txid
 from .rpc import (
@@ -165,12 +165,38 @@ class Bitcoind:
         return {strip_checksum(d["desc"]): int(d.get("range", [0, 0])[1]) for d in listed}
 
     def _derive_watched(self) -> None:
+        """Which descriptor, branch and index each watched script is. Core derives the
+        addresses (one batched ``deriveaddresses`` per branch: milliseconds, where deriving a
+        thousand multisig scripts in Python takes seconds on every opening)."""
+        from ..wallet.addresses import parse_address
+        from ..wallet.network import Network
+
+        encoding = Network.from_name("test" if self.network == "testnet4" else self.network)
+        todo = []  # (key, branch, first index or None, the call)
         for key, end in self._ranges.items():
             done = self._derived.get(key, -1)
-            if end > done:
-                for spk, branch, index in derive_scripts(key, done + 1, end):
-                    self._owners.setdefault(spk, ScriptOwner(key, branch, index))
-                self._derived[key] = end
+            if end <= done:
+                continue
+            ranged = is_ranged(key)
+            multipath = "<0;1>" in key
+            for single, internal in single_path_descriptors(key):
+                branch = int(internal) if multipath else None
+                call = ("deriveaddresses", [single, [done + 1, end]] if ranged else [single])
+                todo.append((key, branch, done + 1 if ranged else None, call))
+            self._derived[key] = end
+        if not todo:
+            return
+        described = self._rpc.batch([("getdescriptorinfo", [call[1][0]]) for *_, call in todo])
+        for (key, *_), info in zip(todo, described):
+            if isinstance(info, Exception):
+                raise DescriptorError(f"bitcoind cannot read the descriptor {key[:60]}…: {info}")
+        calls = [(name, [info["descriptor"], *params[1:]]) for (*_, (name, params)), info in zip(todo, described)]
+        for (key, branch, first, _), addresses in zip(todo, self._rpc.batch(calls)):
+            if not isinstance(addresses, list):
+                raise DescriptorError(f"bitcoind cannot derive the addresses of {key[:60]}…: {addresses}")
+            for offset, address in enumerate(addresses):
+                index = None if first is None else first + offset
+                self._owners.setdefault(parse_address(address, encoding), ScriptOwner(key, branch, index))
 
     def _owners_for(self, descriptor: str | None) -> dict[bytes, ScriptOwner]:
         with self._lock:

@@ -7,6 +7,8 @@ node started again on the same directory carries on where it stopped.
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import subprocess
 import time
@@ -46,13 +48,13 @@ class RegtestNode:
     ``chain`` may name another network for an offline node (no peers): the tests use one to
     compare that network's address encodings with Core's."""
 
-    def __init__(self, binary: str | Path, datadir: Path, *, chain: str = "regtest") -> None:
+    def __init__(self, binary: str | Path, datadir: Path, *, chain: str = "regtest", rpc_port: int | None = None) -> None:
         if chain not in _COOKIE_DIR:
             raise ValueError(f"unknown chain {chain!r}")
         self.binary = str(binary)
         self.datadir = Path(datadir)
         self.chain = chain
-        self.rpc_port = 0
+        self.rpc_port = rpc_port or 0
         self.process: subprocess.Popen | None = None
 
     @property
@@ -64,9 +66,11 @@ class RegtestNode:
         return self.datadir / _COOKIE_DIR[self.chain] / ".cookie"
 
     def start(self, timeout: float = _START_TIMEOUT) -> "RegtestNode":
+        """Start the node (on ``rpc_port`` when given, else a free one) and wait until it answers."""
         self.datadir.mkdir(parents=True, exist_ok=True)
+        self._stop_leftover()
         self.cookie_file.unlink(missing_ok=True)  # a stale cookie of a killed node is not the new one
-        self.rpc_port = free_port()
+        self.rpc_port = self.rpc_port or free_port()
         log = open(self.datadir / "bitcoind-start.log", "wb")
         try:
             self.process = subprocess.Popen(
@@ -98,6 +102,22 @@ class RegtestNode:
                 self.stop()
                 raise ChainUnavailable(f"bitcoind did not answer within {timeout:.0f} s",
                                        hint=f"see {self.cookie_file.parent / 'debug.log'}")
+            time.sleep(0.05)
+
+    def _stop_leftover(self) -> None:
+        """A node of this datadir left running by a process killed before it could stop it holds
+        the datadir's lock: stop it (SIGTERM, a clean shutdown) before starting again."""
+        pid_file = self.cookie_file.parent / "bitcoind.pid"
+        try:
+            pid = int(pid_file.read_text().strip())
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except (OSError, ValueError):
+            return
+        if f"-datadir={self.datadir}".encode() not in cmdline:
+            return  # the pid was reused by another process
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + _STOP_TIMEOUT
+        while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
             time.sleep(0.05)
 
     def rpc(self) -> RpcClient:

@@ -146,3 +146,70 @@ def test_a_rig_killed_while_mining_finishes_its_chain_on_the_next_run(tmp_path, 
     assert main(["--data-dir", str(data_dir), "chain", "status", "--json"]) == 0
     # then the quorum's coinbases, and the blocks that mature the last of them
     assert json.loads(capsys.readouterr().out)["height"] == DEMO_CHAIN_BLOCKS + QUORUM_COINBASES + 99
+
+
+@pytest.fixture
+def core_binary():
+    from tests.bitcoind import locate_bitcoind
+
+    binary, why_not = locate_bitcoind()
+    if binary is None:
+        pytest.skip(why_not)
+    return binary
+
+
+def _answers(url: str) -> bool:
+    import socket
+    from urllib.parse import urlsplit
+
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", urlsplit(url).port)) == 0
+
+
+@pytest.mark.slow
+def test_the_rig_runs_on_bitcoind_restarts_and_starts_over(tmp_path, core_binary):
+    from pathlib import Path
+
+    from backends.errors import CustodyError
+    from custody_tui.config import render_toml
+    from custody_tui.demo import DEMO_MARKER, demo_config, running_parts
+    from custody_tui.demo_bitcoind import running_node
+    from custody_tui.paths import CONFIG_FILE_NAME
+    from custody_tui.services import Services
+
+    config, data_dir = prepare_demo(tmp_path / "demo", bitcoind=Path(core_binary))
+    rpc = config.chain.bitcoind
+    assert config.chain.backend == "bitcoind" and rpc.url.startswith("http://127.0.0.1:")
+    assert Path(rpc.cookie_file).parent.parent == data_dir / "bitcoind"
+    assert not _answers(rpc.url)  # the node ran while preparing, and stopped
+
+    again, _ = prepare_demo(data_dir)  # a restart: the same rig, found without --bitcoind
+    services = Services(again, data_dir)
+    try:
+        with running_parts(services):
+            assert _answers(again.chain.bitcoind.url)
+            chain = services.chain
+            assert chain.backend_name == "bitcoind" and chain.tip().height >= 110
+            treasury = [d for d in chain.watched() if d.startswith("wpkh(")]
+            assert len(treasury) == 1 and len(chain.utxos(treasury[0])) == 10  # watched by the first run
+            chain.mine(1, chain.utxos(treasury[0])[0].script_pubkey)
+            height = chain.tip().height
+    finally:
+        services.close()
+    assert not _answers(again.chain.bitcoind.url)  # stopped with the rig
+
+    embedded_rig = tmp_path / "embedded-rig"  # as a first run on the embedded chain leaves it
+    embedded_rig.mkdir()
+    (embedded_rig / DEMO_MARKER).write_text("")
+    (embedded_rig / CONFIG_FILE_NAME).write_text(render_toml(demo_config()))
+    with pytest.raises(CustodyError, match="runs on the embedded chain") as refused:
+        prepare_demo(embedded_rig, bitcoind=Path(core_binary))
+    assert "--fresh" in refused.value.hint
+
+    fresh, _ = prepare_demo(data_dir, fresh=True, bitcoind=Path(core_binary))
+    services = Services(fresh, data_dir)
+    try:
+        with running_node(fresh, data_dir):
+            assert services.chain.tip().height < height  # a new chain
+    finally:
+        services.close()
