@@ -1,7 +1,12 @@
 """Embedded chain throughput: empty blocks per second, and signed P2WPKH spends admitted to
-the mempool per second (each checked by Bitcoin Core's script interpreter).
+the mempool per second (each checked by Bitcoin Core's script interpreter). Then, beside a real
+Bitcoin Core when one is available (BITCOIND, or ../shared/oracles/bitcoind/bitcoind, as the
+tests find it): ``utxos`` and ``history`` of a wallet with 1,000 and 10,000 transactions on
+both backends (the same blocks: built by the embedded chain, submitted to Core), and the
+``broadcast`` round trip.
 
     .venv/bin/python benchmarks/chain.py [--blocks 2000] [--txs 1000] [--data-dir DIR]
+                                         [--history 1000,10000]
 """
 
 from __future__ import annotations
@@ -49,11 +54,98 @@ def bench_admission(chain: EmbeddedChain, n: int) -> tuple[float, float]:
     return admitted_per_s, time.perf_counter() - start
 
 
+FAN_OUT = 500  # outputs of each funding split: independent coins to spend
+SPENDS_PER_BLOCK = 2_000
+
+
+def _timed(call, repeat: int = 3) -> float:
+    """Best of ``repeat`` wall-clock runs of ``call``, in ms."""
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        call()
+        best = min(best, time.perf_counter() - start)
+    return best * 1000
+
+
+class SameBlocks:
+    """The embedded chain and a Core node fed the same blocks."""
+
+    def __init__(self, embedded: EmbeddedChain, core) -> None:
+        self.embedded, self.core = embedded, core
+
+    def block(self, raw_txs: list[bytes], address: str = BURN) -> None:
+        raw = self.embedded.propose_block(raw_txs, address)
+        self.embedded.submit_block(raw)
+        answer = self.core._rpc.call("submitblock", raw.hex())
+        if answer is not None:
+            raise SystemExit(f"Core refused a block the embedded chain took: {answer}")
+
+
+def bench_backends(tmp: Path, sizes: list[int]) -> None:
+    from backends.chain.regtest_node import RegtestNode
+    from tests.bitcoind import locate_bitcoind
+
+    binary, why_not = locate_bitcoind()
+    if binary is None:
+        print(f"bitcoind backend: skipped ({why_not})")
+        return
+    node = RegtestNode(binary, tmp / "bitcoind").start()
+    try:
+        from backends.chain import Bitcoind
+
+        with EmbeddedChain(tmp / "twin") as embedded, \
+                Bitcoind(node.url, cookie_file=node.cookie_file, wallet="bench", timeout=600) as core:
+            print(f"backends side by side (bitcoind: {core._rpc.call('getnetworkinfo')['subversion']})")
+            _history_figures(SameBlocks(embedded, core), sizes)
+    finally:
+        node.stop()
+
+
+def _history_figures(both: SameBlocks, sizes: list[int]) -> None:
+    wallet = wpkh_wallet()
+    extra = 100  # spends kept for the broadcast round trip
+    need = max(sizes) + extra
+    for chain in (both.embedded, both.core):
+        chain.watch(wallet.descriptor, range_end=FAN_OUT + 10)
+    for _ in range(need // FAN_OUT + 1):
+        both.block([], wallet.address(0))
+    for _ in range(100):
+        both.block([])
+    coinbases = [coin_of(u, wallet) for u in both.embedded.utxos(wallet.descriptor) if u.coinbase]
+    splits = []
+    for coin in coinbases:
+        share = (coin.amount_sat - FEE * 10) // FAN_OUT
+        splits.append(spend([coin], [(wallet.script(i), share) for i in range(1, FAN_OUT + 1)]))
+    both.block(splits)
+    coins = [coin_of(u, wallet) for u in both.embedded.utxos(wallet.descriptor) if not u.coinbase]
+    signed = [spend([c], [(wallet.script(c.index % 10, branch=1), c.amount_sat - FEE)]) for c in coins[:need]]
+    made = 0
+    for size in sizes:
+        while made < size:
+            batch = signed[made:min(size, made + SPENDS_PER_BLOCK)]
+            both.block(batch)
+            made += len(batch)
+        for name, chain in (("embedded", both.embedded), ("bitcoind", both.core)):
+            count = len(chain.history(wallet.descriptor))
+            utxos_ms = _timed(lambda: chain.utxos(wallet.descriptor))
+            history_ms = _timed(lambda: chain.history(wallet.descriptor))
+            print(f"  {name:8} wallet of {count:6} txs: utxos {utxos_ms:8.0f} ms   history {history_ms:8.0f} ms")
+    for name, chain in (("embedded", both.embedded), ("bitcoind", both.core)):
+        start = time.perf_counter()
+        for raw in signed[-extra:]:
+            chain.broadcast(raw)
+        per_tx = (time.perf_counter() - start) / extra * 1000
+        print(f"  {name:8} broadcast round trip: {per_tx:6.2f} ms per transaction ({extra} spends)")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--blocks", type=int, default=2000, help="empty blocks to mine")
     parser.add_argument("--txs", type=int, default=1000, help="signed spends to admit")
     parser.add_argument("--data-dir", type=Path, help="chain data dir (default: a temporary one)")
+    parser.add_argument("--history", default="1000,10000",
+                        help="wallet sizes (transactions) to read utxos and history at, on both backends")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = args.data_dir or Path(tmp) / "chain"
@@ -67,6 +159,7 @@ def main(argv: list[str] | None = None) -> None:
         with EmbeddedChain(data_dir) as chain:
             height = chain.tip().height
         print(f"reopen at height {height}:     {(time.perf_counter() - start) * 1000:7.0f} ms")
+        bench_backends(Path(tmp), sorted(int(n) for n in args.history.split(",") if n))
 
 
 if __name__ == "__main__":
