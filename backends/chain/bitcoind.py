@@ -213,8 +213,8 @@ class Bitcoind:
         owners = self._owners_for(descriptor)
         tip_height = self.tip().height
         unspent = self._wallet_call("listunspent", 0, 9_999_999, [], True, {"include_immature_coinbase": True})
-        txids = sorted({u["txid"] for u in unspent})
-        details = dict(zip(txids, self._rpc.batch([("gettransaction", [t, True]) for t in txids], wallet=self.wallet)))
+        # listunspent does not say which coins are coinbases; the wallet's list does ("generated")
+        coinbases = {e["txid"] for e in self._wallet_listing() if e.get("generated")} if unspent else set()
         result = []
         for u in unspent:
             spk = bytes.fromhex(u["scriptPubKey"])
@@ -222,8 +222,7 @@ class Bitcoind:
             if owner is None:
                 continue
             confirmations = int(u["confirmations"])
-            tx = details.get(u["txid"])
-            coinbase = bool(isinstance(tx, dict) and tx.get("generated"))
+            coinbase = u["txid"] in coinbases
             height = tip_height - confirmations + 1 if confirmations > 0 else None
             result.append(Utxo(u["txid"], int(u["vout"]), btc_to_sat(u["amount"]), spk, confirmations, height,
                                owner.descriptor, owner.branch, owner.index, coinbase))
@@ -253,9 +252,11 @@ class Bitcoind:
         an imported ranged descriptor) as change, and leaves a transaction whose outputs all
         return to the wallet (a payment between two watched descriptors) out of the list.
         ``listsinceblock`` with ``include_change`` (Core >= 25) lists those too."""
+        return list(dict.fromkeys(e["txid"] for e in self._wallet_listing()))
+
+    def _wallet_listing(self) -> list[dict]:
         # blockhash (none: all), target_confirmations, include_watchonly, include_removed, include_change
-        listed = self._wallet_call("listsinceblock", None, 1, True, False, True)
-        return list(dict.fromkeys(e["txid"] for e in listed["transactions"]))
+        return self._wallet_call("listsinceblock", None, 1, True, False, True)["transactions"]
 
     def _decoded_wallet_txs(self, txids: list[str]) -> dict[str, dict]:
         answers = self._rpc.batch([("gettransaction", [t, True, True]) for t in txids], wallet=self.wallet)
