@@ -69,6 +69,7 @@ class Bitcoind:
         self._owners: dict[bytes, ScriptOwner] = {}
         self._ranges: dict[str, int] = {}
         self._derived: dict[str, int] = {}  # how far each watched descriptor's scripts are derived
+        self._coinbase: dict[str, bool] = {}  # txid -> is a coinbase
         try:
             version = int(self._rpc.call("getnetworkinfo")["version"])
             if version < MIN_CORE_VERSION:
@@ -213,8 +214,13 @@ class Bitcoind:
         owners = self._owners_for(descriptor)
         tip_height = self.tip().height
         unspent = self._wallet_call("listunspent", 0, 9_999_999, [], True, {"include_immature_coinbase": True})
-        # listunspent does not say which coins are coinbases; the wallet's list does ("generated")
-        coinbases = {e["txid"] for e in self._wallet_listing() if e.get("generated")} if unspent else set()
+        # listunspent does not say which coins are coinbases; a transaction's "generated" never
+        # changes, so each is asked once per connection
+        unknown = sorted({u["txid"] for u in unspent} - self._coinbase.keys())
+        answers = self._rpc.batch([("gettransaction", [t, True]) for t in unknown], wallet=self.wallet)
+        for txid, tx in zip(unknown, answers):
+            if isinstance(tx, dict):
+                self._coinbase[txid] = bool(tx.get("generated"))
         result = []
         for u in unspent:
             spk = bytes.fromhex(u["scriptPubKey"])
@@ -222,7 +228,7 @@ class Bitcoind:
             if owner is None:
                 continue
             confirmations = int(u["confirmations"])
-            coinbase = u["txid"] in coinbases
+            coinbase = self._coinbase.get(u["txid"], False)
             height = tip_height - confirmations + 1 if confirmations > 0 else None
             result.append(Utxo(u["txid"], int(u["vout"]), btc_to_sat(u["amount"]), spk, confirmations, height,
                                owner.descriptor, owner.branch, owner.index, coinbase))
@@ -252,11 +258,9 @@ class Bitcoind:
         an imported ranged descriptor) as change, and leaves a transaction whose outputs all
         return to the wallet (a payment between two watched descriptors) out of the list.
         ``listsinceblock`` with ``include_change`` (Core >= 25) lists those too."""
-        return list(dict.fromkeys(e["txid"] for e in self._wallet_listing()))
-
-    def _wallet_listing(self) -> list[dict]:
         # blockhash (none: all), target_confirmations, include_watchonly, include_removed, include_change
-        return self._wallet_call("listsinceblock", None, 1, True, False, True)["transactions"]
+        listed = self._wallet_call("listsinceblock", None, 1, True, False, True)
+        return list(dict.fromkeys(e["txid"] for e in listed["transactions"]))
 
     def _decoded_wallet_txs(self, txids: list[str]) -> dict[str, dict]:
         answers = self._rpc.batch([("gettransaction", [t, True, True]) for t in txids], wallet=self.wallet)
