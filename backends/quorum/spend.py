@@ -90,15 +90,23 @@ def run_spend(coordinator: Coordinator, amount_sat: int, destination: str, note:
 
 def _audited_spend(coordinator: Coordinator, amount_sat: int, destination: str, note: str):
     with coordinator.exclusive():
-        yield from recover_events(coordinator)
+        went_out = yield from recover_events(coordinator)
         with coordinator.audited("quorum", "spend", irreversible=True, amount_sat=amount_sat,
                                  destination=destination, note=note) as result:
+            if went_out:
+                # a spend cut short after its broadcast was never answered: this request is
+                # most likely its retry, and building another would pay twice
+                raise QuorumError(
+                    "an earlier spend that was cut short reached the chain and is now recorded: "
+                    + "; ".join(f"spend #{r.id}, {r.amount_sat} sat to {r.destination} ({r.txid})"
+                                for r in went_out) + "; nothing new was built",
+                    hint="check it, then ask again only if this spend is still needed")
             return (yield from _pipeline(coordinator, amount_sat, destination, note, result))
 
 
 def _pipeline(coordinator: Coordinator, amount_sat: int, destination: str, note: str,
               result: dict) -> Iterator[Event]:
-    from backends.chain.errors import ChainError
+    from backends.chain.errors import ChainError, TransactionRejected
     from backends.wallet import combine, extract, finalize, serialize_psbt
 
     spec, ledger = coordinator.spec, coordinator.ledger
@@ -152,9 +160,17 @@ def _pipeline(coordinator: Coordinator, amount_sat: int, destination: str, note:
     except ChainError as exc:
         if _on_chain(coordinator, txid):
             pass  # it arrived although the answer did not
-        else:
+        elif isinstance(exc, TransactionRejected):
             ledger.move(plan.spend_id, "failed", f"broadcast refused: {exc}")
             raise
+        else:
+            # no answer is not a refusal: the chain may have it. The row stays "signed", so the
+            # next spend asks the chain again before building anything (recover)
+            ledger.move(plan.spend_id, "signed", f"broadcast not answered: {exc}")
+            raise QuorumError(f"spend #{plan.spend_id}: the chain did not answer the broadcast of {txid} "
+                              f"({exc}); it may still be on its way",
+                              hint="do not pay again by other means: the next quorum spend first asks the "
+                                   "chain whether it has it and records it") from None
     ledger.move(plan.spend_id, "broadcast")
     yield Step("record", "recording the spend")
     ledger.move(plan.spend_id, "recorded")
@@ -170,8 +186,13 @@ def _on_chain(coordinator: Coordinator, txid: str) -> bool:
 
 
 def recover_events(coordinator: Coordinator) -> Iterator[Event]:
+    """Settle what a crash left, one ``Step`` each; returns the spends found to have gone out."""
+    went_out = []
     for row, outcome in recover(coordinator):
         yield Step("recover", f"spend #{row.id}: {outcome}")
+        if coordinator.ledger.get(row.id).state == "recorded":
+            went_out.append(row)
+    return went_out
 
 
 def recover(coordinator: Coordinator) -> list:

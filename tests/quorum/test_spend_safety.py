@@ -1,0 +1,88 @@
+"""What a spend must never do, whatever the devices' links or the chain answer: broadcast a
+transaction other than the one pre-flight showed, or pay twice when a spend cut short after
+its broadcast is asked for again (real emulators over ckcc, the embedded chain)."""
+
+from __future__ import annotations
+
+import pytest
+
+from backends.chain.errors import ChainUnavailable
+from backends.quorum import Coordinator, Done, Failed, Preflight, Step
+
+from .rig import SINK
+from .test_spend import mempool_spends, run
+
+
+class DiedAfterBroadcast(BaseException):
+    """The process ending right after the chain took the transaction (not a CustodyError:
+    nothing in the coordinator may catch it)."""
+
+
+class FlakyChain:
+    """The rig's chain, whose answers can be lost: ``die`` ends the process after a broadcast
+    the chain accepted; ``mute`` loses the broadcast's answer and every tx_status."""
+
+    def __init__(self, chain) -> None:
+        self._chain, self.die, self.mute = chain, False, False
+
+    def __getattr__(self, name):
+        return getattr(self._chain, name)
+
+    def broadcast(self, raw_tx: bytes) -> str:
+        txid = self._chain.broadcast(raw_tx)
+        if self.die:
+            raise DiedAfterBroadcast
+        if self.mute:
+            raise ChainUnavailable("the chain did not answer within 30 s")
+        return txid
+
+    def tx_status(self, txid: str):
+        if self.mute:
+            raise ChainUnavailable("the chain did not answer within 30 s")
+        return self._chain.tx_status(txid)
+
+
+@pytest.fixture
+def flaky(rig, services):
+    chain = FlakyChain(rig.chain)
+    coordinator = Coordinator(rig.spec(), services.data_dir, chain=chain, audited=services.audited)
+    try:
+        yield chain, coordinator
+    finally:
+        coordinator.close()
+
+
+def test_a_spend_asked_again_after_dying_past_its_broadcast_records_the_first_and_pays_nothing_twice(rig, flaky):
+    chain, coordinator = flaky
+    coordinator.arm()
+    chain.die = True
+    with pytest.raises(DiedAfterBroadcast):
+        list(coordinator.spend(250_000, SINK))
+    chain.die = False
+    (row,) = coordinator.ledger.unfinished()
+    # the operator (or the scheduler) saw no answer and asks for the same spend again
+    events, last = run(coordinator.spend(250_000, SINK))
+    assert isinstance(last, Failed) and row.txid in last.reason
+    assert coordinator.ledger.get(row.id).state == "recorded"
+    assert not any(isinstance(e, Step) and e.name == "sign" for e in events)
+    assert [h.txid for h in mempool_spends(rig)] == [row.txid]
+    # asked once more, knowing the first went out, it is a new spend
+    assert isinstance(last_of(coordinator.spend(100_000, SINK)), Done)
+
+
+def test_a_broadcast_the_chain_never_answered_is_settled_with_the_chain_before_anything_new_is_built(rig, flaky):
+    chain, coordinator = flaky
+    coordinator.arm()
+    chain.mute = True
+    events, last = run(coordinator.spend(250_000, SINK))
+    assert isinstance(last, Failed)
+    (row,) = coordinator.ledger.unfinished()  # not "failed": the chain may well have it
+    assert row.txid in last.reason
+    chain.mute = False
+    events, last = run(coordinator.spend(250_000, SINK))
+    assert isinstance(last, Failed) and coordinator.ledger.get(row.id).state == "recorded"
+    assert [h.txid for h in mempool_spends(rig)] == [row.txid]
+
+
+def last_of(events):
+    return list(events)[-1]
