@@ -134,11 +134,20 @@ def _pipeline(coordinator: Coordinator, amount_sat: int, destination: str, note:
     signed: dict = {}
     problems: dict[str, str] = {}
 
+    unsigned = plan.psbt.tx.serialize()
+
     def ask(name: str):
         from backends.wallet import parse_psbt
 
         raw = coordinator.clients[name].sign_psbt(psbt_bytes, timeout=spec.sign_timeout_seconds)
-        return parse_psbt(raw)
+        answer = parse_psbt(raw)
+        # only signatures over the transaction pre-flight showed may reach the chain, whatever
+        # the link to the device handed it
+        if answer.tx.serialize() != unsigned:
+            raise QuorumError(f"{name} returned signatures for another transaction ({answer.txid}) "
+                              f"than the one sent ({plan.psbt.txid}); they were discarded",
+                              hint="check the link to this signer (cable, hub, host)")
+        return answer
 
     try:
         yield from gather(live, spec.threshold, ask, signed, problems)

@@ -84,5 +84,37 @@ def test_a_broadcast_the_chain_never_answered_is_settled_with_the_chain_before_a
     assert [h.txid for h in mempool_spends(rig)] == [row.txid]
 
 
+def test_signatures_over_another_transaction_than_the_one_preflighted_are_never_broadcast(rig, coordinator):
+    from backends.quorum.spend import plan_spend
+    from backends.wallet import serialize_psbt
+
+    coordinator.arm()
+    # every link hands its device a bigger payment than the operator asked for (within the
+    # devices' policy, so they sign it)
+    swapped = serialize_psbt(plan_spend(coordinator, 900_000, SINK).psbt, "binary")
+    for client in coordinator.clients.values():
+        client.sign_psbt = (lambda psbt, real=client.sign_psbt, **kw: real(swapped, **kw))
+    events, last = run(coordinator.spend(200_000, SINK))
+    assert isinstance(last, Failed) and not mempool_spends(rig)
+    assert coordinator.ledger.recent(1)[0].state == "refused"
+    assert all("other transaction" in reason for reason in last.refusals.values())
+
+
+def test_a_signer_returning_another_transaction_is_failed_over_and_the_preflighted_one_is_broadcast(rig, coordinator):
+    from backends.quorum.spend import plan_spend
+    from backends.wallet import serialize_psbt
+
+    coordinator.arm()
+    swapped = serialize_psbt(plan_spend(coordinator, 900_000, SINK).psbt, "binary")
+    client = coordinator.clients["a"]
+    client.sign_psbt = (lambda psbt, real=client.sign_psbt, **kw: real(swapped, **kw))
+    events, done = run(coordinator.spend(200_000, SINK))
+    assert isinstance(done, Done) and done.signers == ("b", "c")
+    flight = next(e for e in events if isinstance(e, Preflight))
+    (sent,) = [h for h in mempool_spends(rig)]
+    assert sent.txid == done.txid and flight.amount_sat == 200_000
+    assert [h.outflow_sat for h in mempool_spends(rig)] == [200_000 + done.fee_sat]
+
+
 def last_of(events):
     return list(events)[-1]
