@@ -59,10 +59,21 @@ def _lock_file(target: str) -> str:
     """A per-device lock file shared by every custody-tui process of this user."""
     import hashlib
     import os
+    import stat
     import tempfile
 
     directory = os.path.join(tempfile.gettempdir(), f"custody-tui-{os.getuid()}-devices")
-    os.makedirs(directory, mode=0o700, exist_ok=True)
+    try:
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        found = os.lstat(directory)
+    except OSError as exc:
+        raise ColdcardError(f"cannot make the device lock directory {directory}: {exc.strerror}",
+                         hint="remove what is in its way, or set TMPDIR to a directory of yours") from None
+    # in a shared /tmp, a directory someone else made (or may write) would let them hold
+    # every device's lock, or delete it and let two sessions talk to a device at once
+    if not stat.S_ISDIR(found.st_mode) or found.st_uid != os.getuid() or found.st_mode & 0o077:
+        raise ColdcardError(f"the device lock directory {directory} is not a private directory of this user",
+                         hint="remove it (custody-tui makes it again, mode 0700) or set TMPDIR") from None
     return os.path.join(directory, hashlib.sha256(target.encode()).hexdigest()[:24] + ".lock")
 
 
@@ -72,7 +83,13 @@ def _held_across_processes(target: str) -> Iterator[None]:
     demo rig's poller, a CLI command) must finish before ours starts."""
     import fcntl
 
-    with open(_lock_file(target), "a") as handle:
+    path = _lock_file(target)
+    try:
+        handle = open(path, "a")  # noqa: SIM115 -- closed below, after the flock is released
+    except OSError as exc:
+        raise ColdcardError(f"cannot open the device lock {path}: {exc.strerror}",
+                         hint="check the directory's permissions, or set TMPDIR") from None
+    with handle:
         deadline = time.monotonic() + CROSS_PROCESS_WAIT_SECONDS
         while True:
             try:
