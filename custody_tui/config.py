@@ -8,6 +8,7 @@ key and the file, so a typo never silently falls back to a default.
 from __future__ import annotations
 
 import dataclasses
+import math
 import tomllib
 from urllib.parse import urlsplit
 from dataclasses import dataclass, field
@@ -128,6 +129,8 @@ class UiConfig:
 
 
 XFP_DIGITS = frozenset("0123456789abcdefABCDEF")
+#: sat/vB; above every fee rate the network has ever needed, far below what a slipped digit gives
+MAX_QUORUM_FEE_RATE = 1000
 
 
 @dataclass(frozen=True)
@@ -191,6 +194,9 @@ class QuorumConfig:
 
     def validate(self, key: str, network: str) -> None:
         _require(self.fee_rate > 0, f"{key}.fee_rate", "must be positive")
+        _require(self.fee_rate <= MAX_QUORUM_FEE_RATE, f"{key}.fee_rate",
+                 f"must be at most {MAX_QUORUM_FEE_RATE} sat/vB, got {self.fee_rate:g} (a typo would pay it "
+                 "on every unattended spend)")
         _require(self.sign_timeout_seconds > 0, f"{key}.sign_timeout_seconds", "must be positive")
         _require(self.poll_seconds >= 0.5, f"{key}.poll_seconds", "must be at least 0.5")
         _require(self.heal_cooldown_seconds >= 0, f"{key}.heal_cooldown_seconds", "must be 0 or more")
@@ -340,6 +346,8 @@ def _coerce(kind: Any, value: Any, key: str, *, secret: bool = False) -> Any:
     if kind is float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ConfigError(f"{key} must be a number, got {_shown(value, secret)}")
+        if not math.isfinite(value):  # TOML has inf and nan; no setting means either
+            raise ConfigError(f"{key} must be a finite number, got {_shown(value, secret)}")
         return float(value)
     if kind is str:
         if not isinstance(value, str):

@@ -60,8 +60,13 @@ def signer_change(index: int, **changes) -> dict:
     (raw(policy_file=""), "quorum.policy_file"),
     (raw(signers={"name": "a"}), "quorum.signers must be an array of tables"),
     (raw(fee_rate=0), "quorum.fee_rate"),
+    (raw(fee_rate=float("inf")), "quorum.fee_rate must be a finite number"),
+    (raw(fee_rate=2000), "quorum.fee_rate must be at most 1000"),
+    (raw(sign_timeout_seconds=float("inf")), "quorum.sign_timeout_seconds must be a finite number"),
+    (raw(poll_seconds=float("inf")), "quorum.poll_seconds must be a finite number"),
 ], ids=["unknown-key", "duplicate-name", "duplicate-xfp", "bad-xfp", "no-target", "dotted-socket-dir", "xfp-not-in-descriptor",
-        "bad-checksum", "no-checksum", "no-wallet-name", "no-policy", "not-an-array", "zero-fee-rate"])
+        "bad-checksum", "no-checksum", "no-wallet-name", "no-policy", "not-an-array", "zero-fee-rate",
+        "infinite-fee-rate", "absurd-fee-rate", "infinite-sign-timeout", "infinite-poll"])
 def test_quorum_config_mistakes_are_refused_by_name(data, named):
     with pytest.raises(ConfigError) as err:
         config_from_dict(data)
