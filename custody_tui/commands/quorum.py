@@ -167,7 +167,7 @@ def _spend(args, coordinator) -> int:
     assert isinstance(last, Failed)
     refusals = "".join(f"\n  {name}: {reason}" for name, reason in last.refusals.items())
     emit(args, {"ok": False, "reason": last.reason, "refusals": last.refusals},
-         f"not sent: {last.reason}{refusals}" + (f"\nhint: {last.hint}" if last.hint else ""))
+         f"spend failed: {last.reason}{refusals}" + (f"\nhint: {last.hint}" if last.hint else ""))
     return 1
 
 
