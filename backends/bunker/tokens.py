@@ -287,6 +287,20 @@ class TokenStore:
                 "INSERT OR IGNORE INTO seen_events (event_id, at) VALUES (?, ?)", (event_id, now)
             ).rowcount == 1
 
+    def log_stranger(self, client_pubkey: str, method: str, reason: str) -> None:
+        """A refused request that belongs to no token (a stranger on the admin RPC)."""
+        with self._write() as db:
+            _log(db, None, self.now(), client_pubkey, method, None, Decision(False, reason))
+
+    def stranger_log(self, limit: int = 200) -> list[RequestRecord]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT at, client_pubkey, method, kind, allowed, reason FROM requests"
+                " WHERE token_id IS NULL ORDER BY seq DESC LIMIT ?", (limit,),
+            ).fetchall()
+        return [RequestRecord(r["at"], r["client_pubkey"], r["method"], r["kind"], bool(r["allowed"]), r["reason"])
+                for r in rows]
+
     def connect(self, signer_pubkey: str, client_pubkey: str, secret: str | None) -> Decision:
         """NIP-46 ``connect``: redeem a secret (binding its first device) or re-confirm the
         bound device after a reboot. A redeemed secret from another device is refused."""
