@@ -8,6 +8,7 @@
     custody-tui chain status|mine|watch|utxos|history|broadcast|tx
     custody-tui quorum status|arm|enable|disable|spend|preflight|sign-message|verify-message
     custody-tui qr    show|split|export|join
+    custody-tui bunker key|token|serve|relay|demo-client
 
 Exit codes: 0 done, 1 refused or failed (the message says why), 2 bad usage.
 """
@@ -22,6 +23,7 @@ from backends.errors import CustodyError, os_error_message
 
 from . import __version__
 from .commands import audit as audit_cmd
+from .commands import bunker as bunker_cmd
 from .commands import chain as chain_cmd
 from .commands import config as config_cmd
 from .commands import keys as keys_cmd
@@ -31,7 +33,8 @@ from .config import Config, load_config
 from .logs import log_to_file, log_to_stderr
 from .paths import CONFIG_ENV, default_data_dir, resolve_config_file
 
-AREA_COMMANDS = {"keys": keys_cmd, "audit": audit_cmd, "chain": chain_cmd, "quorum": quorum_cmd}
+AREA_COMMANDS = {"keys": keys_cmd, "audit": audit_cmd, "chain": chain_cmd, "quorum": quorum_cmd,
+                 "bunker": bunker_cmd}
 
 
 def build_parser() -> argparse.ArgumentParser:

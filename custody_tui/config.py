@@ -224,6 +224,40 @@ class QuorumConfig:
 
 
 @dataclass(frozen=True)
+class BunkerConfig:
+    relays: str = field(
+        default="ws://127.0.0.1:7447",
+        metadata=doc("NIP-46 relays the bunker listens on and puts in bunker:// URLs, comma-separated."),
+    )
+    keys: str = field(
+        default="", metadata=doc("Keystore nostr keys the bunker serves, comma-separated (empty = all).")
+    )
+    admin_key: str = field(
+        default="", metadata=doc("Keystore nostr key of the admin RPC (kind 24134); empty = no admin RPC.")
+    )
+    admin_pubkeys: str = field(
+        default="", metadata=doc("Hex pubkeys allowed to use the admin RPC, comma-separated.")
+    )
+
+    def relay_list(self) -> tuple[str, ...]:
+        return tuple(r.strip() for r in self.relays.split(",") if r.strip())
+
+    def key_list(self) -> tuple[str, ...]:
+        return tuple(k.strip() for k in self.keys.split(",") if k.strip())
+
+    def admin_list(self) -> frozenset[str]:
+        return frozenset(k.strip() for k in self.admin_pubkeys.split(",") if k.strip())
+
+    def validate(self, key: str) -> None:
+        for relay in self.relay_list():
+            _require(relay.startswith(("ws://", "wss://")), f"{key}.relays",
+                     f"must list ws:// or wss:// URLs, got {relay!r}")
+        for pubkey in self.admin_list():
+            _require(len(pubkey) == 64 and all(c in "0123456789abcdef" for c in pubkey),
+                     f"{key}.admin_pubkeys", f"must list 64-hex pubkeys, got {pubkey!r}")
+
+
+@dataclass(frozen=True)
 class Config:
     network: Literal["main", "test", "signet", "regtest"] = field(
         default="main", metadata=doc("Bitcoin network: main, test, signet or regtest.")
@@ -239,6 +273,7 @@ class Config:
     chain: ChainConfig = field(default_factory=ChainConfig)
     ui: UiConfig = field(default_factory=UiConfig)
     quorum: QuorumConfig = field(default_factory=QuorumConfig)
+    bunker: BunkerConfig = field(default_factory=BunkerConfig)
 
     def validate(self, key: str = "") -> None:
         if self.chain.backend == "embedded" and self.network != "regtest":
@@ -251,6 +286,7 @@ class Config:
         self.chain.validate("chain")
         self.ui.validate("ui")
         self.quorum.validate("quorum", self.network)
+        self.bunker.validate("bunker")
         if self.chain.auto_mine_address:
             from backends.wallet import parse_address
 

@@ -26,6 +26,7 @@ from .config import Config
 
 if TYPE_CHECKING:
     from backends.audit import AuditLog
+    from backends.bunker.tokens import TokenStore
     from backends.chain import Chain
     from backends.keystore import Keystore
     from backends.quorum import Coordinator
@@ -73,6 +74,7 @@ class Services:
         self._audit: AuditLog | None = None
         self._chain: Chain | None = None
         self._quorum: Coordinator | None = None
+        self._bunker: TokenStore | None = None
 
     # -- backends, opened on first use ----------------------------------------------------
 
@@ -103,6 +105,18 @@ class Services:
                 ensure_private_dir(self.data_dir)
                 self._audit = AuditLog(self.data_dir / "audit.sqlite3", clock=self.clocks.wall)
             return self._audit
+
+    @property
+    def bunker(self) -> TokenStore:
+        """The bunker's device tokens (``DATA_DIR/bunker.sqlite3``)."""
+        with self._lock:
+            if self._bunker is None:
+                from backends.bunker.tokens import TokenStore
+
+                ensure_private_dir(self.data_dir)
+                self._bunker = TokenStore(self.data_dir / "bunker.sqlite3",
+                                          clock=lambda: self.clocks.wall().timestamp())
+            return self._bunker
 
     @property
     def chain_configured(self) -> bool:
@@ -210,6 +224,9 @@ class Services:
             if self._chain is not None:
                 self._chain.close()
                 self._chain = None
+            if self._bunker is not None:
+                self._bunker.close()
+                self._bunker = None
             if self._audit is not None:
                 self._audit.close()
                 self._audit = None
