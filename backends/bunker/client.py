@@ -30,6 +30,7 @@ class BunkerClient:
         self._conversation = nip44.get_conversation_key(self.key.secret_bytes(), bytes.fromhex(self.target))
         self._pending: dict[str, asyncio.Future] = {}
         self._socket = None
+        self._publisher = None
         self._reader: asyncio.Task | None = None
 
     async def __aenter__(self) -> BunkerClient:
@@ -39,6 +40,11 @@ class BunkerClient:
         for relay in self.url.relays:
             try:
                 self._socket = await connect(relay, open_timeout=self.timeout, compression=None)
+                # requests go out on a second connection: on one socket the relay's OK and
+                # the answer follow each other, and a relay without TCP_NODELAY holds the
+                # answer back for the delayed ACK of the OK (about 40 ms on Linux)
+                self._publisher = await connect(relay, open_timeout=self.timeout, compression=None)
+                self._drain = asyncio.create_task(self._discard(self._publisher))
                 break
             except (OSError, asyncio.TimeoutError, ValueError) as exc:
                 last_error = exc
@@ -53,8 +59,16 @@ class BunkerClient:
     async def __aexit__(self, *exc_info) -> None:
         if self._reader is not None:
             self._reader.cancel()
-        if self._socket is not None:
-            await self._socket.close()
+        for socket in (self._socket, self._publisher):
+            if socket is not None:
+                await socket.close()
+        if self._publisher is not None:
+            self._drain.cancel()
+
+    @staticmethod
+    async def _discard(socket) -> None:
+        async for _ in socket:  # the relay's OK frames; read so its buffers never fill
+            pass
 
     async def _read(self) -> None:
         async for message in self._socket:
@@ -76,7 +90,7 @@ class BunkerClient:
         """Publish a kind-24133 event with any content (tests send malformed ones)."""
         event = sign_event(self.key, self.kind, content, [["p", self.target]],
                            created_at or int(time.time()))
-        await self._socket.send(json.dumps(["EVENT", event.to_dict()]))
+        await self._publisher.send(json.dumps(["EVENT", event.to_dict()]))
 
     async def request(self, method: str, params: list[str]) -> str:
         request_id = secrets.token_hex(8)

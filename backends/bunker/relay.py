@@ -50,15 +50,24 @@ class RelayLink:
         backoff = MIN_BACKOFF_SECONDS
         while True:
             try:
+                # replies go out on a second connection: a relay without TCP_NODELAY would
+                # otherwise hold the next request behind the OK of our last reply until
+                # our delayed ACK (about 40 ms on Linux)
                 async with connect(self.url, max_size=MAX_MESSAGE_BYTES, open_timeout=10,
-                                   compression=None) as socket:
-                    self._socket = socket
+                                   compression=None) as socket, \
+                        connect(self.url, max_size=MAX_MESSAGE_BYTES, open_timeout=10,
+                                compression=None) as publisher:
+                    self._socket = publisher
+                    drain = asyncio.create_task(self._read_acknowledgements(publisher))
                     await socket.send(json.dumps(["REQ", self._subscription, *self._filters()]))
                     self.connected.set()
                     self._set_status("connected")
                     backoff = MIN_BACKOFF_SECONDS
-                    async for message in socket:
-                        await self._dispatch(message)
+                    try:
+                        async for message in socket:
+                            await self._dispatch(message)
+                    finally:
+                        drain.cancel()
                 reason = "closed by the relay"
             except (OSError, WebSocketException, asyncio.TimeoutError) as exc:
                 reason = str(exc) or type(exc).__name__
@@ -68,6 +77,15 @@ class RelayLink:
             self._set_status(f"disconnected ({reason}); retrying in {backoff:.1f}s")
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+
+    async def _read_acknowledgements(self, publisher) -> None:
+        from websockets.exceptions import WebSocketException
+
+        try:
+            async for message in publisher:
+                await self._dispatch(message)
+        except WebSocketException:
+            pass
 
     async def _dispatch(self, message: str | bytes) -> None:
         try:
