@@ -156,6 +156,18 @@ def _start_quorum(services: Services) -> Running:
     return RunningQuorum(services)
 
 
+def _prepare_bunker(services: Services) -> None:
+    from .demo_bunker import prepare_bunker
+
+    prepare_bunker(services)
+
+
+def _start_bunker(services: Services) -> Running:
+    from .demo_bunker import RunningBunker
+
+    return RunningBunker(services)
+
+
 #: every area adds its part here, in the order the rig prepares (and starts) them
 DEMO_PARTS: list[DemoPart] = [
     DemoPart("bitcoind", lambda services: None, _start_bitcoind),  # the node, on a rig made with --bitcoind
@@ -163,6 +175,7 @@ DEMO_PARTS: list[DemoPart] = [
     DemoPart("chain", _prepare_chain, ServedChain),
     DemoPart("coldcards", _prepare_coldcards, _start_coldcards),
     DemoPart("quorum", _prepare_quorum, _start_quorum),
+    DemoPart("bunker", _prepare_bunker, _start_bunker),
 ]
 
 

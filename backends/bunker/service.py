@@ -8,13 +8,17 @@ device listens on at least one of them).
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from backends.bunker.relay import RelayLink
 from backends.bunker.signer import KIND_ADMIN, KIND_NIP46, RemoteSigner
 
+#: where a running bunker reports its relay states, in the data dir
+STATUS_FILE_NAME = "bunker-status.json"
 #: how far back a (re)subscription looks; replays are de-duplicated by event id
 SINCE_WINDOW_SECONDS = 30
 
@@ -25,11 +29,13 @@ class BunkerService:
         signer: RemoteSigner,
         relays: tuple[str, ...],
         on_status: Callable[[str, str], None] | None = None,
+        status_file: Path | None = None,
     ) -> None:
         self.signer = signer
         self.relays = relays
         self.status: dict[str, str] = {url: "connecting" for url in relays}
         self._on_status = on_status
+        self._status_file = status_file
         self._links: list[RelayLink] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -41,6 +47,8 @@ class BunkerService:
 
     def _status_changed(self, url: str, status: str) -> None:
         self.status[url] = status
+        if self._status_file is not None:
+            write_status(self._status_file, self.status)
         if self._on_status is not None:
             self._on_status(url, status)
 
@@ -98,3 +106,24 @@ class BunkerService:
         if self._thread is not None:
             self._thread.join(10)
         self._thread = None
+        if self._status_file is not None:
+            write_status(self._status_file, {url: "bunker stopped" for url in self.relays})
+
+
+def write_status(path: Path, status: dict[str, str]) -> None:
+    """Relay states for other processes (the Bunker screen of an app beside the service)."""
+    from backends.fsutil import atomic_write
+
+    try:
+        atomic_write(path, json.dumps(status).encode(), mode=0o600)
+    except OSError:
+        pass  # status is a courtesy; signing goes on
+
+
+def read_status(path: Path) -> dict[str, str]:
+    """What the last bunker on this data dir reported; empty when none ran."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}

@@ -176,7 +176,7 @@ def run_token(args, services: Services) -> int:
     return 0
 
 
-def build_service(services: Services, keystore, on_status=None):
+def build_service(services: Services, keystore, on_status=None, status_file=None):
     from backends.bunker.admin import AdminRpc
     from backends.bunker.keys import load_keys
     from backends.bunker.nostr import SecretKey
@@ -196,13 +196,15 @@ def build_service(services: Services, keystore, on_status=None):
     signer = RemoteSigner(keys, services.bunker, admin=rpc, admin_key=admin_key,
                           admin_pubkeys=config.admin_list())
     rpc.signer = signer
-    return BunkerService(signer, relays, on_status=on_status)
+    return BunkerService(signer, relays, on_status=on_status, status_file=status_file)
 
 
 def serve(services: Services) -> int:
     with unlocked(services) as keystore, services.audited("bunker", "serve"):
+        from backends.bunker.service import STATUS_FILE_NAME
+
         service = build_service(services, keystore, on_status=lambda url, status: print(
-            f"{url}: {status}", file=sys.stderr, flush=True))
+            f"{url}: {status}", file=sys.stderr, flush=True), status_file=services.data_dir / STATUS_FILE_NAME)
     labels = ", ".join(f"{label} ({pubkey[:12]}...)" for pubkey, label in service.signer.labels.items())
     print(f"bunker serving {labels}; Ctrl-C to stop", flush=True)
     import asyncio

@@ -35,7 +35,7 @@ def test_demo_keys_are_the_same_on_every_machine(tmp_path, capsys):
     first, second = capsys.readouterr().out.split("]\n", 1)
     keys = [{(e["label"], e["fingerprint"]) for e in json.loads(text)} for text in (first + "]", second)]
     assert keys[0] == keys[1]
-    assert {label for label, _ in keys[0]} == {"demo-treasury", "demo-ops"}
+    assert {label for label, _ in keys[0]} == {"demo-treasury", "demo-ops", "demo-fleet"}
 
 
 def test_fresh_starts_over_but_never_deletes_a_real_data_dir(tmp_path):
@@ -123,7 +123,7 @@ def test_a_rig_killed_after_creating_its_keystore_is_completed_on_the_next_run(t
 
     _, data_dir = prepare_demo(data_dir)
     assert {p.name for p in (data_dir / "keystore").glob("*.entry")} == {
-        "demo-treasury.entry", "demo-ops.entry"}
+        "demo-treasury.entry", "demo-ops.entry", "demo-fleet.entry"}
 
 
 def test_a_rig_killed_while_mining_finishes_its_chain_on_the_next_run(tmp_path, capsys):
