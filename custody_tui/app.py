@@ -14,12 +14,12 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from screens.audit import AuditScreen
+from screens.bunker import BunkerScreen
 from screens.base import AreaScreen
 from screens.dashboard import DashboardScreen
 from screens.help import HelpScreen
 from screens.keys import KeysScreen, format_ttl
 from screens.placeholders import (
-    BunkerScreen,
     CeremoniesScreen,
     PolicyScreen,
     ReservesScreen,

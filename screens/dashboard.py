@@ -62,6 +62,25 @@ def quorum_summary(services) -> AreaSummary:
     return AreaSummary("quorum", "Signer quorum", "2", state, HEALTH_LEVEL[health])
 
 
+def bunker_summary(services) -> AreaSummary:
+    from .bunker import relay_states
+
+    try:
+        tokens = services.bunker.tokens()
+        now = services.bunker.now()
+    except CustodyError as exc:
+        return AreaSummary("bunker", "Bunker tokens", "6", f"unavailable: {exc}", "bad")
+    states = [t.state(now) for t in tokens]
+    expiring = sum(t.expiring_soon(now) for t in tokens)
+    relays = relay_states(services)
+    connected = sum(state == "connected" for state in relays.values())
+    relay_text = f"{connected}/{len(relays)} relays up" if relays else "not serving"
+    text = (f"{states.count('active')} active, {states.count('unpaired')} unpaired"
+            f"{f', {expiring} expiring' if expiring else ''} · {relay_text}")
+    level = "warn" if expiring or (relays and connected < len(relays)) else "ok" if tokens else "off"
+    return AreaSummary("bunker", "Bunker tokens", "6", text, level)
+
+
 def summarise(services) -> list[AreaSummary]:
     """Read each built area's state from its backend (runs in a worker)."""
     keystore = services.keystore
@@ -85,7 +104,7 @@ def summarise(services) -> list[AreaSummary]:
         AreaSummary("policy", "Policy", "3", NOT_BUILT, "off"),
         AreaSummary("ceremonies", "MPC ceremonies", "4", NOT_BUILT, "off"),
         AreaSummary("reserves", "Mint reserves", "5", NOT_BUILT, "off"),
-        AreaSummary("bunker", "Bunker tokens", "6", NOT_BUILT, "off"),
+        bunker_summary(services),
         AreaSummary("keys", "Keys", "7", keys_state, keys_level),
         AreaSummary("audit", "Audit log", "8", audit_state, audit_level),
     ]

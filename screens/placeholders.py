@@ -49,12 +49,3 @@ class ReservesScreen(PlaceholderScreen):
         "the reserve wallet of a Chaumian mint: inventory, coin selection, redemptions with "
         "operator approval, consolidation, health, alerts, signed attestations."
     )
-
-
-class BunkerScreen(PlaceholderScreen):
-    AREA = "bunker"
-    TITLE = "Bunker tokens"
-    PLANNED = (
-        "NIP-46 bunker tokens for devices: scoped, expiring, single-use secrets, shown as QR, "
-        "revocable."
-    )

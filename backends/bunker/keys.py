@@ -38,3 +38,11 @@ def load_keys(keystore, labels: tuple[str, ...] = ()) -> dict[str, SecretKey]:
         key_pubkey(keystore, label)  # the same clear error for a missing or wrong entry
         keys[label] = SecretKey(keystore.get_secret(label))
     return keys
+
+
+def issue_token(store, keystore, *, key_label: str, client_name: str, permissions, lifetime_seconds: int,
+                relays: tuple[str, ...], max_uses: int | None = None):
+    """A new token for a keystore key: its pubkey comes from public metadata (no unlock)."""
+    return store.create(key_label=key_label, signer_pubkey=key_pubkey(keystore, key_label),
+                        client_name=client_name, permissions=permissions,
+                        lifetime_seconds=lifetime_seconds, relays=relays, max_uses=max_uses)

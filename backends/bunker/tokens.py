@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import secrets
 import sqlite3
 import threading
@@ -101,6 +102,15 @@ class TokenInfo:
             return "used up"
         return "active" if self.client_pubkey else "unpaired"
 
+    def expires_in(self, now: int) -> str:
+        """``29d 23h``, ``5h 10m``, ``expired``: what the operator reads in a table."""
+        left = self.expires_at - now
+        if left <= 0:
+            return "expired"
+        if left >= 86400:
+            return f"{left // 86400}d {left % 86400 // 3600}h"
+        return f"{left // 3600}h {left % 3600 // 60}m"
+
     def expiring_soon(self, now: int) -> bool:
         return self.state(now) in ("active", "unpaired") and self.expires_at - now <= EXPIRY_WARNING_SECONDS
 
@@ -137,6 +147,18 @@ class RequestRecord:
     def to_public_dict(self) -> dict:
         return {"at": self.at, "device_pubkey": self.client_pubkey, "method": self.method,
                 "kind": self.kind, "allowed": self.allowed, "reason": self.reason}
+
+
+_LIFETIME = re.compile(r"(\d+)([mhdw])")
+_UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_lifetime(text: str) -> int:
+    """``90m``, ``12h``, ``30d``, ``4w`` as seconds (the CLI's --expires, the create dialog)."""
+    match = _LIFETIME.fullmatch(text.strip())
+    if not match:
+        raise InvalidTokenRequest(f"cannot read the lifetime {text!r}; write e.g. 90m, 12h, 30d or 4w")
+    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
 
 
 def secret_digest(secret: str) -> str:

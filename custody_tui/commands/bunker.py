@@ -6,7 +6,6 @@ key is public keystore metadata. ``serve`` and ``key add`` unlock the keystore.
 
 from __future__ import annotations
 
-import re
 import sys
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -17,9 +16,6 @@ from .keys import unlocked
 
 if TYPE_CHECKING:
     from backends.bunker.tokens import TokenInfo
-
-_DURATION = re.compile(r"(\d+)([mhdw])")
-_UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
 def register(subparsers) -> None:
@@ -73,10 +69,9 @@ def register(subparsers) -> None:
 
 
 def parse_duration(text: str) -> int:
-    match = _DURATION.fullmatch(text.strip())
-    if not match:
-        raise UsageError(f"cannot read the duration {text!r}; write e.g. 90m, 12h, 30d or 4w")
-    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    from backends.bunker.tokens import parse_lifetime
+
+    return parse_lifetime(text)
 
 
 def when(timestamp: int | None) -> str:
@@ -86,8 +81,7 @@ def when(timestamp: int | None) -> str:
 
 
 def token_line(token: TokenInfo, now: int) -> str:
-    left = token.expires_at - now
-    expires = f"in {left // 86400}d{left % 86400 // 3600}h" if left > 0 else "expired"
+    expires = token.expires_in(now)
     warn = "  ! expires soon" if token.expiring_soon(now) else ""
     device = (token.client_pubkey or "-")[:12]
     return (f"{token.id}  {token.client_name:<16} {token.key_label:<12} "
@@ -129,17 +123,16 @@ def run_token(args, services: Services) -> int:
     store = services.bunker
     action = args.action
     if action == "create":
-        from backends.bunker.keys import key_pubkey
+        from backends.bunker.keys import issue_token
 
         lifetime = parse_duration(args.expires)
         relays = services.config.bunker.relay_list()
         with services.audited("bunker", "token create", key=args.key, client=args.client,
                               permissions=",".join(args.perm), lifetime_seconds=lifetime,
                               uses=args.uses) as result:
-            token, url = store.create(
-                key_label=args.key, signer_pubkey=key_pubkey(services.keystore, args.key),
-                client_name=args.client, permissions=args.perm, lifetime_seconds=lifetime,
-                relays=relays, max_uses=args.uses,
+            token, url = issue_token(
+                store, services.keystore, key_label=args.key, client_name=args.client,
+                permissions=args.perm, lifetime_seconds=lifetime, relays=relays, max_uses=args.uses,
             )
             result["token"] = token.id
         emit(args, {"id": token.id, "url": str(url), "expires_at": token.expires_at},

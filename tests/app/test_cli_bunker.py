@@ -10,7 +10,7 @@ import pytest
 from backends.bunker.local_relay import LocalRelay
 from custody_tui.cli import main
 from custody_tui.commands.bunker import build_service, parse_duration
-from custody_tui.commands.common import UsageError
+from backends.bunker.errors import InvalidTokenRequest
 from custody_tui.config import BunkerConfig, render_toml
 from custody_tui.services import Services
 
@@ -100,5 +100,5 @@ def test_durations(text, seconds) -> None:
 
 
 def test_bad_duration_is_a_usage_error() -> None:
-    with pytest.raises(UsageError):
+    with pytest.raises(InvalidTokenRequest):
         parse_duration("30 days")
