@@ -74,6 +74,7 @@ class RemoteSigner:
         self._admin_key = admin_key
         self._admin_pubkeys = admin_pubkeys
         self._conversations: OrderedDict[tuple[str, str], bytes] = OrderedDict()
+        self._own = frozenset(self.listen_pubkeys())
 
     def listen_pubkeys(self) -> list[str]:
         pubkeys = list(self._by_pubkey)
@@ -81,8 +82,8 @@ class RemoteSigner:
             pubkeys.append(self._admin_key.public_hex)
         return pubkeys
 
-    def own_pubkeys(self) -> set[str]:
-        return set(self.listen_pubkeys())
+    def own_pubkeys(self) -> frozenset[str]:
+        return self._own
 
     def _conversation(self, key: SecretKey, other: str) -> bytes:
         cache_key = (key.public_hex, other)

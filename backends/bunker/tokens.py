@@ -173,6 +173,8 @@ class TokenStore:
         self._clock = clock
         self._lock = threading.Lock()
         self._db = _open(self.path)
+        self._sync_level = "NORMAL"
+        self._claims = 0
 
     def now(self) -> int:
         return int(self._clock())
@@ -189,7 +191,10 @@ class TokenStore:
         and use counts, which is what keeps a request near a millisecond."""
         with self._lock:
             # the level applies at COMMIT; it cannot change inside a transaction
-            self._db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+            level = "FULL" if durable else "NORMAL"
+            if level != self._sync_level:
+                self._db.execute(f"PRAGMA synchronous={level}")
+                self._sync_level = level
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
@@ -310,8 +315,10 @@ class TokenStore:
     def claim_event(self, event_id: str) -> bool:
         """True the first time an event id is seen: a replayed request is handled once."""
         now = self.now()
+        self._claims += 1
         with self._write() as db:
-            db.execute("DELETE FROM seen_events WHERE at < ?", (now - SEEN_RETENTION_SECONDS,))
+            if self._claims % 1000 == 1:  # prune now and then, not on every request
+                db.execute("DELETE FROM seen_events WHERE at < ?", (now - SEEN_RETENTION_SECONDS,))
             return db.execute(
                 "INSERT OR IGNORE INTO seen_events (event_id, at) VALUES (?, ?)", (event_id, now)
             ).rowcount == 1
