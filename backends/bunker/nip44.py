@@ -36,21 +36,15 @@ def get_conversation_key(secret: bytes, public_x: bytes) -> bytes:
     return hmac.new(_SALT, shared_x, hashlib.sha256).digest()
 
 
-def _hkdf_expand(prk: bytes, info: bytes, length: int) -> bytes:
-    output, block, counter = b"", b"", 1
-    while len(output) < length:
-        block = hmac.new(prk, block + info + bytes([counter]), hashlib.sha256).digest()
-        output += block
-        counter += 1
-    return output[:length]
-
-
 def get_message_keys(conversation_key: bytes, nonce: bytes) -> tuple[bytes, bytes, bytes]:
     if len(conversation_key) != 32:
         raise InvalidKey("a conversation key is 32 bytes")
     if len(nonce) != 32:
         raise DecryptionFailed("a NIP-44 nonce is 32 bytes")
-    keys = _hkdf_expand(conversation_key, nonce, 76)
+    from cryptography.hazmat.primitives.hashes import SHA256
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
+
+    keys = HKDFExpand(algorithm=SHA256(), length=76, info=nonce).derive(conversation_key)
     return keys[0:32], keys[32:44], keys[44:76]
 
 

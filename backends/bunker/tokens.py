@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import re
 import secrets
 import sqlite3
@@ -396,24 +395,11 @@ class TokenStore:
 
 
 def _open(path: Path) -> sqlite3.Connection:
-    created = not path.exists()
-    if created:
-        with contextlib.suppress(FileExistsError):
-            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-    try:
-        db = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
-        db.row_factory = sqlite3.Row
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")  # per transaction: see TokenStore._write
-        db.executescript(SCHEMA)
-        version = db.execute("PRAGMA user_version").fetchone()[0]
-        if version == 0:
-            db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-        elif version != SCHEMA_VERSION:
-            db.close()
-            raise BunkerError(f"token database {path} has schema version {version}; this custody-tui reads {SCHEMA_VERSION}")
-    except sqlite3.DatabaseError as exc:
-        raise BunkerError(f"cannot open token database {path}: {exc}") from exc
+    from backends.sqlite import open_wal_database
+
+    db = open_wal_database(path, SCHEMA, SCHEMA_VERSION, what="token database", error=BunkerError,
+                           synchronous="NORMAL")  # per transaction: see TokenStore._write
+    db.row_factory = sqlite3.Row
     return db
 
 

@@ -82,3 +82,23 @@ def fail_audit_after(monkeypatch: pytest.MonkeyPatch, action: str) -> None:
         return real_append(self, area, name, outcome=outcome, **kwargs)
 
     monkeypatch.setattr(AuditLog, "append", disk_full_after_the_action)
+
+
+def cli_runner(data_dir: Path, config: Config, monkeypatch: pytest.MonkeyPatch, capsys):
+    """``run(*argv, stdin="")`` -> (exit code, stdout, stderr): the CLI in-process on
+    ``data_dir`` with ``config`` and the test passphrase in the environment."""
+    import io
+
+    from custody_tui.cli import main
+    from custody_tui.config import render_toml
+
+    (data_dir / "config.toml").write_text(render_toml(config))
+    monkeypatch.setenv("CUSTODY_TUI_PASSPHRASE", PASSPHRASE)
+
+    def run(*argv: str, stdin: str = "") -> tuple[int, str, str]:
+        monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+        code = main(["--data-dir", str(data_dir), *argv])
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return run

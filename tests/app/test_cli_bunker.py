@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import io
 import json
 
 import pytest
 
 from backends.bunker.local_relay import LocalRelay
-from custody_tui.cli import main
 from custody_tui.commands.bunker import build_service, parse_duration
 from backends.bunker.errors import InvalidTokenRequest
-from custody_tui.config import BunkerConfig, render_toml
+from custody_tui.config import BunkerConfig
 from custody_tui.services import Services
 
-from .conftest import PASSPHRASE, test_config
+from .conftest import PASSPHRASE, cli_runner, test_config
 
 
 @pytest.fixture(scope="module")
@@ -30,15 +28,7 @@ def config(relay_url):
 
 @pytest.fixture
 def cli(data_dir, config, monkeypatch, capsys):
-    (data_dir / "config.toml").write_text(render_toml(config))
-    monkeypatch.setenv("CUSTODY_TUI_PASSPHRASE", PASSPHRASE)
-
-    def run(*argv: str, stdin: str = "") -> tuple[int, str, str]:
-        monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
-        code = main(["--data-dir", str(data_dir), *argv])
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
-
+    run = cli_runner(data_dir, config, monkeypatch, capsys)
     run("keys", "init", stdin=PASSPHRASE + "\n")
     return run
 

@@ -2,32 +2,21 @@
 
 from __future__ import annotations
 
-import io
 import json
 
 import pytest
 
 from backends.keystore import verify_message
 from custody_tui.cli import main
-from custody_tui.config import render_toml
 
-from .conftest import PASSPHRASE, fail_audit_after, test_config
+from .conftest import PASSPHRASE, cli_runner, fail_audit_after, test_config
 
 ABANDON = " ".join(["abandon"] * 11 + ["about"])
 
 
 @pytest.fixture
 def cli(data_dir, monkeypatch, capsys):
-    (data_dir / "config.toml").write_text(render_toml(test_config()))
-    monkeypatch.setenv("CUSTODY_TUI_PASSPHRASE", PASSPHRASE)
-
-    def run(*argv: str, stdin: str = "") -> tuple[int, str, str]:
-        monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
-        code = main(["--data-dir", str(data_dir), *argv])
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
-
-    return run
+    return cli_runner(data_dir, test_config(), monkeypatch, capsys)
 
 
 def test_scripted_keystore_session_from_init_to_verified_signature(cli):
