@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import json
 import multiprocessing
+import os
 import statistics
 import sys
 import tempfile
@@ -45,6 +46,12 @@ def run_bunker(relay: str, secret: bytes, data_dir: str, ready, stop) -> None:
     stop.wait()
     service.stop()
     store.close()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc), for a load-independent figure."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def percentiles(samples: list[float]) -> tuple[float, float]:
@@ -74,7 +81,7 @@ async def bare_relay(relay: str, rounds: int) -> list[float]:
         return samples
 
 
-async def bunker_round_trips(url, rounds: int, in_flight: int) -> tuple[list[float], float]:
+async def bunker_round_trips(url, rounds: int, in_flight: int, pid: int) -> tuple[list[float], float, float]:
     async with BunkerClient(url) as atm:
         await atm.connect()
         samples = []
@@ -88,9 +95,11 @@ async def bunker_round_trips(url, rounds: int, in_flight: int) -> tuple[list[flo
             async with semaphore:
                 await atm.sign_event(21000, f"burst {i}")
 
+        cpu_before = cpu_seconds(pid)
         started = time.perf_counter()
         await asyncio.gather(*(one(i) for i in range(rounds)))
-        return samples, rounds / (time.perf_counter() - started)
+        rate = rounds / (time.perf_counter() - started)
+        return samples, rate, (cpu_seconds(pid) - cpu_before) / rounds
 
 
 def main() -> int:
@@ -113,7 +122,8 @@ def main() -> int:
         try:
             ready.wait(30)
             bare = asyncio.run(bare_relay(relay.url, args.rounds))
-            signed, rate = asyncio.run(bunker_round_trips(parse_bunker_url(str(url)), args.rounds, args.in_flight))
+            signed, rate, cpu = asyncio.run(bunker_round_trips(parse_bunker_url(str(url)), args.rounds,
+                                                               args.in_flight, bunker.pid))
         finally:
             stop.set()
             bunker.join(15)
@@ -122,6 +132,9 @@ def main() -> int:
     print(f"bare relay round trip     p50 {bare_p50:6.2f} ms  p95 {bare_p95:6.2f} ms  ({args.rounds} rounds)")
     print(f"bunker sign_event         p50 {sign_p50:6.2f} ms  p95 {sign_p95:6.2f} ms  ({args.rounds} rounds)")
     print(f"bunker sign_event burst   {rate:7.0f} req/s with {args.in_flight} in flight")
+    print(f"bunker CPU per request    {cpu * 1000:6.2f} ms  (one core's capacity: ~{1 / cpu:.0f} req/s)"
+          if cpu else "bunker CPU per request    below the clock tick")
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (other work shares them)")
     print(f"targets: p50 < 5 ms ({'met' if sign_p50 < 5 else 'MISSED'}), "
           f">= 500 req/s ({'met' if rate >= 500 else 'MISSED'})")
     return 0
