@@ -181,6 +181,7 @@ def build_service(services: Services, keystore, on_status=None, status_file=None
     if not relays:
         raise UsageError("no relays configured", hint="set bunker.relays in the config file")
     keys = load_keys(keystore, config.key_list())
+    keys.pop(config.admin_key, None)  # the admin key answers admin RPC only; it never signs for devices
     if not keys:
         raise UsageError("the keystore holds no nostr key to serve",
                          hint="create one with: custody-tui bunker key add LABEL")

@@ -92,3 +92,42 @@ def test_durations(text, seconds) -> None:
 def test_bad_duration_is_a_usage_error() -> None:
     with pytest.raises(InvalidTokenRequest):
         parse_duration("30 days")
+
+
+def test_serve_runs_until_interrupted_and_a_rotated_device_is_served(cli, data_dir, relay_url) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from backends.bunker.nostr import SecretKey
+
+    cli("bunker", "key", "add", "fleet")
+    created = _json(cli("bunker", "token", "create", "--key", "fleet", "--client", "atm-1",
+                        "--perm", "sign_event:21000", "--json"))
+    env = {**os.environ, "CUSTODY_TUI_PASSPHRASE": PASSPHRASE}
+    serve = subprocess.Popen([sys.executable, "-m", "custody_tui", "--data-dir", str(data_dir),
+                              "bunker", "serve"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, env=env)
+    try:
+        assert serve.stderr.readline().strip() == f"{relay_url}: connected"
+        assert _json(cli("bunker", "demo-client", created["url"], "--json"))["connect"] == "ack"
+        # the ATM was rebuilt with a new client key: rotate binds the token to it
+        import asyncio
+
+        from backends.bunker.client import BunkerClient
+        from backends.bunker.url import parse_bunker_url
+
+        new_key = SecretKey.generate()
+        assert _json(cli("bunker", "token", "rotate", created["id"], new_key.public_hex,
+                         "--json"))["device_pubkey"] == new_key.public_hex
+
+        async def rebuilt() -> dict:
+            async with BunkerClient(parse_bunker_url(created["url"]), new_key) as atm:
+                return await atm.sign_event(21000, "rebuilt ATM")
+
+        assert asyncio.run(rebuilt())["kind"] == 21000
+    finally:
+        serve.send_signal(signal.SIGINT)
+        assert serve.wait(10) == 0
+    assert "bunker serving fleet" in serve.stdout.read()
