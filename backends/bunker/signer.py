@@ -148,9 +148,10 @@ class RemoteSigner:
             return self._reply(key, event, request.id, error=str(exc))
 
     def _reply(self, key: SecretKey, event: Event, request_id: str, *, result: str = "", error: str | None = None) -> Event:
-        body: dict[str, Any] = {"id": request_id, "result": result}
-        if error is not None:
-            body["error"] = error
+        # an error reply carries no result: rust-nostr parses any result it finds before
+        # looking at the error, and would report a JSON error instead of the bunker's reason
+        body: dict[str, Any] = {"id": request_id, "error": error} if error is not None else {
+            "id": request_id, "result": result}
         content = nip44.encrypt(json.dumps(body), self._conversation(key, event.pubkey))
         created_at = max(int(self.store.now()), event.created_at)
         return sign_event(key, event.kind, content, [["p", event.pubkey]], created_at)
