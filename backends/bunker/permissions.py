@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from backends.bunker.errors import InvalidPermission
 
 #: methods a token can grant; the session methods below need no grant
-GRANTABLE = ("sign_event", "nip44_encrypt", "nip44_decrypt")
+GRANTABLE = ("sign_event", "nip44_encrypt", "nip44_decrypt", "nip04_encrypt", "nip04_decrypt")
 #: always allowed to the bound device while its token is live (they reveal or sign nothing)
 SESSION_METHODS = frozenset({"connect", "get_public_key", "ping", "logout"})
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from backends.bunker import nip44
+from backends.bunker import nip04, nip44
 from backends.bunker.errors import BunkerError
 from backends.bunker.nostr import Event, SecretKey, check_template, parse_event, sign_event
 from backends.bunker.tokens import TokenStore
@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 KIND_NIP46 = 24133
 KIND_ADMIN = 24134
 MAX_PARAMS = 8
+CIPHER_METHODS = ("nip44_encrypt", "nip44_decrypt", "nip04_encrypt", "nip04_decrypt")
 _CONVERSATION_CACHE = 4096
 
 
@@ -169,7 +170,7 @@ class RemoteSigner:
             if not decision.allowed:
                 raise RequestError(decision.reason)
             return "ack"
-        if method not in ("get_public_key", "sign_event", "nip44_encrypt", "nip44_decrypt", "logout"):
+        if method not in ("get_public_key", "sign_event", "logout", *CIPHER_METHODS):
             self.store.authorize(key.public_hex, client, method[:64])
             raise RequestError(f"method {method!r} is not supported by this bunker")
         kind = None
@@ -191,7 +192,13 @@ class RemoteSigner:
         if len(params) != 2:
             raise RequestError(f"{method} takes [third_party_pubkey, text]")
         try:
-            conversation = nip44.get_conversation_key(key.secret_bytes(), bytes.fromhex(params[0]))
+            third_party = bytes.fromhex(params[0])
+            if method.startswith("nip04_"):
+                # only reached when the token grants nip04_*: older clients, no MAC
+                shared = nip04.shared_key(key.secret_bytes(), third_party)
+                cipher = nip04.encrypt if method == "nip04_encrypt" else nip04.decrypt
+                return cipher(params[1], shared)
+            conversation = nip44.get_conversation_key(key.secret_bytes(), third_party)
             if method == "nip44_encrypt":
                 return nip44.encrypt(params[1], conversation)
             return nip44.decrypt(params[1], conversation)

@@ -70,7 +70,7 @@ SEEN_RETENTION_SECONDS = 2 * 86400
 #: tokens expiring within this are flagged to the operator
 EXPIRY_WARNING_SECONDS = 3 * 86400
 #: methods that consume a use of a token's count
-COUNTED_METHODS = frozenset({"sign_event", "nip44_encrypt", "nip44_decrypt"})
+COUNTED_METHODS = frozenset({"sign_event", "nip44_encrypt", "nip44_decrypt", "nip04_encrypt", "nip04_decrypt"})
 
 
 @dataclass(frozen=True, slots=True)

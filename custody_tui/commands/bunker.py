@@ -36,7 +36,8 @@ def register(subparsers) -> None:
     p.add_argument("--key", required=True, help="keystore label of the nostr key that signs")
     p.add_argument("--client", required=True, help="the device's name, e.g. atm-lisbon-03")
     p.add_argument("--perm", action="append", required=True,
-                   help="a permission: sign_event:KIND, sign_event, nip44_encrypt, nip44_decrypt (repeatable)")
+                   help="a permission: sign_event:KIND, sign_event (any kind), nip44_encrypt, nip44_decrypt, "
+                        "nip04_encrypt, nip04_decrypt (repeatable)")
     p.add_argument("--expires", default="30d", help="lifetime: 90m, 12h, 30d, 4w (default 30d)")
     p.add_argument("--uses", type=int, help="at most this many signatures/encryptions")
     add_json_flag(p)

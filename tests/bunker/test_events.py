@@ -53,3 +53,13 @@ def test_bad_keys_are_refused() -> None:
         check_pubkey_hex("ff" * 32)
     with pytest.raises(InvalidKey):
         check_pubkey_hex("AB" * 32)
+
+
+@pytest.mark.parametrize("payload", ["", "abc", "YWJj?iv=", "AAAAAAAAAAAAAAAAAAAAAA==?iv=AAAA",
+                                     "AAAAAAAAAAAAAAAAAAAAAA==?iv=AAAAAAAAAAAAAAAAAAAAAA=="])
+def test_nip04_bad_payloads_are_refused(payload: str) -> None:
+    from backends.bunker import nip04
+    from backends.bunker.errors import DecryptionFailed
+
+    with pytest.raises(DecryptionFailed):
+        nip04.decrypt(payload, bytes(range(32)))

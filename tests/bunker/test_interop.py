@@ -68,3 +68,29 @@ async def test_service_reconnects_after_the_relay_restarts(tmp_path) -> None:
         service.stop()
         relay.stop()
         store.close()
+
+
+async def test_encryption_methods_interoperate_with_nostr_sdk_and_need_their_permission(bunker) -> None:
+    import nostr_sdk as n
+
+    from backends.bunker.url import parse_bunker_url
+
+    peer = n.Keys.generate()
+    peer_hex = peer.public_key().to_hex()
+    signer_pk = n.PublicKey.parse(bunker.key.public_hex)
+    _, url = bunker.token(permissions="nip44_encrypt,nip44_decrypt,nip04_encrypt,nip04_decrypt")
+    _, narrow = bunker.token(client_name="atm-2")
+    async with BunkerClient(parse_bunker_url(str(url))) as client, BunkerClient(narrow) as atm:
+        await client.connect()
+        for version in ("nip44", "nip04"):
+            encrypt = n.nip44_encrypt if version == "nip44" else n.nip04_encrypt
+            decrypt = n.nip44_decrypt if version == "nip44" else n.nip04_decrypt
+            extra = (n.Nip44Version.V2,) if version == "nip44" else ()
+            # the peer encrypts to the bunker key; the bunker decrypts, and the other way round
+            sealed = encrypt(peer.secret_key(), signer_pk, "cash box 3 low", *extra)
+            assert await client.request(f"{version}_decrypt", [peer_hex, sealed]) == "cash box 3 low"
+            ours = await client.request(f"{version}_encrypt", [peer_hex, "refill at 09:00"])
+            assert decrypt(peer.secret_key(), signer_pk, ours) == "refill at 09:00"
+        await atm.connect()
+        with pytest.raises(RemoteSignerError, match="nip04_decrypt is not allowed"):
+            await atm.request("nip04_decrypt", [peer_hex, "x?iv=y"])
