@@ -80,6 +80,10 @@ def _declare(lib: ctypes.CDLL) -> None:
     lib.EVP_PKEY_CTX_set_rsa_padding.restype = c_int
     lib.EVP_PKEY_sign.argtypes = [vp, ctypes.c_char_p, ctypes.POINTER(c_size), ctypes.c_char_p, c_size]
     lib.EVP_PKEY_sign.restype = c_int
+    lib.EVP_PKEY_verify_recover_init.argtypes = [vp]
+    lib.EVP_PKEY_verify_recover_init.restype = c_int
+    lib.EVP_PKEY_verify_recover.argtypes = lib.EVP_PKEY_sign.argtypes
+    lib.EVP_PKEY_verify_recover.restype = c_int
     lib.ERR_clear_error.argtypes = []
 
 
@@ -112,9 +116,21 @@ class RsaPrivateOperation:
 
     def apply(self, message: bytes) -> bytes:
         """RSASP1 on ``message`` (exactly modulus_len bytes, its value below n)."""
-        if len(message) != self._modulus_len:
-            raise InvalidBlindInput(f"expected {self._modulus_len} bytes, got {len(message)}")
+        return self._run(message, public=False)
+
+    def apply_public(self, signature: bytes) -> bytes:
+        """RSAVP1 (``s^e mod n``): the check of a private result, at OpenSSL speed."""
+        return self._run(signature, public=True)
+
+    def _run(self, data: bytes, *, public: bool) -> bytes:
+        if len(data) != self._modulus_len:
+            raise InvalidBlindInput(f"expected {self._modulus_len} bytes, got {len(data)}")
         lib = _libcrypto()
+        init, operate = (
+            (lib.EVP_PKEY_verify_recover_init, lib.EVP_PKEY_verify_recover)
+            if public
+            else (lib.EVP_PKEY_sign_init, lib.EVP_PKEY_sign)
+        )
         ctx = lib.EVP_PKEY_CTX_new(self._pkey, None)
         if not ctx:
             raise MintKeyError("OpenSSL cannot start an RSA operation (out of memory?)")
@@ -122,14 +138,15 @@ class RsaPrivateOperation:
             out = ctypes.create_string_buffer(self._modulus_len)
             out_len = ctypes.c_size_t(self._modulus_len)
             ok = (
-                lib.EVP_PKEY_sign_init(ctx) == 1
+                init(ctx) == 1
                 and lib.EVP_PKEY_CTX_set_rsa_padding(ctx, _RSA_NO_PADDING) == 1
-                and lib.EVP_PKEY_sign(ctx, out, ctypes.byref(out_len), message, len(message)) == 1
+                and operate(ctx, out, ctypes.byref(out_len), data, len(data)) == 1
             )
-            if not ok or out_len.value != self._modulus_len:
+            if not ok:
                 lib.ERR_clear_error()
                 raise InvalidBlindInput("OpenSSL refused the value (it must be below the modulus)")
-            return out.raw
+            # OpenSSL may drop leading zero bytes of a public result; put them back
+            return out.raw[: out_len.value].rjust(self._modulus_len, b"\x00")
         finally:
             lib.EVP_PKEY_CTX_free(ctx)
 
