@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from .errors import InvalidBlindInput, InvalidSignature, MintKeyError, SigningFailure
-from .rsa_native import RsaPrivateOperation
+from .rsa_native import RsaOperation
 
 _HASH = hashlib.sha384
 _HASH_LEN = 48
@@ -132,7 +132,10 @@ class SecretKey:
             raise MintKeyError("the mint key is not an RSA key")
         numbers = key.public_key().public_numbers()
         self.public_key = PublicKey(numbers.n, numbers.e)
-        self._operation = RsaPrivateOperation(private_key_der, self.public_key.modulus_len)
+        modulus_len = self.public_key.modulus_len
+        self._operation = RsaOperation(private_key_der, modulus_len)
+        # the check of every signature uses the public key alone, not the private key object
+        self._verifier = RsaOperation(self.public_key.to_der(), modulus_len, public=True)
 
     def __repr__(self) -> str:
         return f"SecretKey({self.public_key.modulus_bits}-bit, e={self.public_key.e})"
@@ -255,7 +258,7 @@ def blind_sign(sk: SecretKey, blinded_msg: bytes) -> bytes:
     signature = sk._operation.apply(bytes(blinded_msg))
     # RSAVP1 by OpenSSL's public-exponent path, a computation apart from the CRT one it
     # checks (CPython's pow would cost as much as the signature itself)
-    if sk._operation.apply_public(signature) != bytes(blinded_msg):
+    if sk._verifier.apply_public(signature) != bytes(blinded_msg):
         raise SigningFailure("the blind signature did not verify; it was not released")
     return signature
 

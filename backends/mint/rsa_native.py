@@ -70,6 +70,8 @@ def _declare(lib: ctypes.CDLL) -> None:
     vp, c_int, c_size = ctypes.c_void_p, ctypes.c_int, ctypes.c_size_t
     lib.d2i_AutoPrivateKey.restype = vp
     lib.d2i_AutoPrivateKey.argtypes = [vp, ctypes.POINTER(ctypes.c_char_p), ctypes.c_long]
+    lib.d2i_PUBKEY.restype = vp
+    lib.d2i_PUBKEY.argtypes = lib.d2i_AutoPrivateKey.argtypes
     lib.EVP_PKEY_free.argtypes = [vp]
     lib.EVP_PKEY_CTX_new.restype = vp
     lib.EVP_PKEY_CTX_new.argtypes = [vp, vp]
@@ -87,39 +89,41 @@ def _declare(lib: ctypes.CDLL) -> None:
     lib.ERR_clear_error.argtypes = []
 
 
-class RsaPrivateOperation:
-    """An RSA private key held by OpenSSL; computes ``m^d mod n`` for a full-length ``m``.
+class RsaOperation:
+    """An RSA key held by OpenSSL: ``m^d mod n`` (private key) or ``s^e mod n``, unpadded.
 
-    Built from the key's DER (PKCS#8 or PKCS#1). The DER is not kept; OpenSSL frees its
-    copy of the key when this object is collected. Safe to use from several threads: every
-    call gets its own EVP_PKEY_CTX.
+    Built from the key's DER: PKCS#8 or PKCS#1 for a private key, SubjectPublicKeyInfo
+    with ``public=True``. The DER is not kept; OpenSSL frees its copy of the key when this
+    object is collected. Safe to use from several threads: every call gets its own
+    EVP_PKEY_CTX.
     """
 
     __slots__ = ("_pkey", "_modulus_len", "__weakref__")
 
-    def __init__(self, private_key_der: bytes, modulus_len: int) -> None:
+    def __init__(self, key_der: bytes, modulus_len: int, *, public: bool = False) -> None:
         lib = _libcrypto()
-        buffer = ctypes.c_char_p(bytes(private_key_der))
-        pkey = lib.d2i_AutoPrivateKey(None, ctypes.byref(buffer), len(private_key_der))
+        buffer = ctypes.c_char_p(bytes(key_der))
+        parse = lib.d2i_PUBKEY if public else lib.d2i_AutoPrivateKey
+        pkey = parse(None, ctypes.byref(buffer), len(key_der))
         if not pkey:
             lib.ERR_clear_error()
-            raise MintKeyError("OpenSSL cannot read the mint's RSA private key")
+            raise MintKeyError(f"OpenSSL cannot read the mint's RSA {'public' if public else 'private'} key")
         self._pkey = pkey
         self._modulus_len = modulus_len
         weakref.finalize(self, lib.EVP_PKEY_free, pkey)
 
     def __repr__(self) -> str:
-        return f"RsaPrivateOperation({8 * self._modulus_len}-bit)"
+        return f"RsaOperation({8 * self._modulus_len}-bit)"
 
     def __reduce__(self):  # a key held by OpenSSL is never pickled
         raise TypeError("an RSA private operation cannot be serialized")
 
     def apply(self, message: bytes) -> bytes:
-        """RSASP1 on ``message`` (exactly modulus_len bytes, its value below n)."""
+        """RSASP1 on ``message`` (exactly modulus_len bytes, its value below n); private keys."""
         return self._run(message, public=False)
 
     def apply_public(self, signature: bytes) -> bytes:
-        """RSAVP1 (``s^e mod n``): the check of a private result, at OpenSSL speed."""
+        """RSAVP1 (``s^e mod n``): checks a private result at OpenSSL speed."""
         return self._run(signature, public=True)
 
     def _run(self, data: bytes, *, public: bool) -> bytes:
