@@ -18,6 +18,7 @@ from typing import Any, Iterator
 from backends.audit.entry import canonical_json
 from backends.audit.errors import AuditError
 from backends.outside_input import load_json
+from backends.sqlitedb import open_private_database
 
 SCHEMA_VERSION = 1
 #: stored details larger than this are kept as raw text (the hash check then reports the row)
@@ -40,32 +41,7 @@ COLUMNS = ("seq", "timestamp", "actor", "area", "action", "details", "outcome", 
 
 
 def open_database(path: Path) -> sqlite3.Connection:
-    created = not path.exists()
-    if created:
-        # created private before SQLite opens it, so there is no moment at the umask's
-        # mode, and the -wal and -shm files SQLite adds take this mode from it
-        with contextlib.suppress(FileExistsError):
-            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-    try:
-        # autocommit mode: every transaction below is opened explicitly
-        connection = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
-        connection.execute("PRAGMA journal_mode=WAL")
-        connection.execute("PRAGMA synchronous=FULL")
-        connection.executescript(SCHEMA)
-        version = connection.execute("PRAGMA user_version").fetchone()[0]
-        if version == 0:
-            connection.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-        elif version != SCHEMA_VERSION:
-            connection.close()
-            raise AuditError(
-                f"audit log {path} has schema version {version}; this custody-tui reads version {SCHEMA_VERSION}",
-                hint="open it with the custody-tui release that wrote it",
-            )
-    except sqlite3.DatabaseError as exc:
-        raise AuditError(f"cannot open audit log {path}: {exc}", hint="check the file is an audit database and not in use by another program") from exc
-    if created:
-        os.chmod(path, 0o600)
-    return connection
+    return open_private_database(path, SCHEMA, SCHEMA_VERSION, AuditError, "audit log")
 
 
 @contextlib.contextmanager

@@ -39,6 +39,10 @@ class UnknownDenomination(MintError):
     """A note amount that the mint's key set does not issue."""
 
 
+class InvalidNote(MintError):
+    """A note that is malformed or whose signature does not verify; nothing was spent."""
+
+
 class NoteAlreadySpent(MintError):
     """A note presented after it was redeemed (each note is spendable exactly once)."""
 
