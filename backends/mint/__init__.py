@@ -1,7 +1,13 @@
-"""The mint behind a Chaumian e-cash service: blind issuance, notes, deposits, reserves.
+"""The mint behind a Chaumian e-cash service: blind issuance, notes, deposits.
 
+- ``service``: :class:`Mint`, the one object screens, the CLI and the API use;
+- ``ledger``: ``<data dir>/mint.sqlite3`` (WAL), every state change one transaction;
 - ``blindrsa``: RFC 9474 RSA blind signatures (all four RSABSSA-SHA384 variants);
-- ``rsa_native``: the unpadded RSA private operation through OpenSSL 3;
+- ``rsa_native``: the unpadded RSA operations through OpenSSL 3;
+- ``keysets``: denomination sets, a key per denomination, private keys in the keystore;
+- ``deposits``: registration by outpoint, credit at the required chain depth;
+- ``issuance``: blind signatures drawn on credited deposits;
+- ``notes``: notes and spending each exactly once;
 - ``errors``: the mint's typed failures.
 
 Pure Python; never imports textual or rich.
