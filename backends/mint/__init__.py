@@ -1,4 +1,4 @@
-"""The mint behind a Chaumian e-cash service: blind issuance, notes, deposits.
+"""The mint behind a Chaumian e-cash service: blind issuance, notes, deposits, redemptions.
 
 - ``service``: :class:`Mint`, the one object screens, the CLI and the API use;
 - ``ledger``: ``<data dir>/mint.sqlite3`` (WAL), every state change one transaction;
@@ -8,6 +8,7 @@
 - ``deposits``: registration by outpoint, credit at the required chain depth;
 - ``issuance``: blind signatures drawn on credited deposits;
 - ``notes``: notes and spending each exactly once;
+- ``redemptions``: notes burned for payouts from the reserve, crash-safe settlement;
 - ``errors``: the mint's typed failures.
 
 Pure Python; never imports textual or rich.

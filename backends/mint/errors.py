@@ -55,5 +55,9 @@ class IssuanceRefused(MintError):
     """Blind issuance refused: no credited deposit, or asked for more than it holds."""
 
 
+class RedemptionError(MintError):
+    """A redemption that cannot be created, approved, rejected or settled as asked."""
+
+
 class LedgerError(MintError):
     """The mint's ledger file cannot be opened or is not a mint ledger."""

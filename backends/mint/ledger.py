@@ -7,7 +7,9 @@ Tables
 ``keyset_keys``    one RSA public key per denomination of a set (private keys: keystore)
 ``deposits``       registered deposits: outpoint, amount, status, how much was issued
 ``blind_sigs``     issued blind signatures by the hash of the blinded message (replayable)
-``spent_notes``    spent notes by the hash of their message, never anything else
+``spent_notes``    spent notes by the hash of their message (and the redemption burning them)
+``redemptions``    redemptions: payout, status, the operator who approved, the signed tx
+``reserve_locks``  reserve coins spent by a recorded, not yet final, redemption transaction
 
 Writers take ``BEGIN IMMEDIATE``: two processes spending the same note serialize on the
 write lock, and the primary key on ``spent_notes`` lets exactly one of them through.
@@ -73,6 +75,27 @@ CREATE TABLE IF NOT EXISTS spent_notes (
     spent_at      REAL NOT NULL,
     redemption_id TEXT
 );
+CREATE INDEX IF NOT EXISTS spent_notes_by_redemption ON spent_notes (redemption_id);
+CREATE TABLE IF NOT EXISTS redemptions (
+    redemption_id    TEXT PRIMARY KEY,
+    address          TEXT NOT NULL,
+    script_pubkey    BLOB NOT NULL,
+    amount_sat       INTEGER NOT NULL CHECK (amount_sat > 0),
+    status           TEXT NOT NULL
+                     CHECK (status IN ('pending', 'approved', 'broadcast', 'finalized', 'rejected')),
+    reason           TEXT,
+    created_at       REAL NOT NULL,
+    updated_at       REAL NOT NULL,
+    approved_by      TEXT,
+    txid             TEXT,
+    raw_tx           BLOB,
+    fee_sat          INTEGER,
+    finalized_height INTEGER
+);
+CREATE TABLE IF NOT EXISTS reserve_locks (
+    outpoint      TEXT PRIMARY KEY,
+    redemption_id TEXT NOT NULL REFERENCES redemptions(redemption_id)
+);
 """
 
 
@@ -103,6 +126,13 @@ class Ledger:
     @property
     def mint_id(self) -> str:
         return self.read("SELECT value FROM meta WHERE key='mint_id'")[0][0]
+
+    def next_counter(self, db: sqlite3.Connection, name: str) -> int:
+        """The next value of a named counter, inside the caller's write transaction."""
+        row = db.execute("SELECT value FROM meta WHERE key=?", (name,)).fetchone()
+        value = int(row[0]) if row else 0
+        db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (name, str(value + 1)))
+        return value
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

@@ -13,26 +13,52 @@ from typing import Callable, Iterable
 
 from .blindrsa import Variant
 from .deposits import Deposit, get_deposit, list_deposits, refresh_deposits, register_deposit
-from .errors import DepositError, MintError
+from .errors import DepositError, MintError, RedemptionError
 from .issuance import BlindRequest, Issued, issue_blind
 from .keysets import DEFAULT_VARIANT, Keyset, Signers, create_keyset, find_keyset, load_keysets
 from .ledger import Ledger
 from .notes import Note, check_notes, record_spent
+from .redemptions import (
+    InFlight,
+    Redemption,
+    Reserve,
+    approve_and_broadcast,
+    create_redemption,
+    get_redemption,
+    in_flight,
+    list_redemptions,
+    refresh_redemptions,
+    reject_redemption,
+    retry_funding,
+)
 
 DEFAULT_FINALIZATION_DEPTH = 6
 
 
 @dataclass(frozen=True)
 class MintSettings:
-    """What the operator configures. ``reserve_descriptor`` is the watched reserve wallet."""
+    """What the operator configures.
+
+    ``reserve_descriptor`` is the watched reserve wallet; ``reserve_signer_label`` the
+    keystore mnemonic whose key signs its spends (the hot-key signer); ``fee_rate`` a fixed
+    sat/vB, or None to ask the chain for a 6-block estimate.
+    """
 
     reserve_descriptor: str | None = None
     finalization_depth: int = DEFAULT_FINALIZATION_DEPTH
+    reserve_signer_label: str | None = None
+    fee_rate: float | None = None
+    min_change: int = 1_000
+    max_inputs: int = 8
 
     def __post_init__(self) -> None:
         depth = self.finalization_depth
         if isinstance(depth, bool) or not isinstance(depth, int) or not 1 <= depth <= 1000:
             raise MintError(f"finalization_depth must be 1..1000 blocks, got {depth!r}")
+        if self.fee_rate is not None and not 0 < self.fee_rate <= 10_000:
+            raise MintError(f"fee_rate must be 0..10000 sat/vB, got {self.fee_rate!r}")
+        if not 1 <= self.max_inputs <= 500 or self.min_change < 0:
+            raise MintError("max_inputs must be 1..500 and min_change at least 0")
 
 
 @dataclass(frozen=True)
@@ -106,6 +132,31 @@ class Mint:
                                hint="set mint.reserve_descriptor and a chain in the config")
         return self.chain, self.settings.reserve_descriptor
 
+    def _reserve_wallet(self) -> Reserve:
+        from backends.wallet import mint_policy, parse_descriptor
+
+        chain, text = self._reserve()
+        label = self.settings.reserve_signer_label
+        if label is None:
+            raise RedemptionError("the mint has no reserve signer configured",
+                                  hint="set mint.reserve_signer_label to the keystore key of the reserve")
+        descriptor = parse_descriptor(text, chain.network)
+        settings = self.settings
+
+        def sign(psbt) -> None:
+            signed = self._keystore.sign_psbt(label, psbt, chain.network)
+            if signed < len(psbt.inputs):
+                raise RedemptionError(
+                    f"keystore key {label!r} signed {signed} of {len(psbt.inputs)} reserve inputs",
+                    hint="the reserve descriptor must be this key's",
+                )
+
+        return Reserve(
+            descriptor, text, chain, sign,
+            mint_policy(descriptor.kind, min_change=settings.min_change, max_inputs=settings.max_inputs),
+            (lambda: settings.fee_rate) if settings.fee_rate is not None else (lambda: chain.estimate_fee_rate(6)),
+        )
+
     # -- issuance and notes ----------------------------------------------------------
 
     def issue_blind(self, deposit_ref: str, requests: Iterable[BlindRequest], *,
@@ -122,3 +173,37 @@ class Mint:
 
     def is_spent(self, note: Note) -> bool:
         return bool(self.ledger.read("SELECT 1 FROM spent_notes WHERE note_hash=?", (note.note_hash,)))
+
+    # -- redemptions -------------------------------------------------------------------
+
+    def create_redemption(self, notes: Iterable[Note], address: str) -> Redemption:
+        chain, _ = self._reserve()
+        return create_redemption(self.ledger, notes, address, chain.network,
+                                 {k.keyset_id: k for k in self.keysets()}, now=self._clock())
+
+    def approve_redemption(self, redemption_id: str, operator: str) -> Redemption:
+        """Approve, fund, sign, record and broadcast; unfundable stays pending with the reason."""
+        return approve_and_broadcast(self.ledger, redemption_id, operator, self._reserve_wallet(), now=self._clock())
+
+    def retry_funding(self, redemption_id: str) -> Redemption:
+        return retry_funding(self.ledger, redemption_id, self._reserve_wallet(), now=self._clock())
+
+    def reject_redemption(self, redemption_id: str, operator: str, reason: str) -> Redemption:
+        return reject_redemption(self.ledger, redemption_id, operator, reason, now=self._clock())
+
+    def redemption(self, redemption_id: str) -> Redemption:
+        return get_redemption(self.ledger, redemption_id)
+
+    def redemptions(self, status: str | None = None) -> list[Redemption]:
+        return list_redemptions(self.ledger, status)
+
+    def in_flight(self) -> InFlight:
+        return in_flight(self.ledger)
+
+    def refresh(self) -> tuple[list[Deposit], list[Redemption]]:
+        """Catch up with the chain: credit deposits at depth, and settle recorded payouts
+        (run at start: a payout broadcast just before a crash is found and recorded here)."""
+        chain, _ = self._reserve()
+        depth, now = self.settings.finalization_depth, self._clock()
+        return (refresh_deposits(self.ledger, chain, depth, now=now),
+                refresh_redemptions(self.ledger, chain, depth, now=now))
