@@ -245,16 +245,20 @@ def _random_invertible(n: int) -> int:
             return r
 
 
+def representative(pk: PublicKey, data: bytes, what: str) -> int:
+    """``data`` as an integer below n (RFC 8017 OS2IP plus RSASP1/RSAVP1's range check);
+    ``what`` names it in the error ("a blinded message")."""
+    if len(data) != pk.modulus_len:
+        raise InvalidBlindInput(f"{what} must be {pk.modulus_len} bytes, got {len(data)}")
+    value = bytes_to_int(data)
+    if value >= pk.n:
+        raise InvalidBlindInput(f"{what} is not below the key's modulus")
+    return value
+
+
 def blind_sign(sk: SecretKey, blinded_msg: bytes) -> bytes:
     """Section 4.3 BlindSign: RSASP1 in OpenSSL, then RSAVP1 checks it before release."""
-    pk = sk.public_key
-    if len(blinded_msg) != pk.modulus_len:
-        raise InvalidBlindInput(
-            f"a blinded message must be {pk.modulus_len} bytes, got {len(blinded_msg)}"
-        )
-    m = bytes_to_int(blinded_msg)
-    if m >= pk.n:
-        raise InvalidBlindInput("the blinded message is not below the mint key's modulus")
+    representative(sk.public_key, blinded_msg, "a blinded message")
     signature = sk._operation.apply(bytes(blinded_msg))
     # RSAVP1 by OpenSSL's public-exponent path, a computation apart from the CRT one it
     # checks (CPython's pow would cost as much as the signature itself)
@@ -265,13 +269,7 @@ def blind_sign(sk: SecretKey, blinded_msg: bytes) -> bytes:
 
 def finalize(pk: PublicKey, prepared_msg: bytes, blind_sig: bytes, inv: int, variant: Variant) -> bytes:
     """Section 4.4 Finalize: unblind, then verify the result as RSASSA-PSS."""
-    if len(blind_sig) != pk.modulus_len:
-        raise InvalidBlindInput(
-            f"a blind signature must be {pk.modulus_len} bytes, got {len(blind_sig)}"
-        )
-    z = bytes_to_int(blind_sig)
-    if z >= pk.n:
-        raise InvalidBlindInput("the blind signature is not below the modulus")
+    z = representative(pk, blind_sig, "a blind signature")
     sig = int_to_bytes((z * inv) % pk.n, pk.modulus_len)
     verify(pk, prepared_msg, sig, variant)
     return sig

@@ -12,7 +12,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
-from .blindrsa import blind_sign, bytes_to_int
+from .blindrsa import blind_sign, representative
 from .deposits import Deposit, get_deposit
 from .errors import InvalidBlindInput, IssuanceRefused
 from .keysets import Keyset, Signers, find_keyset
@@ -62,13 +62,7 @@ def _check_requests(keyset: Keyset, requests: list[BlindRequest]) -> None:
         raise InvalidBlindInput(f"at most {MAX_OUTPUTS_PER_REQUEST} outputs per request")
     for position, request in enumerate(requests, 1):
         key = keyset.public_key(request.amount_sat)
-        if len(request.blinded_msg) != key.modulus_len:
-            raise InvalidBlindInput(
-                f"output {position}: a blinded message for this key is {key.modulus_len} bytes, "
-                f"got {len(request.blinded_msg)}"
-            )
-        if bytes_to_int(request.blinded_msg) >= key.n:
-            raise InvalidBlindInput(f"output {position}: the blinded message is not below the key's modulus")
+        representative(key, request.blinded_msg, f"output {position}: the blinded message")
     if len({r.blinded_msg for r in requests}) != len(requests):
         raise InvalidBlindInput("the same blinded message appears twice; blind each note afresh")
 
