@@ -59,5 +59,9 @@ class RedemptionError(MintError):
     """A redemption that cannot be created, approved, rejected or settled as asked."""
 
 
+class OperatorAuthError(MintError):
+    """An admin request whose operator signature is missing, unknown, stale, wrong or replayed."""
+
+
 class LedgerError(MintError):
     """The mint's ledger file cannot be opened or is not a mint ledger."""

@@ -10,6 +10,7 @@ Tables
 ``spent_notes``    spent notes by the hash of their message (and the redemption burning them)
 ``redemptions``    redemptions: payout, status, the operator who approved, the signed tx
 ``reserve_locks``  reserve coins spent by a recorded, not yet final, redemption transaction
+``operator_signatures``  accepted operator request signatures (hashed), to refuse replays
 
 Writers take ``BEGIN IMMEDIATE``: two processes spending the same note serialize on the
 write lock, and the primary key on ``spent_notes`` lets exactly one of them through.
@@ -91,6 +92,11 @@ CREATE TABLE IF NOT EXISTS redemptions (
     raw_tx           BLOB,
     fee_sat          INTEGER,
     finalized_height INTEGER
+);
+CREATE TABLE IF NOT EXISTS operator_signatures (
+    signature_hash TEXT PRIMARY KEY,
+    key_id         TEXT NOT NULL,
+    accepted_at    REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS reserve_locks (
     outpoint      TEXT PRIMARY KEY,

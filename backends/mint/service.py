@@ -18,6 +18,7 @@ from .issuance import BlindRequest, Issued, issue_blind
 from .keysets import DEFAULT_VARIANT, Keyset, Signers, create_keyset, find_keyset, load_keysets
 from .ledger import Ledger
 from .notes import Note, check_notes, record_spent
+from .operators import SignedRequest, create_operator_key, verify_request
 from .redemptions import (
     InFlight,
     Redemption,
@@ -173,6 +174,17 @@ class Mint:
 
     def is_spent(self, note: Note) -> bool:
         return bool(self.ledger.read("SELECT 1 FROM spent_notes WHERE note_hash=?", (note.note_hash,)))
+
+    # -- operators ---------------------------------------------------------------------
+
+    def create_operator_key(self, key_id: str) -> bytes:
+        """A new operator HMAC key in the keystore; the secret is returned this once."""
+        return create_operator_key(self._keystore, key_id)
+
+    def authenticate(self, method: str, path: str, body: bytes, headers) -> str:
+        """The operator key id of a signed admin request; refuses stale, wrong and replayed ones."""
+        request = SignedRequest.from_headers(method, path, body, headers)
+        return verify_request(self.ledger, self._keystore, request, now=self._clock())
 
     # -- redemptions -------------------------------------------------------------------
 
