@@ -8,6 +8,7 @@
 - ``deposits``: registration by outpoint, credit at the required chain depth;
 - ``issuance``: blind signatures drawn on credited deposits;
 - ``notes``: notes and spending each exactly once;
+- ``reserves``: inventory, accounting summary and health (read-only);
 - ``operators``: operator-signed admin requests (HMAC keys in the keystore, no replays);
 - ``redemptions``: notes burned for payouts from the reserve, crash-safe settlement;
 - ``errors``: the mint's typed failures.

@@ -19,6 +19,7 @@ from .keysets import DEFAULT_VARIANT, Keyset, Signers, create_keyset, find_keyse
 from .ledger import Ledger
 from .notes import Note, check_notes, record_spent
 from .operators import SignedRequest, create_operator_key, verify_request
+from .reserves import Accounting, Health, HealthRules, Inventory, accounting, health, inventory
 from .redemptions import (
     InFlight,
     Redemption,
@@ -138,13 +139,13 @@ class Mint:
 
         chain, text = self._reserve()
         label = self.settings.reserve_signer_label
-        if label is None:
-            raise RedemptionError("the mint has no reserve signer configured",
-                                  hint="set mint.reserve_signer_label to the keystore key of the reserve")
         descriptor = parse_descriptor(text, chain.network)
         settings = self.settings
 
         def sign(psbt) -> None:
+            if label is None:
+                raise RedemptionError("the mint has no reserve signer configured",
+                                      hint="set mint.reserve_signer_label to the keystore key of the reserve")
             signed = self._keystore.sign_psbt(label, psbt, chain.network)
             if signed < len(psbt.inputs):
                 raise RedemptionError(
@@ -211,6 +212,20 @@ class Mint:
 
     def in_flight(self) -> InFlight:
         return in_flight(self.ledger)
+
+    # -- reserves ------------------------------------------------------------------------
+
+    def inventory(self) -> Inventory:
+        return inventory(self.ledger, self._reserve_wallet())
+
+    def accounting(self) -> Accounting:
+        return accounting(self.ledger, self.inventory().total_value_sat)
+
+    def health(self, rules: HealthRules = HealthRules()) -> Health:
+        inv = self.inventory()
+        books = accounting(self.ledger, inv.total_value_sat)
+        unsettled = [r.amount_sat for r in self.redemptions() if r.status in ("pending", "approved")]
+        return health(inv, books, max(unsettled, default=0), rules)
 
     def refresh(self) -> tuple[list[Deposit], list[Redemption]]:
         """Catch up with the chain: credit deposits at depth, and settle recorded payouts

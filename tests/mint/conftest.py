@@ -74,3 +74,13 @@ def mint(tmp_path, keystore, key_pool, reserve_chain):
     opened.create_keyset(DENOMINATIONS)
     yield opened
     opened.close()
+
+
+@pytest.fixture
+def rig(tmp_path, key_pool):
+    """A mint whose reserve key is in its keystore, on its own chain (see hot_reserve)."""
+    from tests.mint.hot_reserve import Rig
+
+    opened = Rig(tmp_path)
+    yield opened
+    opened.close()

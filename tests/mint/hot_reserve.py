@@ -12,6 +12,7 @@ from backends.keystore import KdfParams, Keystore
 from backends.mint.service import Mint, MintSettings
 from backends.wallet import parse_descriptor
 from tests.chain.funding import BURN_ADDRESS
+from tests.mint.wallet_side import Pending
 
 PASSPHRASE = "mint reserve passphrase"
 RESERVE_LABEL = "reserve"
@@ -48,3 +49,30 @@ def fund_reserve(chain, descriptor: str, coins: int = 2) -> list[str]:
     chain.mine(coins, address)
     chain.mine(100, BURN_ADDRESS)
     return sorted({u.txid for u in chain.utxos(descriptor)})
+
+
+class Rig:
+    def __init__(self, data_dir: Path) -> None:
+        from backends.chain import EmbeddedChain
+
+        self.data_dir = data_dir
+        self.keystore = open_keystore(data_dir, create=True)
+        self.descriptor = reserve_descriptor(self.keystore)
+        self.chain = EmbeddedChain(data_dir / "chain")
+        self.coinbases = fund_reserve(self.chain, self.descriptor)
+        self.mint = open_mint(data_dir, self.keystore, self.chain, self.descriptor)
+        self.mint.create_keyset([1_000, 10_000, 100_000])
+        deposit = self.mint.register_deposit(self.coinbases[0], 0)
+        self.mint.refresh()
+        self.deposit = self.mint.deposit(deposit.reference)
+
+    def notes(self, amounts):
+        pending = Pending(self.mint.keyset(), amounts)
+        return pending.unblind(self.mint.issue_blind(self.deposit.reference, pending.requests).blind_sigs)
+
+    def reserve_outpoints(self) -> set[str]:
+        return {u.outpoint for u in self.chain.utxos(self.descriptor)}
+
+    def close(self) -> None:
+        self.mint.close()
+        self.chain.close()

@@ -12,46 +12,9 @@ import pytest
 
 from backends.mint.errors import InvalidNote, NoteAlreadySpent, RedemptionError
 from tests.chain.funding import BURN_ADDRESS
-from tests.mint.hot_reserve import (
-    DEPTH, PAYOUT_ADDRESS, fund_reserve, open_keystore, open_mint, reserve_descriptor,
-)
-from tests.mint.wallet_side import Pending
+from tests.mint.hot_reserve import DEPTH, PAYOUT_ADDRESS, open_mint
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-class Rig:
-    def __init__(self, data_dir: Path) -> None:
-        from backends.chain import EmbeddedChain
-
-        self.data_dir = data_dir
-        self.keystore = open_keystore(data_dir, create=True)
-        self.descriptor = reserve_descriptor(self.keystore)
-        self.chain = EmbeddedChain(data_dir / "chain")
-        self.coinbases = fund_reserve(self.chain, self.descriptor)
-        self.mint = open_mint(data_dir, self.keystore, self.chain, self.descriptor)
-        self.mint.create_keyset([1_000, 10_000, 100_000])
-        deposit = self.mint.register_deposit(self.coinbases[0], 0)
-        self.mint.refresh()
-        self.deposit = self.mint.deposit(deposit.reference)
-
-    def notes(self, amounts):
-        pending = Pending(self.mint.keyset(), amounts)
-        return pending.unblind(self.mint.issue_blind(self.deposit.reference, pending.requests).blind_sigs)
-
-    def reserve_outpoints(self) -> set[str]:
-        return {u.outpoint for u in self.chain.utxos(self.descriptor)}
-
-    def close(self) -> None:
-        self.mint.close()
-        self.chain.close()
-
-
-@pytest.fixture
-def rig(tmp_path, key_pool):
-    opened = Rig(tmp_path)
-    yield opened
-    opened.close()
 
 
 def _spent_count(mint) -> int:
