@@ -8,6 +8,7 @@
     custody-tui chain status|mine|watch|utxos|history|broadcast|tx
     custody-tui quorum status|arm|enable|disable|spend|preflight|sign-message|verify-message
     custody-tui qr    show|split|export|join
+    custody-tui mint  status|reserves|health|accounting|refresh|keys|deposit|redemptions|operator
 
 Exit codes: 0 done, 1 refused or failed (the message says why), 2 bad usage.
 """
@@ -25,13 +26,15 @@ from .commands import audit as audit_cmd
 from .commands import chain as chain_cmd
 from .commands import config as config_cmd
 from .commands import keys as keys_cmd
+from .commands import mint as mint_cmd
 from .commands import qr as qr_cmd
 from .commands import quorum as quorum_cmd
 from .config import Config, load_config
 from .logs import log_to_file, log_to_stderr
 from .paths import CONFIG_ENV, default_data_dir, resolve_config_file
 
-AREA_COMMANDS = {"keys": keys_cmd, "audit": audit_cmd, "chain": chain_cmd, "quorum": quorum_cmd}
+AREA_COMMANDS = {"keys": keys_cmd, "audit": audit_cmd, "chain": chain_cmd, "quorum": quorum_cmd,
+                 "mint": mint_cmd}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,204 @@
+"""``custody-tui mint ...``: the mint's reserve, deposits, keys and redemptions from the command line.
+
+Read-only commands print figures; every command that changes the mint is an audited
+operator action. Commands that sign (keys, payouts) unlock the keystore for that one command.
+"""
+
+from __future__ import annotations
+
+from ..services import Services
+from .common import UsageError, add_json_flag, emit
+from .keys import unlocked
+
+STATUSES = ("pending", "approved", "broadcast", "finalized", "rejected")
+
+
+def register(subparsers) -> None:
+    mint = subparsers.add_parser("mint", help="the mint: reserves, deposits, keys, redemptions")
+    actions = mint.add_subparsers(dest="action", required=True, metavar="ACTION")
+
+    for name, text in (("status", "keysets, deposits, redemptions, in-flight payouts and health"),
+                       ("reserves", "the reserve's coins: spendable, waiting, held, fragmentation"),
+                       ("health", "healthy, warn or critical, and why"),
+                       ("accounting", "deposits, issued, outstanding, redeemed, reserves, surplus")):
+        add_json_flag(actions.add_parser(name, help=text))
+
+    p = actions.add_parser("refresh", help="credit deposits at depth and settle recorded payouts")
+    add_json_flag(p)
+
+    keys = actions.add_parser("keys", help="denomination sets (a key per denomination)")
+    keys_actions = keys.add_subparsers(dest="keys_action", required=True, metavar="ACTION")
+    p = keys_actions.add_parser("create", help="a new set that takes over issuing")
+    p.add_argument("--denominations", required=True, help="comma-separated sat amounts, e.g. 1000,10000,100000")
+    p.add_argument("--variant", default=None, help="RFC 9474 variant (default RSABSSA-SHA384-PSS-Randomized)")
+    add_json_flag(p)
+    add_json_flag(keys_actions.add_parser("list", help="the sets and their public keys"))
+
+    deposit = actions.add_parser("deposit", help="deposits into the reserve")
+    deposit_actions = deposit.add_subparsers(dest="deposit_action", required=True, metavar="ACTION")
+    p = deposit_actions.add_parser("register", help="register an output paying the reserve")
+    p.add_argument("txid")
+    p.add_argument("vout", type=int)
+    p.add_argument("--amount", type=int, help="the amount the depositor claims, checked against the chain")
+    add_json_flag(p)
+    add_json_flag(deposit_actions.add_parser("list", help="registered deposits"))
+
+    redemptions = actions.add_parser("redemptions", help="the redemption queue")
+    red_actions = redemptions.add_subparsers(dest="redemptions_action", required=True, metavar="ACTION")
+    p = red_actions.add_parser("list", help="redemptions, oldest first")
+    p.add_argument("--status", choices=STATUSES)
+    add_json_flag(p)
+    p = red_actions.add_parser("approve", help="approve, sign with the reserve key and broadcast")
+    p.add_argument("batch_id")
+    add_json_flag(p)
+    p = red_actions.add_parser("reject", help="reject a pending redemption; its notes are restored")
+    p.add_argument("batch_id")
+    p.add_argument("--reason", required=True)
+    add_json_flag(p)
+
+    operator = actions.add_parser("operator", help="operator keys that sign admin requests")
+    op_actions = operator.add_subparsers(dest="operator_action", required=True, metavar="ACTION")
+    p = op_actions.add_parser("create", help="a new HMAC operator key; its secret is shown once")
+    p.add_argument("key_id")
+
+
+def run(args, services: Services) -> int:
+    handler = {
+        "status": _status, "reserves": _reserves, "health": _health, "accounting": _accounting,
+        "refresh": _refresh, "keys": _keys, "deposit": _deposit, "redemptions": _redemptions,
+        "operator": _operator,
+    }[args.action]
+    handler(args, services)
+    return 0
+
+
+def _status(args, services: Services) -> None:
+    mint = services.mint
+    keysets = mint.keysets()
+    deposits = mint.deposits()
+    redemptions = mint.redemptions()
+    flight = mint.in_flight()
+    data = {
+        "mint_id": mint.mint_id,
+        "keysets": [{"keyset_id": k.keyset_id, "variant": k.variant.value, "active": k.active,
+                     "denominations": list(k.denominations)} for k in keysets],
+        "deposits": {s: sum(1 for d in deposits if d.status == s) for s in ("registered", "credited", "conflicted")},
+        "redemptions": {s: sum(1 for r in redemptions if r.status == s) for s in STATUSES},
+        "pending_spend_commitment_count": flight.pending_spend_commitment_count,
+        "pending_spend_input_count": flight.pending_spend_input_count,
+    }
+    if mint.settings.reserve_descriptor and mint.chain is not None:
+        data["health"] = mint.health().to_dict()
+    issuing = next((k for k in keysets if k.active), None)
+    lines = [
+        f"mint {mint.mint_id[:16]}",
+        f"issuing keyset: {issuing.keyset_id} ({', '.join(map(str, issuing.denominations))} sat)"
+        if issuing else "issuing keyset: none (mint keys create)",
+        "deposits: " + ", ".join(f"{n} {s}" for s, n in data["deposits"].items()),
+        "redemptions: " + ", ".join(f"{n} {s}" for s, n in data["redemptions"].items()),
+        f"in flight: {flight.pending_spend_commitment_count} payout(s), {flight.pending_spend_input_count} input(s)",
+    ]
+    if "health" in data:
+        lines.append(f"health: {data['health']['status']}")
+    emit(args, data, "\n".join(lines))
+
+
+def _reserves(args, services: Services) -> None:
+    inv = services.mint.inventory()
+    emit(args, inv.to_dict(), "\n".join([
+        f"spendable: {inv.utxo_count} coin(s), {inv.utxo_value_sat} sat",
+        f"waiting:   {inv.waiting_count} coin(s), {inv.waiting_value_sat} sat",
+        f"held:      {inv.locked_count} coin(s), {inv.locked_value_sat} sat (recorded payouts)",
+        f"small (< {inv.small_utxo_sat} sat): {inv.small_utxo_count}, fragmentation {inv.fragmentation:.0%}",
+        f"largest {inv.largest_utxo_sat} sat, median {inv.median_utxo_sat} sat",
+        f"one payout of {inv.max_inputs} coins can move {inv.max_payout_sat} sat",
+    ]))
+
+
+def _health(args, services: Services) -> None:
+    health = services.mint.health()
+    emit(args, health.to_dict(), "\n".join([health.status, *(f"- {r}" for r in health.reasons)]))
+
+
+def _accounting(args, services: Services) -> None:
+    data = services.mint.accounting().to_dict()
+    width = max(map(len, data))
+    emit(args, data, "\n".join(f"{k:<{width}}  {v:>16}" for k, v in data.items()))
+
+
+def _refresh(args, services: Services) -> None:
+    with services.audited("mint", "refresh") as result:
+        deposits, redemptions = services.mint.refresh()
+        result["deposits"] = [f"{d.reference[:16]}:{d.status}" for d in deposits]
+        result["redemptions"] = [f"{r.redemption_id}:{r.status}" for r in redemptions]
+    emit(args, result, f"{len(deposits)} deposit(s) and {len(redemptions)} redemption(s) changed")
+
+
+def _keys(args, services: Services) -> None:
+    if args.keys_action == "list":
+        sets = [k.to_public_dict() for k in services.mint.keysets()]
+        emit(args, sets, "\n".join(f"{k['keyset_id']}  {k['variant']}  {'issuing' if k['active'] else 'redeem only'}"
+                                   f"  {', '.join(k['keys'])} sat" for k in sets) or "(no keysets)")
+        return
+    try:
+        denominations = [int(part) for part in args.denominations.split(",") if part.strip()]
+    except ValueError:
+        raise UsageError("--denominations takes whole sat amounts separated by commas") from None
+    from backends.mint.blindrsa import Variant
+    from backends.mint.keysets import DEFAULT_VARIANT
+
+    variant = Variant.parse(args.variant) if args.variant else DEFAULT_VARIANT
+    with unlocked(services), services.audited("mint", "keys create", denominations=denominations,
+                                              variant=variant.value) as result:
+        keyset = services.mint.create_keyset(denominations, variant=variant)
+        result["keyset_id"] = keyset.keyset_id
+    emit(args, keyset.to_public_dict(), f"keyset {keyset.keyset_id} issues {', '.join(map(str, denominations))} sat")
+
+
+def _deposit(args, services: Services) -> None:
+    mint = services.mint
+    depth = mint.settings.finalization_depth
+    if args.deposit_action == "list":
+        deposits = mint.deposits()
+        emit(args, [d.to_dict(depth_required=depth) for d in deposits],
+             "\n".join(f"{d.reference[:16]}  {d.outpoint}  {d.amount_sat} sat  {d.status}  issued {d.issued_sat}"
+                       for d in deposits) or "(no deposits)")
+        return
+    with services.audited("mint", "deposit register", txid=args.txid, vout=args.vout) as result:
+        deposit = mint.register_deposit(args.txid, args.vout, amount_sat=args.amount)
+        result["reference"] = deposit.reference
+    emit(args, deposit.to_dict(depth_required=depth),
+         f"deposit {deposit.reference}\n{deposit.amount_sat} sat, {deposit.status} (credited at {depth} confirmations)")
+
+
+def _redemptions(args, services: Services) -> None:
+    mint = services.mint
+    depth = mint.settings.finalization_depth
+    action = args.redemptions_action
+    if action == "list":
+        rows = mint.redemptions(args.status)
+        emit(args, [r.to_dict(depth_required=depth) for r in rows],
+             "\n".join(f"{r.redemption_id}  {r.amount_sat} sat  {r.status}  {r.address}"
+                       + (f"  ({r.reason})" if r.reason else "") for r in rows) or "(no redemptions)")
+        return
+    if action == "approve":
+        with unlocked(services), services.audited("mint", "redemption approve", irreversible=True,
+                                                  batch_id=args.batch_id) as result:
+            redemption = mint.approve_redemption(args.batch_id, services.actor)
+            result.update(status=redemption.status, txid=redemption.txid, reason=redemption.reason)
+    else:
+        with services.audited("mint", "redemption reject", batch_id=args.batch_id, reason=args.reason) as result:
+            redemption = mint.reject_redemption(args.batch_id, services.actor, args.reason)
+            result["status"] = redemption.status
+    text = f"{redemption.redemption_id}: {redemption.status}"
+    if redemption.txid:
+        text += f" (txid {redemption.txid})"
+    if redemption.reason:
+        text += f"\n{redemption.reason}"
+    emit(args, redemption.to_dict(depth_required=depth), text)
+
+
+def _operator(args, services: Services) -> None:
+    with unlocked(services), services.audited("mint", "operator create", key_id=args.key_id):
+        secret = services.mint.create_operator_key(args.key_id)
+    print(f"operator key {args.key_id} created; its secret, shown only now:\n{secret.hex()}")
