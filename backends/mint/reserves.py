@@ -34,8 +34,9 @@ class Inventory:
     small_utxo_sat: int
     median_utxo_sat: int
     largest_utxo_sat: int
-    max_payout_sat: int  # the most one payout can move: the max_inputs largest coins
+    max_payout_sat: int  # the most one payout can move now: the max_inputs largest spendable coins
     max_inputs: int
+    max_payout_when_confirmed_sat: int = 0  # the same once waiting coins confirm
 
     @property
     def total_value_sat(self) -> int:
@@ -75,6 +76,7 @@ def inventory(ledger: Ledger, reserve: Reserve, *, small_utxo_sat: int | None = 
         largest_utxo_sat=spendable[0] if spendable else 0,
         max_payout_sat=sum(spendable[: policy.max_inputs]),
         max_inputs=policy.max_inputs,
+        max_payout_when_confirmed_sat=sum(sorted(spendable + waiting, reverse=True)[: policy.max_inputs]),
     )
 
 
@@ -141,17 +143,19 @@ def health(inv: Inventory, books: Accounting, largest_unsettled_sat: int, rules:
     critical, warn = [], []
     if books.surplus_sat < 0:
         critical.append(f"deficit: reserves {books.reserves_sat} sat are below liabilities {books.liabilities_sat} sat")
-    if largest_unsettled_sat > inv.max_payout_sat:
+    if largest_unsettled_sat > max(inv.max_payout_sat, inv.max_payout_when_confirmed_sat):
         critical.append(
-            f"a {largest_unsettled_sat} sat redemption exceeds what {inv.max_inputs} spendable coins can pay "
-            f"({inv.max_payout_sat} sat)"
+            f"a {largest_unsettled_sat} sat redemption exceeds what {inv.max_inputs} reserve coins can pay "
+            f"({max(inv.max_payout_sat, inv.max_payout_when_confirmed_sat)} sat)"
         )
+    elif largest_unsettled_sat > inv.max_payout_sat:
+        warn.append(f"a {largest_unsettled_sat} sat redemption waits for reserve coins to confirm")
     if books.surplus_sat >= 0 and books.surplus_sat < rules.warn_surplus_fraction * books.liabilities_sat:
         warn.append(f"surplus of {books.surplus_sat} sat is under {rules.warn_surplus_fraction:.0%} of liabilities")
     if inv.fragmentation > rules.warn_fragmentation:
         warn.append(f"{inv.small_utxo_count} of {inv.utxo_count} spendable coins are below {inv.small_utxo_sat} sat; "
                     "consolidate")
-    if inv.max_payout_sat and largest_unsettled_sat > rules.warn_payout_pressure * inv.max_payout_sat:
+    if largest_unsettled_sat <= inv.max_payout_sat and largest_unsettled_sat > rules.warn_payout_pressure * inv.max_payout_sat:
         warn.append(f"max-input pressure: the largest pending payout needs over "
                     f"{rules.warn_payout_pressure:.0%} of what {inv.max_inputs} coins can pay")
     if critical:

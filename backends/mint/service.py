@@ -19,6 +19,16 @@ from .keysets import DEFAULT_VARIANT, Keyset, Signers, create_keyset, find_keyse
 from .ledger import Ledger
 from .notes import Note, check_notes, record_spent
 from .operators import SignedRequest, create_operator_key, verify_request
+from .pause import (
+    PauseState,
+    apply_auto_pause,
+    pause,
+    pause_state,
+    recommendation,
+    require_running,
+    resume,
+    set_auto_pause,
+)
 from .reserves import Accounting, Health, HealthRules, Inventory, accounting, health, inventory
 from .redemptions import (
     InFlight,
@@ -195,11 +205,36 @@ class Mint:
                                  {k.keyset_id: k for k in self.keysets()}, now=self._clock())
 
     def approve_redemption(self, redemption_id: str, operator: str) -> Redemption:
-        """Approve, fund, sign, record and broadcast; unfundable stays pending with the reason."""
+        """Approve, fund, sign, record and broadcast; unfundable stays pending with the reason.
+        Refused while payouts are paused (auto-pause is checked first)."""
+        self._check_running()
         return approve_and_broadcast(self.ledger, redemption_id, operator, self._reserve_wallet(), now=self._clock())
 
     def retry_funding(self, redemption_id: str) -> Redemption:
+        self._check_running()
         return retry_funding(self.ledger, redemption_id, self._reserve_wallet(), now=self._clock())
+
+    def _check_running(self) -> None:
+        apply_auto_pause(self.ledger, self.health(), now=self._clock())
+        require_running(self.ledger)
+
+    # -- pause ---------------------------------------------------------------------------
+
+    def pause(self, operator: str, reason: str) -> PauseState:
+        return pause(self.ledger, operator, reason, now=self._clock())
+
+    def resume(self) -> PauseState:
+        return resume(self.ledger)
+
+    def set_auto_pause(self, on: bool) -> PauseState:
+        return set_auto_pause(self.ledger, on)
+
+    def pause_state(self) -> PauseState:
+        return pause_state(self.ledger)
+
+    def recommendation(self) -> str:
+        """What reserve health suggests: pause, stay paused, watch, resume or keep running."""
+        return recommendation(self.health(), pause_state(self.ledger))
 
     def reject_redemption(self, redemption_id: str, operator: str, reason: str) -> Redemption:
         return reject_redemption(self.ledger, redemption_id, operator, reason, now=self._clock())
@@ -232,5 +267,7 @@ class Mint:
         (run at start: a payout broadcast just before a crash is found and recorded here)."""
         chain, _ = self._reserve()
         depth, now = self.settings.finalization_depth, self._clock()
-        return (refresh_deposits(self.ledger, chain, depth, now=now),
-                refresh_redemptions(self.ledger, chain, depth, now=now))
+        changed = (refresh_deposits(self.ledger, chain, depth, now=now),
+                   refresh_redemptions(self.ledger, chain, depth, now=now))
+        apply_auto_pause(self.ledger, self.health(), now=now)
+        return changed

@@ -56,6 +56,14 @@ def register(subparsers) -> None:
     p.add_argument("--reason", required=True)
     add_json_flag(p)
 
+    p = actions.add_parser("pause", help="pause redemption payouts (new redemptions still queue)")
+    p.add_argument("--reason", required=True)
+    add_json_flag(p)
+    add_json_flag(actions.add_parser("resume", help="resume redemption payouts"))
+    p = actions.add_parser("auto-pause", help="pause automatically when reserve health is critical")
+    p.add_argument("setting", choices=("on", "off"))
+    add_json_flag(p)
+
     operator = actions.add_parser("operator", help="operator keys that sign admin requests")
     op_actions = operator.add_subparsers(dest="operator_action", required=True, metavar="ACTION")
     p = op_actions.add_parser("create", help="a new HMAC operator key; its secret is shown once")
@@ -66,7 +74,7 @@ def run(args, services: Services) -> int:
     handler = {
         "status": _status, "reserves": _reserves, "health": _health, "accounting": _accounting,
         "refresh": _refresh, "keys": _keys, "deposit": _deposit, "redemptions": _redemptions,
-        "operator": _operator,
+        "operator": _operator, "pause": _pause, "resume": _pause, "auto-pause": _pause,
     }[args.action]
     handler(args, services)
     return 0
@@ -87,8 +95,11 @@ def _status(args, services: Services) -> None:
         "pending_spend_commitment_count": flight.pending_spend_commitment_count,
         "pending_spend_input_count": flight.pending_spend_input_count,
     }
+    pause = mint.pause_state()
+    data["pause"] = pause.to_dict()
     if mint.settings.reserve_descriptor and mint.chain is not None:
         data["health"] = mint.health().to_dict()
+        data["recommendation"] = mint.recommendation()
     issuing = next((k for k in keysets if k.active), None)
     lines = [
         f"mint {mint.mint_id[:16]}",
@@ -98,8 +109,10 @@ def _status(args, services: Services) -> None:
         "redemptions: " + ", ".join(f"{n} {s}" for s, n in data["redemptions"].items()),
         f"in flight: {flight.pending_spend_commitment_count} payout(s), {flight.pending_spend_input_count} input(s)",
     ]
+    lines.append(f"payouts: paused by {pause.by}: {pause.reason}" if pause.paused else "payouts: running")
+    lines.append(f"auto-pause: {'on' if pause.auto_pause else 'off'}")
     if "health" in data:
-        lines.append(f"health: {data['health']['status']}")
+        lines.append(f"health: {data['health']['status']} (recommendation: {data['recommendation']})")
     emit(args, data, "\n".join(lines))
 
 
@@ -196,6 +209,21 @@ def _redemptions(args, services: Services) -> None:
     if redemption.reason:
         text += f"\n{redemption.reason}"
     emit(args, redemption.to_dict(depth_required=depth), text)
+
+
+def _pause(args, services: Services) -> None:
+    mint = services.mint
+    if args.action == "pause":
+        with services.audited("mint", "pause", reason=args.reason):
+            state = mint.pause(services.actor, args.reason)
+    elif args.action == "resume":
+        with services.audited("mint", "resume"):
+            state = mint.resume()
+    else:
+        with services.audited("mint", "auto-pause", setting=args.setting):
+            state = mint.set_auto_pause(args.setting == "on")
+    text = f"payouts paused by {state.by}: {state.reason}" if state.paused else "payouts running"
+    emit(args, state.to_dict(), f"{text}; auto-pause {'on' if state.auto_pause else 'off'}")
 
 
 def _operator(args, services: Services) -> None:

@@ -78,6 +78,10 @@ def test_an_operator_runs_the_mint_from_the_command_line(cli):
     assert json.loads(cli("mint", "deposit", "list", "--json")[1])[0]["status"] == "credited"
 
     batch = _notes_redeemed(cli, deposit["mint_deposit_ref"])
+    assert cli("mint", "pause", "--reason", "key ceremony")[0] == 0
+    code, _, err = cli("mint", "redemptions", "approve", batch)
+    assert code == 1 and "paused by" in err and "key ceremony" in err
+    assert cli("mint", "resume")[0] == 0
     code, out, err = cli("mint", "redemptions", "approve", batch, "--json")
     assert code == 0, err
     paid = json.loads(out)
@@ -90,7 +94,7 @@ def test_an_operator_runs_the_mint_from_the_command_line(cli):
     assert json.loads(cli("mint", "reserves", "--json")[1])["utxo_count"] == 1  # the other is in flight
 
     audit = cli("audit", "list", "--area", "mint", "--json")[1]
-    for action in ("keys create", "deposit register", "refresh", "redemption approve"):
+    for action in ("keys create", "deposit register", "refresh", "redemption approve", "pause", "resume"):
         assert action in audit
 
 

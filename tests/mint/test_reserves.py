@@ -45,4 +45,4 @@ def test_a_healthy_reserve_and_the_rules_that_make_it_warn_or_critical(rig):
     deficit = Accounting(0, 0, 0, 0, 0, 60_000, 0, 0, 0, 50_000, 60_000)
     assert health(inv, deficit, 0).status == CRITICAL
     too_big = health(inv, books, 46_000, HealthRules(warn_fragmentation=1.0))
-    assert too_big.status == CRITICAL and "exceeds what 8 spendable coins can pay" in too_big.reasons[0]
+    assert too_big.status == CRITICAL and "exceeds what 8 reserve coins can pay" in too_big.reasons[0]
