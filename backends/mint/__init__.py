@@ -9,6 +9,8 @@
 - ``issuance``: blind signatures drawn on credited deposits;
 - ``notes``: notes and spending each exactly once;
 - ``reserves``: inventory, accounting summary and health (read-only);
+- ``spends``: payouts and consolidations recorded before broadcast, settled at restart;
+- ``consolidation``: the dry-run plan of merging small coins, and its execution;
 - ``pause``: payouts paused by an operator or automatically on critical health;
 - ``operators``: operator-signed admin requests (HMAC keys in the keystore, no replays);
 - ``redemptions``: notes burned for payouts from the reserve, crash-safe settlement;

@@ -9,7 +9,8 @@ Tables
 ``blind_sigs``     issued blind signatures by the hash of the blinded message (replayable)
 ``spent_notes``    spent notes by the hash of their message (and the redemption burning them)
 ``redemptions``    redemptions: payout, status, the operator who approved, the signed tx
-``reserve_locks``  reserve coins spent by a recorded, not yet final, redemption transaction
+``consolidations`` consolidation transactions of the reserve's small coins
+``reserve_locks``  reserve coins spent by a recorded, not yet final, payout or consolidation
 ``operator_signatures``  accepted operator request signatures (hashed), to refuse replays
 
 Writers take ``BEGIN IMMEDIATE``: two processes spending the same note serialize on the
@@ -98,9 +99,23 @@ CREATE TABLE IF NOT EXISTS operator_signatures (
     key_id         TEXT NOT NULL,
     accepted_at    REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS consolidations (
+    consolidation_id TEXT PRIMARY KEY,
+    status           TEXT NOT NULL CHECK (status IN ('approved', 'broadcast', 'finalized', 'replaced')),
+    reason           TEXT,
+    requested_by     TEXT NOT NULL,
+    inputs           INTEGER NOT NULL,
+    input_sat        INTEGER NOT NULL,
+    fee_sat          INTEGER NOT NULL,
+    txid             TEXT NOT NULL,
+    raw_tx           BLOB NOT NULL,
+    created_at       REAL NOT NULL,
+    updated_at       REAL NOT NULL,
+    finalized_height INTEGER
+);
 CREATE TABLE IF NOT EXISTS reserve_locks (
-    outpoint      TEXT PRIMARY KEY,
-    redemption_id TEXT NOT NULL REFERENCES redemptions(redemption_id)
+    outpoint  TEXT PRIMARY KEY,
+    holder_id TEXT NOT NULL  -- the redemption or consolidation whose recorded spend holds it
 );
 """
 

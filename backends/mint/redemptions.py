@@ -19,13 +19,14 @@ import secrets
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
 
-from backends.chain.errors import ChainError
 from backends.errors import CustodyError
 
 from .errors import RedemptionError
 from .keysets import Keyset
 from .ledger import Ledger
+from . import spends
 from .notes import Note, check_notes, record_spent
+from .spends import SPEND_TABLES, RecordedSpend, lock_inputs, locked_outpoints
 
 _COLUMNS = ("redemption_id, address, script_pubkey, amount_sat, status, reason, created_at, updated_at, "
             "approved_by, txid, raw_tx, fee_sat, finalized_height")
@@ -85,13 +86,13 @@ def list_redemptions(ledger: Ledger, status: str | None = None) -> list[Redempti
 
 
 def in_flight(ledger: Ledger) -> InFlight:
-    commitments = ledger.read("SELECT COUNT(*) FROM redemptions WHERE status IN ('approved', 'broadcast')")[0][0]
+    """Payouts and consolidations recorded or broadcast but not final, and the coins they hold."""
+    commitments = sum(
+        ledger.read(f"SELECT COUNT(*) FROM {table} WHERE status IN ('approved', 'broadcast')")[0][0]
+        for table in SPEND_TABLES
+    )
     inputs = ledger.read("SELECT COUNT(*) FROM reserve_locks")[0][0]
     return InFlight(commitments, inputs)
-
-
-def locked_outpoints(ledger: Ledger) -> set[str]:
-    return {row[0] for row in ledger.read("SELECT outpoint FROM reserve_locks")}
 
 
 def create_redemption(
@@ -192,13 +193,7 @@ def retry_funding(ledger: Ledger, redemption_id: str, reserve: Reserve, *, now: 
     with ledger.transaction() as db:
         if get_redemption(ledger, redemption_id).status != "pending":
             raise RedemptionError(f"redemption {redemption_id[:16]} changed while it was being funded")
-        taken = db.execute(
-            f"SELECT outpoint FROM reserve_locks WHERE outpoint IN ({','.join('?' * len(inputs))})", inputs
-        ).fetchall()
-        if taken:
-            raise RedemptionError("another redemption took the same reserve coins meanwhile; approve again")
-        db.executemany("INSERT INTO reserve_locks(outpoint, redemption_id) VALUES (?, ?)",
-                       [(outpoint, redemption_id) for outpoint in inputs])
+        lock_inputs(db, redemption_id, inputs, "approve")
         db.execute(
             "UPDATE redemptions SET status='approved', reason=NULL, txid=?, raw_tx=?, fee_sat=?, updated_at=? "
             "WHERE redemption_id=?",
@@ -228,33 +223,20 @@ def _build_payout(ledger: Ledger, redemption: Redemption, reserve: Reserve) -> t
 
 
 def _broadcast(ledger: Ledger, chain, redemption: Redemption, *, now: float) -> Redemption:
-    """Send the recorded transaction; record that the chain has it, or why it does not.
-
-    A refused broadcast keeps the transaction and its locks: the same bytes may still be
-    in other nodes' mempools, so only a double-spent (conflicted) transaction may ever be
-    replaced by a new one. The next refresh tries the same bytes again.
-    """
-    try:
-        chain.broadcast(redemption.raw_tx)
-    except ChainError as exc:
-        if chain.tx_status(redemption.txid).state not in ("mempool", "confirmed"):
-            with ledger.transaction() as db:
-                db.execute("UPDATE redemptions SET reason=?, updated_at=? WHERE redemption_id=?",
-                           (f"broadcast refused, will retry the same transaction: {exc}", now,
-                            redemption.redemption_id))
-            return get_redemption(ledger, redemption.redemption_id)
-    with ledger.transaction() as db:
-        db.execute("UPDATE redemptions SET status='broadcast', reason=NULL, updated_at=? "
-                   "WHERE redemption_id=? AND status IN ('approved', 'broadcast')",
-                   (now, redemption.redemption_id))
+    spends.broadcast(ledger, chain, _as_spend(redemption), now=now)
     return get_redemption(ledger, redemption.redemption_id)
+
+
+def _as_spend(redemption: Redemption) -> RecordedSpend:
+    return RecordedSpend("redemptions", redemption.redemption_id, redemption.status, redemption.txid,
+                         redemption.raw_tx)
 
 
 def _back_to_pending(ledger: Ledger, redemption: Redemption, reason: str, *, now: float) -> Redemption:
     """The transaction can never confirm (an input was spent elsewhere): its other coins are
     free again and the redemption waits for funding anew, its notes still burned."""
     with ledger.transaction() as db:
-        db.execute("DELETE FROM reserve_locks WHERE redemption_id=?", (redemption.redemption_id,))
+        spends.release(db, redemption.redemption_id)
         db.execute(
             "UPDATE redemptions SET status='pending', reason=?, txid=NULL, raw_tx=NULL, fee_sat=NULL, updated_at=? "
             "WHERE redemption_id=?",
@@ -264,30 +246,12 @@ def _back_to_pending(ledger: Ledger, redemption: Redemption, reason: str, *, now
 
 
 def refresh_redemptions(ledger: Ledger, chain, depth_required: int, *, now: float) -> list[Redemption]:
-    """Bring recorded transactions up to date with the chain (run at start and on each poll):
+    """Bring recorded payouts up to date with the chain (run at start and on each poll):
     approved ones the chain already has become broadcast (a crash after broadcasting), those it
-    lost are rebroadcast as the same bytes, deep enough ones become finalized."""
-    changed = []
-    for redemption in list_redemptions(ledger, "approved") + list_redemptions(ledger, "broadcast"):
-        status = chain.tx_status(redemption.txid)
-        if status.state == "conflicted":
-            updated = _back_to_pending(ledger, redemption, "its transaction was double-spent", now=now)
-        elif status.state == "confirmed" and status.confirmations >= depth_required:
-            height = chain.tip().height - status.confirmations + 1
-            with ledger.transaction() as db:
-                db.execute("DELETE FROM reserve_locks WHERE redemption_id=?", (redemption.redemption_id,))
-                db.execute("UPDATE redemptions SET status='finalized', finalized_height=?, updated_at=? "
-                           "WHERE redemption_id=?", (height, now, redemption.redemption_id))
-            updated = get_redemption(ledger, redemption.redemption_id)
-        elif status.state in ("mempool", "confirmed") and redemption.status == "approved":
-            with ledger.transaction() as db:
-                db.execute("UPDATE redemptions SET status='broadcast', updated_at=? WHERE redemption_id=?",
-                           (now, redemption.redemption_id))
-            updated = get_redemption(ledger, redemption.redemption_id)
-        elif status.state == "unknown":
-            updated = _broadcast(ledger, chain, redemption, now=now)
-        else:
-            continue
-        if updated.status != redemption.status:
-            changed.append(updated)
-    return changed
+    lost are rebroadcast as the same bytes, deep enough ones become finalized, double-spent
+    ones wait for funding anew."""
+    def double_spent(spend: RecordedSpend) -> None:
+        _back_to_pending(ledger, get_redemption(ledger, spend.spend_id), "its transaction was double-spent", now=now)
+
+    changed = spends.settle(ledger, chain, depth_required, "redemptions", now=now, on_double_spend=double_spent)
+    return [get_redemption(ledger, spend_id) for spend_id in changed]

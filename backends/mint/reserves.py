@@ -12,12 +12,14 @@ they are neither reserve nor liability.
 
 from __future__ import annotations
 
+import heapq
 import statistics
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from .ledger import Ledger
-from .redemptions import Reserve, locked_outpoints
+from .redemptions import Reserve
+from .spends import locked_outpoints
 
 HEALTHY, WARN, CRITICAL = "healthy", "warn", "critical"
 
@@ -51,18 +53,31 @@ class Inventory:
         return {**asdict(self), "total_value_sat": self.total_value_sat, "fragmentation": round(self.fragmentation, 4)}
 
 
-def inventory(ledger: Ledger, reserve: Reserve, *, small_utxo_sat: int | None = None) -> Inventory:
-    from backends.wallet import spendable_coins
+def is_ready(coin) -> bool:
+    """A chain coin a payout may spend: confirmed, and no coinbase before it matures
+    (the rule of ``backends.wallet.spendable_coins``, without building wallet coins)."""
+    from backends.wallet.coinselect import COINBASE_MATURITY
 
+    return coin.confirmations >= 1 and not (coin.coinbase and coin.confirmations < COINBASE_MATURITY)
+
+
+def inventory(ledger: Ledger, reserve: Reserve, *, small_utxo_sat: int | None = None,
+              coins: list | None = None) -> Inventory:
+    """``coins``: the reserve's chain coins when the caller has just read them."""
     policy = reserve.policy
     small = small_utxo_sat if small_utxo_sat is not None else 10 * policy.change_floor
-    all_coins = reserve.chain.utxos(reserve.descriptor_text)
     locked = locked_outpoints(ledger)
-    ready = {c.outpoint for c in spendable_coins(all_coins, min_confirmations=1)}
-    spendable = sorted((c.amount_sat for c in all_coins if c.outpoint in ready and c.outpoint not in locked),
-                       reverse=True)
-    held = [c.amount_sat for c in all_coins if c.outpoint in locked]
-    waiting = [c.amount_sat for c in all_coins if c.outpoint not in ready and c.outpoint not in locked]
+    spendable, held, waiting = [], [], []
+    if coins is None:
+        coins = reserve.chain.utxos(reserve.descriptor_text)
+    for coin in coins:  # one pass: 100k coins in tens of ms
+        if locked and f"{coin.txid}:{coin.vout}" in locked:
+            held.append(coin.amount_sat)
+        elif is_ready(coin):
+            spendable.append(coin.amount_sat)
+        else:
+            waiting.append(coin.amount_sat)
+    spendable.sort(reverse=True)
     return Inventory(
         utxo_count=len(spendable),
         utxo_value_sat=sum(spendable),
@@ -76,7 +91,7 @@ def inventory(ledger: Ledger, reserve: Reserve, *, small_utxo_sat: int | None = 
         largest_utxo_sat=spendable[0] if spendable else 0,
         max_payout_sat=sum(spendable[: policy.max_inputs]),
         max_inputs=policy.max_inputs,
-        max_payout_when_confirmed_sat=sum(sorted(spendable + waiting, reverse=True)[: policy.max_inputs]),
+        max_payout_when_confirmed_sat=sum(heapq.nlargest(policy.max_inputs, spendable + waiting)),
     )
 
 

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
+from . import consolidation
 from .blindrsa import Variant
+from .consolidation import Consolidation, ConsolidationPlan
 from .deposits import Deposit, get_deposit, list_deposits, refresh_deposits, register_deposit
 from .errors import DepositError, MintError, RedemptionError
 from .issuance import BlindRequest, Issued, issue_blind
@@ -218,6 +220,19 @@ class Mint:
         apply_auto_pause(self.ledger, self.health(), now=self._clock())
         require_running(self.ledger)
 
+    # -- consolidation -------------------------------------------------------------------
+
+    def consolidation_plan(self, *, small_utxo_sat: int | None = None) -> ConsolidationPlan:
+        """The dry run: which small coins would merge, the fee, and the reserve after."""
+        return consolidation.plan(self.ledger, self._reserve_wallet(), small_utxo_sat=small_utxo_sat)[0]
+
+    def consolidate(self, operator: str) -> Consolidation:
+        """Execute the plan: sign with the reserve signer, record, then broadcast."""
+        return consolidation.execute(self.ledger, self._reserve_wallet(), operator, now=self._clock())
+
+    def consolidations(self) -> list[Consolidation]:
+        return consolidation.list_consolidations(self.ledger)
+
     # -- pause ---------------------------------------------------------------------------
 
     def pause(self, operator: str, reason: str) -> PauseState:
@@ -269,5 +284,6 @@ class Mint:
         depth, now = self.settings.finalization_depth, self._clock()
         changed = (refresh_deposits(self.ledger, chain, depth, now=now),
                    refresh_redemptions(self.ledger, chain, depth, now=now))
+        consolidation.refresh_consolidations(self.ledger, chain, depth, now=now)
         apply_auto_pause(self.ledger, self.health(), now=now)
         return changed

@@ -56,6 +56,12 @@ def register(subparsers) -> None:
     p.add_argument("--reason", required=True)
     add_json_flag(p)
 
+    consolidate = actions.add_parser("consolidate", help="merge the reserve's small coins")
+    con_actions = consolidate.add_subparsers(dest="consolidate_action", required=True, metavar="ACTION")
+    add_json_flag(con_actions.add_parser("plan", help="the dry run: coins, fee, and the reserve after"))
+    add_json_flag(con_actions.add_parser("execute", help="sign with the reserve key, record, broadcast"))
+    add_json_flag(con_actions.add_parser("list", help="consolidations so far"))
+
     p = actions.add_parser("pause", help="pause redemption payouts (new redemptions still queue)")
     p.add_argument("--reason", required=True)
     add_json_flag(p)
@@ -74,7 +80,7 @@ def run(args, services: Services) -> int:
     handler = {
         "status": _status, "reserves": _reserves, "health": _health, "accounting": _accounting,
         "refresh": _refresh, "keys": _keys, "deposit": _deposit, "redemptions": _redemptions,
-        "operator": _operator, "pause": _pause, "resume": _pause, "auto-pause": _pause,
+        "operator": _operator, "consolidate": _consolidate, "pause": _pause, "resume": _pause, "auto-pause": _pause,
     }[args.action]
     handler(args, services)
     return 0
@@ -209,6 +215,31 @@ def _redemptions(args, services: Services) -> None:
     if redemption.reason:
         text += f"\n{redemption.reason}"
     emit(args, redemption.to_dict(depth_required=depth), text)
+
+
+def _consolidate(args, services: Services) -> None:
+    mint = services.mint
+    action = args.consolidate_action
+    if action == "plan":
+        plan = mint.consolidation_plan()
+        after = plan.estimated_post_action
+        text = plan.reason or (
+            f"merge {len(plan.inputs)} small coin(s) ({plan.input_sat} sat) into one of {plan.output_sat} sat, "
+            f"fee {plan.fee_sat} sat at {plan.fee_rate:g} sat/vB\n"
+            f"after: {after['utxo_count']} coin(s) (was {after['utxo_count_before']}), "
+            f"fragmentation {after['fragmentation']:.0%} (was {after['fragmentation_before']:.0%})")
+        emit(args, plan.to_dict(), text)
+    elif action == "list":
+        rows = mint.consolidations()
+        emit(args, [c.to_dict() for c in rows], "\n".join(
+            f"{c.consolidation_id}  {c.inputs} in  fee {c.fee_sat}  {c.status}  {c.txid}" for c in rows)
+            or "(no consolidations)")
+    else:
+        with unlocked(services), services.audited("mint", "consolidate", irreversible=True) as result:
+            done = mint.consolidate(services.actor)
+            result.update(consolidation_id=done.consolidation_id, txid=done.txid, inputs=done.inputs)
+        emit(args, done.to_dict(), f"consolidation {done.consolidation_id}: {done.status}, {done.inputs} coins, "
+                                   f"txid {done.txid}")
 
 
 def _pause(args, services: Services) -> None:

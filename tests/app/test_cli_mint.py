@@ -93,6 +93,9 @@ def test_an_operator_runs_the_mint_from_the_command_line(cli):
     assert status["redemptions"]["broadcast"] == 1 and status["health"]["status"] == "healthy"
     assert json.loads(cli("mint", "reserves", "--json")[1])["utxo_count"] == 1  # the other is in flight
 
+    code, out, _ = cli("mint", "consolidate", "plan", "--json")
+    assert code == 0 and "nothing to consolidate" in json.loads(out)["reason"]
+
     audit = cli("audit", "list", "--area", "mint", "--json")[1]
     for action in ("keys create", "deposit register", "refresh", "redemption approve", "pause", "resume"):
         assert action in audit

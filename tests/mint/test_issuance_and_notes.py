@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import stat
-import threading
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -23,6 +22,7 @@ from backends.mint.issuance import BlindRequest
 from backends.mint.notes import Note
 from backends.mint.service import Mint
 from tests.mint.conftest import DENOMINATIONS, DEPOSIT_SAT
+from tests.mint.racing import race
 from tests.mint.wallet_side import Pending, credited_deposit, issue_notes
 
 
@@ -58,25 +58,9 @@ def test_a_spend_including_one_spent_note_spends_none_of_the_others(mint, reserv
 def test_concurrent_redemptions_of_one_note_let_exactly_one_through(mint, reserve_chain, keystore):
     [note] = issue_notes(mint, reserve_chain, [100_000])
     data_dir = mint.ledger.path.parent
-    mints = [Mint(data_dir, keystore) for _ in range(6)]  # own connections, as separate processes have
-    barrier, outcomes = threading.Barrier(len(mints)), []
-
-    def redeem(other: Mint) -> None:
-        barrier.wait()
-        try:
-            other.spend_notes([note])
-            outcomes.append("spent")
-        except NoteAlreadySpent:
-            outcomes.append("refused")
-
-    threads = [threading.Thread(target=redeem, args=(m,)) for m in mints]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    for m in mints:
-        m.close()
-    assert sorted(outcomes) == ["refused"] * 5 + ["spent"]
+    mints = [Mint(data_dir, keystore) for _ in range(6)]
+    outcomes = race(mints, lambda other: other.spend_notes([note]), NoteAlreadySpent)
+    assert outcomes == ["ok"] + ["refused"] * 5
     assert _spent_count(mint) == 1
 
 

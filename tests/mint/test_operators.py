@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -12,6 +10,7 @@ from backends.keystore import EntryKind
 from backends.mint.errors import OperatorAuthError
 from backends.mint.operators import KEY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign_request
 from backends.mint.service import Mint
+from tests.mint.racing import race
 
 NOW = 1_800_000_000
 BODY = b'{"batch_id": "abc"}'
@@ -83,24 +82,8 @@ def test_unknown_keys_and_missing_headers_are_refused(mint, secret):
 def test_two_identical_requests_racing_are_accepted_once(mint, secret, keystore):
     headers = _headers(secret)
     mints = [Mint(mint.ledger.path.parent, keystore, clock=lambda: NOW) for _ in range(4)]
-    barrier, outcomes = threading.Barrier(len(mints)), []
-
-    def attempt(other):
-        barrier.wait()
-        try:
-            other.authenticate("POST", PATH, BODY, headers)
-            outcomes.append("accepted")
-        except OperatorAuthError:
-            outcomes.append("refused")
-
-    threads = [threading.Thread(target=attempt, args=(m,)) for m in mints]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    for m in mints:
-        m.close()
-    assert sorted(outcomes) == ["accepted"] + ["refused"] * 3
+    outcomes = race(mints, lambda other: other.authenticate("POST", PATH, BODY, headers), OperatorAuthError)
+    assert outcomes == ["ok"] + ["refused"] * 3
 
 
 @settings(max_examples=80, suppress_health_check=[HealthCheck.function_scoped_fixture])
