@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
-from . import consolidation
+from . import attestation, consolidation
 from .blindrsa import Variant
 from .consolidation import Consolidation, ConsolidationPlan
 from .deposits import Deposit, get_deposit, list_deposits, refresh_deposits, register_deposit
@@ -232,6 +232,27 @@ class Mint:
 
     def consolidations(self) -> list[Consolidation]:
         return consolidation.list_consolidations(self.ledger)
+
+    # -- attestations --------------------------------------------------------------------
+
+    def attestation_pubkey(self) -> str:
+        """The x-only key that signs attestations (created in the keystore on first use)."""
+        return attestation.ensure_key(self._keystore)
+
+    def attest(self, operator: str) -> dict:
+        """A signed statement of reserves (confirmed reserve coins) against liabilities at the tip."""
+        chain, descriptor = self._reserve()
+        tip = chain.tip()
+        coins = [c for c in chain.utxos(descriptor) if c.confirmations >= 1]
+        books = accounting(self.ledger, sum(c.amount_sat for c in coins))
+        body = {
+            "mint_id": self.mint_id, "network": chain.network, "height": tip.height, "block_hash": tip.hash_hex,
+            "block_time": tip.time, "issued_at": int(self._clock()), "reserve_descriptor": descriptor,
+            "reserves_sat": books.reserves_sat, "liabilities_sat": books.liabilities_sat,
+            "outstanding_notes_sat": books.outstanding_notes_sat, "surplus_sat": books.surplus_sat,
+            "utxo_count": len(coins), "requested_by": operator,
+        }
+        return attestation.sign_attestation(self._keystore, body)
 
     # -- pause ---------------------------------------------------------------------------
 

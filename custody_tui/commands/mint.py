@@ -6,6 +6,8 @@ operator action. Commands that sign (keys, payouts) unlock the keystore for that
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from ..services import Services
 from .common import UsageError, add_json_flag, emit
 from .keys import unlocked
@@ -62,6 +64,14 @@ def register(subparsers) -> None:
     add_json_flag(con_actions.add_parser("execute", help="sign with the reserve key, record, broadcast"))
     add_json_flag(con_actions.add_parser("list", help="consolidations so far"))
 
+    p = actions.add_parser("attest", help="sign a reserve attestation at the chain tip")
+    p.add_argument("--out", type=Path, help="write it to this file (refused if it exists, unless --force)")
+    p.add_argument("--force", action="store_true", help="replace --out if it exists")
+    p = actions.add_parser("verify-attestation", help="verify an attestation file offline")
+    p.add_argument("file", type=Path)
+    p.add_argument("--pubkey", help="the mint's attestation key (x-only hex) it must be signed by")
+    add_json_flag(p)
+
     p = actions.add_parser("pause", help="pause redemption payouts (new redemptions still queue)")
     p.add_argument("--reason", required=True)
     add_json_flag(p)
@@ -80,7 +90,8 @@ def run(args, services: Services) -> int:
     handler = {
         "status": _status, "reserves": _reserves, "health": _health, "accounting": _accounting,
         "refresh": _refresh, "keys": _keys, "deposit": _deposit, "redemptions": _redemptions,
-        "operator": _operator, "consolidate": _consolidate, "pause": _pause, "resume": _pause, "auto-pause": _pause,
+        "operator": _operator, "consolidate": _consolidate, "attest": _attest,
+        "verify-attestation": _verify_attestation, "pause": _pause, "resume": _pause, "auto-pause": _pause,
     }[args.action]
     handler(args, services)
     return 0
@@ -240,6 +251,43 @@ def _consolidate(args, services: Services) -> None:
             result.update(consolidation_id=done.consolidation_id, txid=done.txid, inputs=done.inputs)
         emit(args, done.to_dict(), f"consolidation {done.consolidation_id}: {done.status}, {done.inputs} coins, "
                                    f"txid {done.txid}")
+
+
+def _attest(args, services: Services) -> None:
+    import json
+
+    from backends.fsutil import atomic_write
+
+    with unlocked(services), services.audited("mint", "attest", out=str(args.out or "-")) as result:
+        signed = services.mint.attest(services.actor)
+        result.update(height=signed["height"], reserves_sat=signed["reserves_sat"],
+                      liabilities_sat=signed["liabilities_sat"])
+        text = json.dumps(signed, indent=2, sort_keys=True) + "\n"
+        if args.out is not None:
+            try:
+                atomic_write(args.out, text.encode(), mode=0o644, make_parents=False, exclusive=not args.force)
+            except FileExistsError:
+                raise UsageError(f"{args.out} already exists; nothing was written",
+                                 hint="choose another file or pass --force") from None
+    if args.out is None:
+        print(text, end="")
+    else:
+        print(f"attestation at height {signed['height']} written to {args.out}")
+
+
+def _verify_attestation(args, services: Services) -> None:
+    import json
+
+    from backends.mint.attestation import AttestationError, verify_attestation
+
+    try:
+        data = json.loads(args.file.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise AttestationError(f"{args.file} is not a JSON attestation: {exc}") from None
+    fields = verify_attestation(data, expected_pubkey=args.pubkey)
+    emit(args, fields, f"attestation verified (key {fields['pubkey'][:16]}...): reserves {fields['reserves_sat']} "
+                       f"sat, liabilities {fields['liabilities_sat']} sat, surplus {fields['surplus_sat']} sat "
+                       f"at height {fields['height']} ({fields['block_hash']})")
 
 
 def _pause(args, services: Services) -> None:

@@ -93,6 +93,17 @@ def test_an_operator_runs_the_mint_from_the_command_line(cli):
     assert status["redemptions"]["broadcast"] == 1 and status["health"]["status"] == "healthy"
     assert json.loads(cli("mint", "reserves", "--json")[1])["utxo_count"] == 1  # the other is in flight
 
+    attestation = cli.data_dir / "attestation.json"
+    assert cli("mint", "attest", "--out", str(attestation))[0] == 0
+    code, out, _ = cli("mint", "verify-attestation", str(attestation))
+    assert code == 0 and "attestation verified" in out
+    assert cli("mint", "attest", "--out", str(attestation))[0] == 1  # never replaced unless --force
+    tampered = json.loads(attestation.read_text())
+    tampered["reserves_sat"] += 1
+    attestation.write_text(json.dumps(tampered))
+    code, _, err = cli("mint", "verify-attestation", str(attestation))
+    assert code == 1 and "field 'reserves_sat' was altered" in err
+
     code, out, _ = cli("mint", "consolidate", "plan", "--json")
     assert code == 0 and "nothing to consolidate" in json.loads(out)["reason"]
 
