@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
-from . import attestation, consolidation
+from . import attestation, consolidation, metrics
 from .blindrsa import Variant
 from .consolidation import Consolidation, ConsolidationPlan
 from .deposits import Deposit, get_deposit, list_deposits, refresh_deposits, register_deposit
@@ -232,6 +232,19 @@ class Mint:
 
     def consolidations(self) -> list[Consolidation]:
         return consolidation.list_consolidations(self.ledger)
+
+    def metrics_text(self) -> str:
+        """The mint's figures in Prometheus text format (for ``/monitoring/metrics``)."""
+        inv = self.inventory()
+        books = accounting(self.ledger, inv.total_value_sat)
+        redemptions = self.redemptions()
+        unsettled = [r.amount_sat for r in redemptions if r.status in ("pending", "approved")]
+        by_status = {s: 0 for s in ("pending", "approved", "broadcast", "finalized", "rejected")}
+        for r in redemptions:
+            by_status[r.status] += 1
+        flight = self.in_flight()
+        return metrics.render(inv, books, health(inv, books, max(unsettled, default=0)), self.pause_state(),
+                              by_status, flight.pending_spend_commitment_count, flight.pending_spend_input_count)
 
     # -- attestations --------------------------------------------------------------------
 

@@ -25,6 +25,8 @@ def register(subparsers) -> None:
                        ("accounting", "deposits, issued, outstanding, redeemed, reserves, surplus")):
         add_json_flag(actions.add_parser(name, help=text))
 
+    actions.add_parser("metrics", help="the mint's figures in Prometheus text format")
+
     p = actions.add_parser("refresh", help="credit deposits at depth and settle recorded payouts")
     add_json_flag(p)
 
@@ -89,7 +91,7 @@ def register(subparsers) -> None:
 def run(args, services: Services) -> int:
     handler = {
         "status": _status, "reserves": _reserves, "health": _health, "accounting": _accounting,
-        "refresh": _refresh, "keys": _keys, "deposit": _deposit, "redemptions": _redemptions,
+        "refresh": _refresh, "metrics": lambda args, services: print(services.mint.metrics_text(), end=""), "keys": _keys, "deposit": _deposit, "redemptions": _redemptions,
         "operator": _operator, "consolidate": _consolidate, "attest": _attest,
         "verify-attestation": _verify_attestation, "pause": _pause, "resume": _pause, "auto-pause": _pause,
     }[args.action]

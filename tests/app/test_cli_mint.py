@@ -93,6 +93,9 @@ def test_an_operator_runs_the_mint_from_the_command_line(cli):
     assert status["redemptions"]["broadcast"] == 1 and status["health"]["status"] == "healthy"
     assert json.loads(cli("mint", "reserves", "--json")[1])["utxo_count"] == 1  # the other is in flight
 
+    code, out, _ = cli("mint", "metrics")
+    assert code == 0 and "mint_redemptions{status=\"broadcast\"} 1" in out
+
     attestation = cli.data_dir / "attestation.json"
     assert cli("mint", "attest", "--out", str(attestation))[0] == 0
     code, out, _ = cli("mint", "verify-attestation", str(attestation))

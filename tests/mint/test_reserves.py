@@ -46,3 +46,23 @@ def test_a_healthy_reserve_and_the_rules_that_make_it_warn_or_critical(rig):
     assert health(inv, deficit, 0).status == CRITICAL
     too_big = health(inv, books, 46_000, HealthRules(warn_fragmentation=1.0))
     assert too_big.status == CRITICAL and "exceeds what 8 reserve coins can pay" in too_big.reasons[0]
+
+
+def test_metrics_are_prometheus_gauges_matching_the_accounting(rig):
+    import re
+
+    rig.mint.create_redemption(rig.notes([10_000]), PAYOUT_ADDRESS)
+    text = rig.mint.metrics_text()
+    samples = {}
+    for line in text.splitlines():
+        if line.startswith("#"):
+            assert re.fullmatch(r"# (HELP \w+ .+|TYPE \w+ gauge)", line)
+            continue
+        name, value = line.rsplit(" ", 1)
+        assert re.fullmatch(r'\w+(\{\w+="\w+"\})?', name)
+        samples[name] = float(value)
+    books = rig.mint.accounting()
+    assert samples["mint_liabilities_sat"] == books.liabilities_sat
+    assert samples["mint_surplus_sat"] == books.surplus_sat
+    assert samples['mint_redemptions{status="pending"}'] == 1
+    assert samples["mint_health"] == 0 and samples["mint_redemptions_paused"] == 0
