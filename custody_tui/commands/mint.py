@@ -74,6 +74,12 @@ def register(subparsers) -> None:
     p.add_argument("--pubkey", help="the mint's attestation key (x-only hex) it must be signed by")
     add_json_flag(p)
 
+    p = actions.add_parser("serve", help="serve the mint's JSON HTTP API")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--unlock-hours", type=float, default=12.0,
+                   help="keep the keystore unlocked this long (signing endpoints refuse afterwards)")
+
     p = actions.add_parser("pause", help="pause redemption payouts (new redemptions still queue)")
     p.add_argument("--reason", required=True)
     add_json_flag(p)
@@ -93,7 +99,7 @@ def run(args, services: Services) -> int:
         "status": _status, "reserves": _reserves, "health": _health, "accounting": _accounting,
         "refresh": _refresh, "metrics": lambda args, services: print(services.mint.metrics_text(), end=""), "keys": _keys, "deposit": _deposit, "redemptions": _redemptions,
         "operator": _operator, "consolidate": _consolidate, "attest": _attest,
-        "verify-attestation": _verify_attestation, "pause": _pause, "resume": _pause, "auto-pause": _pause,
+        "verify-attestation": _verify_attestation, "serve": _serve, "pause": _pause, "resume": _pause, "auto-pause": _pause,
     }[args.action]
     handler(args, services)
     return 0
@@ -290,6 +296,25 @@ def _verify_attestation(args, services: Services) -> None:
     emit(args, fields, f"attestation verified (key {fields['pubkey'][:16]}...): reserves {fields['reserves_sat']} "
                        f"sat, liabilities {fields['liabilities_sat']} sat, surplus {fields['surplus_sat']} sat "
                        f"at height {fields['height']} ({fields['block_hash']})")
+
+
+def _serve(args, services: Services) -> None:
+    from ..mint_api import make_server
+    from .common import keystore_passphrase
+
+    if not 0 < args.unlock_hours <= 24 * 30:
+        raise UsageError("--unlock-hours must be above 0 and at most 720")
+    keystore = services.keystore
+    ttl = args.unlock_hours * 3600
+    with services.audited("mint", "serve", host=args.host, port=args.port, unlock_seconds=ttl):
+        keystore.unlock(keystore_passphrase(services), ttl)
+        if services.mint.chain is not None:
+            services.mint.refresh()  # find payouts a crash left unrecorded before serving
+    print(f"mint API on http://{args.host}:{args.port} (Ctrl-C stops it)", flush=True)
+    try:
+        make_server(services, args.host, args.port).run()
+    finally:
+        keystore.lock()
 
 
 def _pause(args, services: Services) -> None:
