@@ -6,6 +6,7 @@ state does it in one ledger transaction.
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,6 +100,10 @@ class Mint:
         self._signers = Signers(keystore)
         self._keystore = keystore
         self._clock = clock
+        # one reserve spend built at a time in this process: two approvals at once would pick
+        # the same coins and the second would be refused at recording (across processes the
+        # ledger's locks still decide)
+        self._spend_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"Mint({str(self.ledger.path)!r})"
@@ -209,12 +214,15 @@ class Mint:
     def approve_redemption(self, redemption_id: str, operator: str) -> Redemption:
         """Approve, fund, sign, record and broadcast; unfundable stays pending with the reason.
         Refused while payouts are paused (auto-pause is checked first)."""
-        self._check_running()
-        return approve_and_broadcast(self.ledger, redemption_id, operator, self._reserve_wallet(), now=self._clock())
+        with self._spend_lock:
+            self._check_running()
+            return approve_and_broadcast(self.ledger, redemption_id, operator, self._reserve_wallet(),
+                                         now=self._clock())
 
     def retry_funding(self, redemption_id: str) -> Redemption:
-        self._check_running()
-        return retry_funding(self.ledger, redemption_id, self._reserve_wallet(), now=self._clock())
+        with self._spend_lock:
+            self._check_running()
+            return retry_funding(self.ledger, redemption_id, self._reserve_wallet(), now=self._clock())
 
     def _check_running(self) -> None:
         apply_auto_pause(self.ledger, self.health(), now=self._clock())
@@ -228,7 +236,8 @@ class Mint:
 
     def consolidate(self, operator: str) -> Consolidation:
         """Execute the plan: sign with the reserve signer, record, then broadcast."""
-        return consolidation.execute(self.ledger, self._reserve_wallet(), operator, now=self._clock())
+        with self._spend_lock:
+            return consolidation.execute(self.ledger, self._reserve_wallet(), operator, now=self._clock())
 
     def consolidations(self) -> list[Consolidation]:
         return consolidation.list_consolidations(self.ledger)

@@ -185,3 +185,22 @@ def test_a_payout_double_spent_on_chain_returns_to_pending_and_is_funded_anew(ri
     assert rig.mint.in_flight().pending_spend_input_count == 0
     again = rig.mint.retry_funding(redemption.redemption_id)
     assert again.status == "broadcast" and again.txid != paid.txid
+
+
+def test_two_approvals_at_once_in_one_process_both_pay_from_different_coins(rig):
+    import threading
+
+    payouts = [rig.mint.create_redemption(rig.notes([10_000]), PAYOUT_ADDRESS) for _ in range(2)]
+    results, barrier = {}, threading.Barrier(2)
+
+    def approve(redemption_id: str) -> None:
+        barrier.wait()
+        results[redemption_id] = rig.mint.approve_redemption(redemption_id, "op")
+
+    threads = [threading.Thread(target=approve, args=(p.redemption_id,)) for p in payouts]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert {r.status for r in results.values()} == {"broadcast"}
+    assert rig.mint.in_flight().pending_spend_input_count == 2
