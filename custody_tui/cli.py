@@ -8,7 +8,7 @@
     custody-tui chain status|mine|watch|utxos|history|broadcast|tx
     custody-tui quorum status|arm|enable|disable|spend|preflight|sign-message|verify-message
     custody-tui qr    show|split|export|join
-    custody-tui mint  status|reserves|health|accounting|metrics|refresh|keys|deposit|redemptions|consolidate|attest|verify-attestation|serve|pause|resume|auto-pause|operator
+    custody-tui mint  status|reserves|health|accounting|metrics|refresh|keys|deposit|redemptions|consolidate|attest|verify-attestation|serve|events|pause|resume|auto-pause|operator
 
 Exit codes: 0 done, 1 refused or failed (the message says why), 2 bad usage.
 """

@@ -233,12 +233,14 @@ class MintConfig:
     )
     min_change: int = field(default=1000, metadata=doc("Smallest change output a payout creates, in sat."))
     max_inputs: int = field(default=8, metadata=doc("Most reserve coins one payout may spend."))
+    events_retention_days: int = field(default=90, metadata=doc("Days the mint keeps its events history."))
 
     def validate(self, key: str) -> None:
         _require(1 <= self.finalization_depth <= 1000, f"{key}.finalization_depth", "must be 1 to 1000")
         _require(0 <= self.fee_rate <= 10_000, f"{key}.fee_rate", "must be 0 to 10000 (sat/vB)")
         _require(self.min_change >= 0, f"{key}.min_change", "must be 0 or more")
         _require(1 <= self.max_inputs <= 500, f"{key}.max_inputs", "must be 1 to 500")
+        _require(1 <= self.events_retention_days <= 3650, f"{key}.events_retention_days", "must be 1 to 3650")
 
 
 @dataclass(frozen=True)

@@ -86,6 +86,11 @@ class MintApi:
             ("GET", "/monitoring/metrics"): lambda r: PlainText(self.mint.metrics_text()),
             ("GET", "/accounting/summary"): lambda r: self.mint.accounting().to_dict(),
             ("GET", "/operator/key"): self.operator_key,
+            ("GET", "/monitoring/alerts/history"): self.alerts_history,
+            ("GET", "/monitoring/events/policy"): lambda r: self.mint.events_policy(),
+            ("GET", "/monitoring/events/silences"): lambda r: [s.to_dict() for s in self.mint.silences()],
+            ("POST", "/monitoring/events/ack"): self.event_ack,
+            ("POST", "/monitoring/events/silence"): self.event_silence,
             ("GET", "/attestations/reserves"): lambda r: self.mint.attest("api"),
         }
 
@@ -219,13 +224,29 @@ class MintApi:
             if paused is True:
                 self.mint.pause(op, reason)
             elif paused is False:
-                self.mint.resume()
+                self.mint.resume(op)
             return self.policy(request)
 
         return self._admin(request, "policy update", update, paused=paused, auto_pause=auto)
 
     def reserve_health(self, request: Request) -> dict[str, Any]:
         return {**self.mint.health().to_dict(), "recommendation": self.mint.recommendation()}
+
+    def alerts_history(self, request: Request) -> dict[str, Any]:
+        return {"events": self.mint.events(), "active_alerts": [e.event_id for e in self.mint.alerts()]}
+
+    def event_ack(self, request: Request) -> dict[str, Any]:
+        event_id = field(request.json(), "event_id", int)
+        return self._admin(request, "event ack", lambda op: self.mint.acknowledge(event_id, op).to_dict(),
+                           event_id=event_id)
+
+    def event_silence(self, request: Request) -> dict[str, Any]:
+        data = request.json()
+        kind, reason = field(data, "kind", str), field(data, "reason", str)
+        until = field(data, "until", (int, float))
+        return self._admin(request, "event silence",
+                           lambda op: self.mint.silence(kind, float(until), reason, op).to_dict(),
+                           kind=kind, until=until, reason=reason)
 
     def operator_key(self, request: Request) -> dict[str, Any]:
         return {"key_id": self._operator(request)}

@@ -171,6 +171,7 @@ class Services:
                     fee_rate=mint.fee_rate or None,
                     min_change=mint.min_change,
                     max_inputs=mint.max_inputs,
+                    events_retention_days=mint.events_retention_days,
                 )
                 ensure_private_dir(self.data_dir)
                 self._mint = Mint(self.data_dir, keystore, chain=chain, settings=settings,

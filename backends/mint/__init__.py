@@ -12,6 +12,7 @@
 - ``spends``: payouts and consolidations recorded before broadcast, settled at restart;
 - ``consolidation``: the dry-run plan of merging small coins, and its execution;
 - ``pause``: payouts paused by an operator or automatically on critical health;
+- ``events``: the events history, acknowledgements, silences and retention;
 - ``metrics``: the mint's figures in Prometheus text format;
 - ``attestation``: signed reserve attestations, verified offline naming an altered field;
 - ``operators``: operator-signed admin requests (HMAC keys in the keystore, no replays);

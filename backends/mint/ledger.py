@@ -12,6 +12,7 @@ Tables
 ``consolidations`` consolidation transactions of the reserve's small coins
 ``reserve_locks``  reserve coins spent by a recorded, not yet final, payout or consolidation
 ``operator_signatures``  accepted operator request signatures (hashed), to refuse replays
+``events``, ``silences``  the events history (acknowledged or not) and silences of alerts
 
 Writers take ``BEGIN IMMEDIATE``: two processes spending the same note serialize on the
 write lock, and the primary key on ``spent_notes`` lets exactly one of them through.
@@ -93,6 +94,23 @@ CREATE TABLE IF NOT EXISTS redemptions (
     raw_tx           BLOB,
     fee_sat          INTEGER,
     finalized_height INTEGER
+);
+CREATE TABLE IF NOT EXISTS events (
+    event_id   INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind       TEXT NOT NULL,
+    severity   TEXT NOT NULL CHECK (severity IN ('info', 'warn', 'critical')),
+    message    TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    acked_by   TEXT,
+    acked_at   REAL
+);
+CREATE TABLE IF NOT EXISTS silences (
+    silence_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind       TEXT NOT NULL,
+    until      REAL NOT NULL,
+    reason     TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS operator_signatures (
     signature_hash TEXT PRIMARY KEY,

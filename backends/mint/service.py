@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
-from . import attestation, consolidation, metrics
+from . import attestation, consolidation, events, metrics
 from .blindrsa import Variant
 from .consolidation import Consolidation, ConsolidationPlan
 from .deposits import Deposit, get_deposit, list_deposits, refresh_deposits, register_deposit
@@ -65,6 +65,7 @@ class MintSettings:
     fee_rate: float | None = None
     min_change: int = 1_000
     max_inputs: int = 8
+    events_retention_days: int = events.DEFAULT_RETENTION_DAYS
 
     def __post_init__(self) -> None:
         depth = self.finalization_depth
@@ -74,6 +75,8 @@ class MintSettings:
             raise MintError(f"fee_rate must be 0..10000 sat/vB, got {self.fee_rate!r}")
         if not 1 <= self.max_inputs <= 500 or self.min_change < 0:
             raise MintError("max_inputs must be 1..500 and min_change at least 0")
+        if not 1 <= self.events_retention_days <= 3650:
+            raise MintError("events_retention_days must be 1..3650")
 
 
 @dataclass(frozen=True)
@@ -216,8 +219,12 @@ class Mint:
         Refused while payouts are paused (auto-pause is checked first)."""
         with self._spend_lock:
             self._check_running()
-            return approve_and_broadcast(self.ledger, redemption_id, operator, self._reserve_wallet(),
-                                         now=self._clock())
+            redemption = approve_and_broadcast(self.ledger, redemption_id, operator, self._reserve_wallet(),
+                                               now=self._clock())
+        if redemption.status == "pending" and redemption.reason:
+            self.record_event("unfundable", "warn", f"redemption {redemption_id[:16]} of {redemption.amount_sat} "
+                                                    f"sat waits: {redemption.reason}")
+        return redemption
 
     def retry_funding(self, redemption_id: str) -> Redemption:
         with self._spend_lock:
@@ -225,8 +232,17 @@ class Mint:
             return retry_funding(self.ledger, redemption_id, self._reserve_wallet(), now=self._clock())
 
     def _check_running(self) -> None:
-        apply_auto_pause(self.ledger, self.health(), now=self._clock())
+        self._watch_health()
         require_running(self.ledger)
+
+    def _watch_health(self) -> None:
+        """Health now: an event when it changes, and auto-pause when it turns critical."""
+        health_now = self.health()
+        self._note_health(health_now)
+        before = pause_state(self.ledger).paused
+        state = apply_auto_pause(self.ledger, health_now, now=self._clock())
+        if state.paused and not before:
+            self.record_event("pause", "critical", f"redemption payouts auto-paused: {state.reason}")
 
     # -- consolidation -------------------------------------------------------------------
 
@@ -276,13 +292,55 @@ class Mint:
         }
         return attestation.sign_attestation(self._keystore, body)
 
+    # -- events --------------------------------------------------------------------------
+
+    def record_event(self, kind: str, severity: str, message: str) -> None:
+        events.record(self.ledger, kind, severity, message, now=self._clock(),
+                      retention_days=self.settings.events_retention_days)
+
+    def events(self, *, limit: int = 100) -> list[dict]:
+        """The newest events first, each marked silenced or not."""
+        every = events.silences(self.ledger, now=self._clock(), active_only=False)
+        return [e.to_dict(silenced=events.is_silenced(e, every)) for e in events.history(self.ledger, limit=limit)]
+
+    def alerts(self) -> list[events.Event]:
+        return events.active_alerts(self.ledger, now=self._clock())
+
+    def acknowledge(self, event_id: int, operator: str) -> events.Event:
+        return events.acknowledge(self.ledger, event_id, operator, now=self._clock())
+
+    def silence(self, kind: str, until: float, reason: str, operator: str) -> events.Silence:
+        return events.silence(self.ledger, kind, until, reason, operator, now=self._clock())
+
+    def silences(self) -> list[events.Silence]:
+        return events.silences(self.ledger, now=self._clock())
+
+    def events_policy(self) -> dict:
+        return {"retention_days": self.settings.events_retention_days, "severities": list(events.SEVERITIES),
+                "max_silence_seconds": events.MAX_SILENCE_SECONDS}
+
+    def _note_health(self, health) -> None:
+        """Record an event when reserve health changes (``health`` kind)."""
+        row = self.ledger.read("SELECT value FROM meta WHERE key='last_health'")
+        if row and row[0][0] == health.status:
+            return
+        with self.ledger.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('last_health', ?)", (health.status,))
+        severity = {"healthy": "info", "warn": "warn", "critical": "critical"}[health.status]
+        self.record_event("health", severity, f"reserve health is {health.status}"
+                          + (": " + "; ".join(health.reasons) if health.reasons else ""))
+
     # -- pause ---------------------------------------------------------------------------
 
     def pause(self, operator: str, reason: str) -> PauseState:
-        return pause(self.ledger, operator, reason, now=self._clock())
+        state = pause(self.ledger, operator, reason, now=self._clock())
+        self.record_event("pause", "warn", f"redemption payouts paused by {operator}: {state.reason}")
+        return state
 
-    def resume(self) -> PauseState:
-        return resume(self.ledger)
+    def resume(self, operator: str = "operator") -> PauseState:
+        state = resume(self.ledger)
+        self.record_event("pause", "info", f"redemption payouts resumed by {operator}")
+        return state
 
     def set_auto_pause(self, on: bool) -> PauseState:
         return set_auto_pause(self.ledger, on)
@@ -328,5 +386,9 @@ class Mint:
         changed = (refresh_deposits(self.ledger, chain, depth, now=now),
                    refresh_redemptions(self.ledger, chain, depth, now=now))
         consolidation.refresh_consolidations(self.ledger, chain, depth, now=now)
-        apply_auto_pause(self.ledger, self.health(), now=now)
+        for redemption in changed[1]:
+            if redemption.status == "pending" and redemption.reason:
+                self.record_event("double_spend", "critical",
+                                  f"payout {redemption.redemption_id[:16]} was double-spent; it waits for funding again")
+        self._watch_health()
         return changed

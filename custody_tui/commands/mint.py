@@ -80,6 +80,19 @@ def register(subparsers) -> None:
     p.add_argument("--unlock-hours", type=float, default=12.0,
                    help="keep the keystore unlocked this long (signing endpoints refuse afterwards)")
 
+    events = actions.add_parser("events", help="the events history, acknowledgements and silences")
+    ev_actions = events.add_subparsers(dest="events_action", required=True, metavar="ACTION")
+    p = ev_actions.add_parser("list", help="newest events first; active alerts are marked")
+    p.add_argument("--limit", type=int, default=50)
+    add_json_flag(p)
+    p = ev_actions.add_parser("ack", help="acknowledge an event")
+    p.add_argument("event_id", type=int)
+    p = ev_actions.add_parser("silence", help="keep events of a kind out of the alerts for a while")
+    p.add_argument("kind", help="an event kind (health, pause, unfundable, double_spend) or '*'")
+    p.add_argument("--hours", type=float, required=True)
+    p.add_argument("--reason", required=True)
+    add_json_flag(ev_actions.add_parser("silences", help="silences in force"))
+
     p = actions.add_parser("pause", help="pause redemption payouts (new redemptions still queue)")
     p.add_argument("--reason", required=True)
     add_json_flag(p)
@@ -99,7 +112,7 @@ def run(args, services: Services) -> int:
         "status": _status, "reserves": _reserves, "health": _health, "accounting": _accounting,
         "refresh": _refresh, "metrics": lambda args, services: print(services.mint.metrics_text(), end=""), "keys": _keys, "deposit": _deposit, "redemptions": _redemptions,
         "operator": _operator, "consolidate": _consolidate, "attest": _attest,
-        "verify-attestation": _verify_attestation, "serve": _serve, "pause": _pause, "resume": _pause, "auto-pause": _pause,
+        "verify-attestation": _verify_attestation, "serve": _serve, "events": _events, "pause": _pause, "resume": _pause, "auto-pause": _pause,
     }[args.action]
     handler(args, services)
     return 0
@@ -317,6 +330,31 @@ def _serve(args, services: Services) -> None:
         keystore.lock()
 
 
+def _events(args, services: Services) -> None:
+    mint = services.mint
+    action = args.events_action
+    if action == "list":
+        rows = mint.events(limit=args.limit)
+        alerts = {e.event_id for e in mint.alerts()}
+        emit(args, rows, "\n".join(
+            f"{'!' if e['event_id'] in alerts else ' '} {e['event_id']:>5}  {e['severity']:<8} {e['kind']:<12} "
+            f"{e['message']}" + ("  (silenced)" if e["silenced"] else "")
+            + (f"  (acked by {e['acked_by']})" if e["acked_by"] else "") for e in rows) or "(no events)")
+    elif action == "silences":
+        rows = [s.to_dict() for s in mint.silences()]
+        emit(args, rows, "\n".join(f"{s['silence_id']:>4}  {s['kind']}  until {s['until']:.0f}  {s['reason']}"
+                                   for s in rows) or "(no silences)")
+    elif action == "ack":
+        with services.audited("mint", "event ack", event_id=args.event_id):
+            mint.acknowledge(args.event_id, services.actor)
+        print(f"event {args.event_id} acknowledged")
+    else:
+        until = services.clocks.wall().timestamp() + args.hours * 3600
+        with services.audited("mint", "event silence", kind=args.kind, hours=args.hours, reason=args.reason):
+            made = mint.silence(args.kind, until, args.reason, services.actor)
+        emit(args, made.to_dict(), f"silence {made.silence_id}: {args.kind} for {args.hours:g} h")
+
+
 def _pause(args, services: Services) -> None:
     mint = services.mint
     if args.action == "pause":
@@ -324,7 +362,7 @@ def _pause(args, services: Services) -> None:
             state = mint.pause(services.actor, args.reason)
     elif args.action == "resume":
         with services.audited("mint", "resume"):
-            state = mint.resume()
+            state = mint.resume(services.actor)
     else:
         with services.audited("mint", "auto-pause", setting=args.setting):
             state = mint.set_auto_pause(args.setting == "on")

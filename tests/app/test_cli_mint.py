@@ -82,6 +82,11 @@ def test_an_operator_runs_the_mint_from_the_command_line(cli):
     code, _, err = cli("mint", "redemptions", "approve", batch)
     assert code == 1 and "paused by" in err and "key ceremony" in err
     assert cli("mint", "resume")[0] == 0
+    events = json.loads(cli("mint", "events", "list", "--json")[1])
+    paused_event = next(e for e in events if e["message"].endswith("key ceremony"))
+    assert cli("mint", "events", "ack", str(paused_event["event_id"]))[0] == 0
+    assert cli("mint", "events", "silence", "health", "--hours", "2", "--reason", "drill")[0] == 0
+    assert json.loads(cli("mint", "events", "silences", "--json")[1])[0]["reason"] == "drill"
     code, out, err = cli("mint", "redemptions", "approve", batch, "--json")
     assert code == 0, err
     paid = json.loads(out)
@@ -111,7 +116,8 @@ def test_an_operator_runs_the_mint_from_the_command_line(cli):
     assert code == 0 and "nothing to consolidate" in json.loads(out)["reason"]
 
     audit = cli("audit", "list", "--area", "mint", "--json")[1]
-    for action in ("keys create", "deposit register", "refresh", "redemption approve", "pause", "resume"):
+    for action in ("keys create", "deposit register", "refresh", "redemption approve", "pause", "resume",
+                   "event ack", "event silence"):
         assert action in audit
 
 

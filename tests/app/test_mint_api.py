@@ -149,6 +149,18 @@ def test_pause_policy_is_operator_signed_and_stops_approvals(api):
     assert paused.status_code == 200 and paused.json()["paused"] is True
     assert api.get("/policy/redemptions").json()["reason"] == "audit"
     assert api.post("/policy/redemptions", {"paused": False}, operator=True).json()["paused"] is False
+    history = api.get("/monitoring/alerts/history").json()
+    paused_event = next(e for e in history["events"] if e["message"].endswith("audit"))
+    assert paused_event["event_id"] in history["active_alerts"]
+    assert api.post("/monitoring/events/ack", {"event_id": paused_event["event_id"]}).status_code == 401
+    acked = api.post("/monitoring/events/ack", {"event_id": paused_event["event_id"]}, operator=True)
+    assert acked.json()["acked_by"] == "op-alice"
+    until = time.time() + 3600
+    made = api.post("/monitoring/events/silence", {"kind": "unfundable", "until": until, "reason": "x"},
+                    operator=True)
+    assert made.status_code == 200
+    assert api.get("/monitoring/events/silences").json()[0]["kind"] == "unfundable"
+    assert api.get("/monitoring/events/policy").json()["retention_days"] == 90
 
 
 def test_unknown_routes_and_methods_are_404_and_405(api):
