@@ -86,6 +86,7 @@ class MintApi:
             ("GET", "/monitoring/metrics"): lambda r: PlainText(self.mint.metrics_text()),
             ("GET", "/accounting/summary"): lambda r: self.mint.accounting().to_dict(),
             ("GET", "/operator/key"): self.operator_key,
+            ("GET", "/audit/export"): self.audit_export,
             ("GET", "/monitoring/alerts/history"): self.alerts_history,
             ("GET", "/monitoring/events/policy"): lambda r: self.mint.events_policy(),
             ("GET", "/monitoring/events/silences"): lambda r: [s.to_dict() for s in self.mint.silences()],
@@ -231,6 +232,16 @@ class MintApi:
 
     def reserve_health(self, request: Request) -> dict[str, Any]:
         return {**self.mint.health().to_dict(), "recommendation": self.mint.recommendation()}
+
+    def audit_export(self, request: Request) -> dict[str, Any]:
+        """The whole audit log and its verification, signed with the attestation key."""
+        from backends.mint.attestation import sign_export
+
+        def export(op: str) -> dict[str, Any]:
+            document, _ = self.services.audit.export()
+            return sign_export(self.services.keystore, document)
+
+        return self._admin(request, "audit export", export)
 
     def alerts_history(self, request: Request) -> dict[str, Any]:
         return {"events": self.mint.events(), "active_alerts": [e.event_id for e in self.mint.alerts()]}

@@ -26,6 +26,7 @@ KEY_LABEL = "mint-attestation"
 TYPE = "custody-tui/mint-reserve-attestation/v1"
 _FIELD_TAG = b"custody-tui/mint/attestation/field/v1\x00"
 _SIG_TAG = b"custody-tui/mint/attestation/commitments/v1\x00"
+_EXPORT_TAG = b"custody-tui/mint/signed-export/v1\x00"
 _SECP256K1_ORDER = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 
 #: the attested fields and their JSON types; every one is required
@@ -123,3 +124,34 @@ def verify_attestation(data: Any, *, expected_pubkey: str | None = None) -> dict
         if field_commitment(name, data[name]) != commitments[name]:
             raise AttestationError(f"field {name!r} was altered after signing")
     return {name: data[name] for name in FIELDS}
+
+
+def sign_export(keystore, document: Mapping[str, Any]) -> dict[str, Any]:
+    """``document`` (e.g. the audit export) with a BIP-340 signature of the attestation key."""
+    import coincurve
+
+    pubkey = ensure_key(keystore)
+    digest = hashlib.sha256(_EXPORT_TAG + _canonical(dict(document))).digest()
+    signature = coincurve.PrivateKey(keystore.get_secret(KEY_LABEL)).sign_schnorr(digest, secrets.token_bytes(32))
+    return {"document": dict(document), "pubkey": pubkey, "signature": signature.hex()}
+
+
+def verify_export(data: Any, *, expected_pubkey: str | None = None) -> Mapping[str, Any]:
+    """The document of a signed export, if its signature holds; else AttestationError."""
+    import coincurve
+
+    if not isinstance(data, Mapping) or not isinstance(data.get("document"), Mapping):
+        raise AttestationError("a signed export is an object with 'document', 'pubkey' and 'signature'")
+    pubkey, signature = data.get("pubkey"), data.get("signature")
+    if not isinstance(pubkey, str) or not isinstance(signature, str):
+        raise AttestationError("field 'pubkey' or 'signature' is missing")
+    if expected_pubkey is not None and pubkey != expected_pubkey:
+        raise AttestationError("field 'pubkey' is not the mint's attestation key")
+    digest = hashlib.sha256(_EXPORT_TAG + _canonical(dict(data["document"]))).digest()
+    try:
+        valid = coincurve.PublicKeyXOnly(bytes.fromhex(pubkey)).verify(bytes.fromhex(signature), digest)
+    except (ValueError, TypeError):
+        valid = False
+    if not valid:
+        raise AttestationError("the signature does not verify: the document or its signature was altered")
+    return data["document"]
