@@ -261,8 +261,13 @@ def blind_sign(sk: SecretKey, blinded_msg: bytes) -> bytes:
     representative(sk.public_key, blinded_msg, "a blinded message")
     signature = sk._operation.apply(bytes(blinded_msg))
     # RSAVP1 by OpenSSL's public-exponent path, a computation apart from the CRT one it
-    # checks (CPython's pow would cost as much as the signature itself)
-    if sk._verifier.apply_public(signature) != bytes(blinded_msg):
+    # checks (CPython's pow would cost as much as the signature itself); a faulty result
+    # may not even be below n, which the public operation refuses: the same failure
+    try:
+        recovered = sk._verifier.apply_public(signature)
+    except InvalidBlindInput:
+        recovered = None
+    if recovered != bytes(blinded_msg):
         raise SigningFailure("the blind signature did not verify; it was not released")
     return signature
 

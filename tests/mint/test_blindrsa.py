@@ -128,7 +128,8 @@ def test_secret_material_never_shows_in_repr_and_is_never_pickled():
 def test_a_faulty_private_operation_is_caught_and_nothing_is_released():
     from backends.mint.errors import SigningFailure
 
-    faulty = SecretKey(session_key_der())
-    faulty._operation = SecretKey(session_key_der(1))._operation  # another key's CRT: a wrong result
-    with pytest.raises(SigningFailure, match="not released"):
-        blind_sign(faulty, int_to_bytes(12345, N_LEN))
+    for other in (1, 2, 3):  # another key's CRT gives a wrong result, below n or not
+        faulty = SecretKey(session_key_der())
+        faulty._operation = SecretKey(session_key_der(other))._operation
+        with pytest.raises(SigningFailure, match="not released"):
+            blind_sign(faulty, int_to_bytes(12345, N_LEN))
