@@ -9,6 +9,7 @@
     custody-tui quorum status|arm|enable|disable|spend|preflight|sign-message|verify-message
     custody-tui qr    show|split|export|join
     custody-tui bunker key|token|serve|relay|demo-client
+    custody-tui mint  status|reserves|health|accounting|metrics|refresh|keys|deposit|redemptions|consolidate|attest|verify-attestation|serve|events|pause|resume|auto-pause|operator
 
 Exit codes: 0 done, 1 refused or failed (the message says why), 2 bad usage.
 """
@@ -27,6 +28,7 @@ from .commands import bunker as bunker_cmd
 from .commands import chain as chain_cmd
 from .commands import config as config_cmd
 from .commands import keys as keys_cmd
+from .commands import mint as mint_cmd
 from .commands import qr as qr_cmd
 from .commands import quorum as quorum_cmd
 from .config import Config, load_config
@@ -34,7 +36,8 @@ from .logs import log_to_file, log_to_stderr
 from .paths import CONFIG_ENV, default_data_dir, resolve_config_file
 
 AREA_COMMANDS = {"keys": keys_cmd, "audit": audit_cmd, "chain": chain_cmd, "quorum": quorum_cmd,
-                 "bunker": bunker_cmd}
+                 "bunker": bunker_cmd,
+                 "mint": mint_cmd}
 
 
 def build_parser() -> argparse.ArgumentParser:

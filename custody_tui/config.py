@@ -258,6 +258,32 @@ class BunkerConfig:
 
 
 @dataclass(frozen=True)
+class MintConfig:
+    reserve_descriptor: str = field(
+        default="", metadata=doc("Output descriptor of the mint's reserve wallet (watched on the chain).")
+    )
+    reserve_signer_label: str = field(
+        default="", metadata=doc("Keystore mnemonic whose key signs reserve payouts (the hot-key signer).")
+    )
+    finalization_depth: int = field(
+        default=6, metadata=doc("Confirmations before a deposit is credited or a payout is final.")
+    )
+    fee_rate: float = field(
+        default=0.0, metadata=doc("Payout fee rate in sat/vB (0 = the chain's 6-block estimate).")
+    )
+    min_change: int = field(default=1000, metadata=doc("Smallest change output a payout creates, in sat."))
+    max_inputs: int = field(default=8, metadata=doc("Most reserve coins one payout may spend."))
+    events_retention_days: int = field(default=90, metadata=doc("Days the mint keeps its events history."))
+
+    def validate(self, key: str) -> None:
+        _require(1 <= self.finalization_depth <= 1000, f"{key}.finalization_depth", "must be 1 to 1000")
+        _require(0 <= self.fee_rate <= 10_000, f"{key}.fee_rate", "must be 0 to 10000 (sat/vB)")
+        _require(self.min_change >= 0, f"{key}.min_change", "must be 0 or more")
+        _require(1 <= self.max_inputs <= 500, f"{key}.max_inputs", "must be 1 to 500")
+        _require(1 <= self.events_retention_days <= 3650, f"{key}.events_retention_days", "must be 1 to 3650")
+
+
+@dataclass(frozen=True)
 class Config:
     network: Literal["main", "test", "signet", "regtest"] = field(
         default="main", metadata=doc("Bitcoin network: main, test, signet or regtest.")
@@ -274,6 +300,7 @@ class Config:
     ui: UiConfig = field(default_factory=UiConfig)
     quorum: QuorumConfig = field(default_factory=QuorumConfig)
     bunker: BunkerConfig = field(default_factory=BunkerConfig)
+    mint: MintConfig = field(default_factory=MintConfig)
 
     def validate(self, key: str = "") -> None:
         if self.chain.backend == "embedded" and self.network != "regtest":
@@ -287,6 +314,14 @@ class Config:
         self.ui.validate("ui")
         self.quorum.validate("quorum", self.network)
         self.bunker.validate("bunker")
+        self.mint.validate("mint")
+        if self.mint.reserve_descriptor:
+            from backends.wallet import parse_descriptor
+
+            try:
+                parse_descriptor(self.mint.reserve_descriptor, self.network)
+            except CustodyError as exc:
+                raise ConfigError(f"mint.reserve_descriptor: {exc}") from None
         if self.chain.auto_mine_address:
             from backends.wallet import parse_address
 

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from backends.chain import Chain
     from backends.keystore import Keystore
     from backends.quorum import Coordinator
+    from backends.mint.service import Mint
 
 #: the keystore passphrase of the demo rig; published on purpose, shown on screen
 DEMO_PASSPHRASE = "custody-demo"
@@ -75,6 +76,7 @@ class Services:
         self._chain: Chain | None = None
         self._quorum: Coordinator | None = None
         self._bunker: TokenStore | None = None
+        self._mint: Mint | None = None
 
     # -- backends, opened on first use ----------------------------------------------------
 
@@ -166,6 +168,30 @@ class Services:
                                      hint="power-cycle from the app that `custody-tui demo` started")
             devices.power_cycle(name)
 
+    @property
+    def mint(self) -> Mint:
+        """The mint of ``[mint]``: its ledger in the data dir, its keys in the keystore."""
+        chain = self.chain if self.chain_configured and self.config.mint.reserve_descriptor else None
+        keystore = self.keystore
+        with self._lock:
+            if self._mint is None:
+                from backends.mint.service import Mint, MintSettings
+
+                mint = self.config.mint
+                settings = MintSettings(
+                    reserve_descriptor=mint.reserve_descriptor or None,
+                    finalization_depth=mint.finalization_depth,
+                    reserve_signer_label=mint.reserve_signer_label or None,
+                    fee_rate=mint.fee_rate or None,
+                    min_change=mint.min_change,
+                    max_inputs=mint.max_inputs,
+                    events_retention_days=mint.events_retention_days,
+                )
+                ensure_private_dir(self.data_dir)
+                self._mint = Mint(self.data_dir, keystore, chain=chain, settings=settings,
+                                  clock=lambda: self.clocks.wall().timestamp())
+            return self._mint
+
     # -- operator actions -------------------------------------------------------------------
 
     @contextmanager
@@ -221,6 +247,9 @@ class Services:
                 self._quorum = None
             if self._keystore is not None:
                 self._keystore.lock()
+            if self._mint is not None:
+                self._mint.close()
+                self._mint = None
             if self._chain is not None:
                 self._chain.close()
                 self._chain = None

@@ -182,12 +182,16 @@ class AuditLog:
         records, _, _ = self._snapshot()
         return records
 
+    def export(self) -> tuple[dict[str, Any], ChainStatus]:
+        """Every entry and the verification result, as the export document."""
+        records, anchor, anchor_error = self._snapshot()
+        status = verify_chain(records, anchor=anchor, anchor_error=anchor_error)
+        return export_document(records, status, anchor, exported_at=format_timestamp(self._clock())), status
+
     def export_json(self, path: Path | str, *, replace: bool = False) -> ChainStatus:
         """Write every entry and the verification result to ``path`` (atomically). An
         existing file is replaced only when asked: the name may be someone else's file."""
-        records, anchor, anchor_error = self._snapshot()
-        status = verify_chain(records, anchor=anchor, anchor_error=anchor_error)
-        document = export_document(records, status, anchor, exported_at=format_timestamp(self._clock()))
+        document, status = self.export()
         text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
         try:
             atomic_write(Path(path), text.encode("utf-8"), mode=0o600, make_parents=False,

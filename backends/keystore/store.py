@@ -368,6 +368,14 @@ class Keystore:
         finally:
             wipe(secret)
 
+    def sign_psbt(self, label: str, psbt, network: str = "main") -> int:
+        """Add this mnemonic's signatures to ``psbt`` (a ``backends.wallet.Psbt``), in place:
+        every input whose BIP-32 origins name this entry's fingerprint is signed with the key
+        at that path (embit's signer: ECDSA for segwit v0, BIP-340 for a taproot key path).
+        Returns how many signatures were added; 0 when no input is this key's."""
+        master = self._derive(label, "m", network)
+        return psbt.sign_with(master)
+
     # -- internals -------------------------------------------------------------------------
 
     def _derive(self, label: str, path: str, network: str) -> HDKey:

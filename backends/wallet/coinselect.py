@@ -2,11 +2,10 @@
 
 Two rules, one engine:
 
-- the mint's rule (:func:`mint_policy`): the smallest sufficient set (fewest coins: the
-  smallest single coin that suffices, else the largest coins plus the smallest coin that
-  completes them, which keeps change small but is not the least-change set of that size:
-  that is a subset-sum search this does not make), change only if it is at least
-  ``min_change`` and not dust, at most ``max_inputs`` coins; otherwise CannotFund with the
+- the mint's rule (:func:`mint_policy`): the smallest sufficient set (fewest coins), and of
+  the sets of that size the one with the least change: the smallest total that either leaves
+  no change (a leftover too small for change goes to the fee) or change of at least
+  ``min_change`` and not dust; at most ``max_inputs`` coins; otherwise CannotFund with the
   reason, never a transaction that breaks the rule;
 - the quorum's rule (:func:`quorum_policy`): seed the spend with the largest coin, then add
   coins as needed, so few inputs keep the fee under Coldcard's 5% "big fee" warning (which an
@@ -14,14 +13,19 @@ Two rules, one engine:
   out (payment plus change, the device's own measure) is CannotFund.
 
 The coins of one wallet cost the same to spend, so ranking by value ranks by effective value.
-A set of k coins is the k-1 largest plus the smallest coin that completes it. Only the
-``max_inputs`` largest coins are ever sorted (a partial sort); prefix sums of those give the
-best k-coin total for every k at once, and one linear pass finds the completing coin, so
-100k coins take a few tens of milliseconds and no full sort.
+Only the ``max_inputs`` largest coins are ever sorted to find the smallest sufficient size
+(a partial sort; prefix sums give the best k-coin total for every k at once). A set of k coins
+is first completed greedily (the k-1 largest plus the smallest coin that completes them);
+for the mint that set is then improved by a branch-and-bound search for the smallest k-coin
+total above the threshold (see :func:`_least_k_total`), over only the coins that can belong to
+a better set, so 100k coins take tens of milliseconds. The search is exact when it completes
+within ``SEARCH_BUDGET`` steps, which bounds its time on adversarial wallets; past that it
+keeps the best set found, never a worse one than the greedy set.
 """
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import math
 from dataclasses import dataclass
@@ -96,8 +100,9 @@ class SelectionPolicy:
         return max(self.min_change, self.kind.dust_threshold)
 
 
-def mint_policy(kind: ScriptKind, *, min_change: int = 10_000, max_inputs: int = 50) -> SelectionPolicy:
-    """The mint's rule: smallest sufficient set, change >= ``min_change`` or none."""
+def mint_policy(kind: ScriptKind, *, min_change: int = 1_000, max_inputs: int = 8) -> SelectionPolicy:
+    """The mint's rule: smallest sufficient set with the least change, change >=
+    ``min_change`` (and not dust) or none, at most ``max_inputs`` coins."""
     return SelectionPolicy("mint", kind, max_inputs, min_change, seed_with_largest=False)
 
 
@@ -225,7 +230,14 @@ def _search(values: list[int], costs: _Costs) -> list[int]:
         ):
             coin = _smallest_completion(values, top, k, need1 + policy.change_floor, costs)
         if coin is not None:
-            return _indexes_of(values, top[: k - 1], coin)
+            chosen = _indexes_of(values, top[: k - 1], coin)
+            if policy.seed_with_largest or k == 1:  # one coin: the smallest that does is least change
+                return chosen
+            return _least_change(values, top, k, chosen, need0 + fixed, need1 + fixed, absorb_limit, costs)
+        if not policy.seed_with_largest:
+            found = _least_change(values, top, k, None, need0 + fixed, need1 + fixed, absorb_limit, costs)
+            if found is not None:
+                return found
     raise CannotFund(
         f"no set of at most {policy.max_inputs} coins pays {costs.target} sat with either no "
         f"change or change of at least {policy.change_floor} sat",
@@ -264,6 +276,94 @@ def _indexes_of(values: list[int], fixed: list[int], coin: int) -> list[int]:
         if i not in used:
             return chosen + [i]
         start = i + 1
+
+
+#: branch-and-bound steps per search; past it the best set found so far is used
+SEARCH_BUDGET = 20_000
+
+
+def _least_change(
+    values: list[int], top: list[int], k: int, greedy: list[int] | None, need0: int, need1: int,
+    absorb_limit: int, costs: _Costs,
+) -> list[int] | None:
+    """Indexes of the k coins with the smallest total the rule accepts: a total in
+    ``[need0, need0 + absorb_limit]`` (no change) or at least ``need1 + change_floor``."""
+    incumbent = sum(values[i] for i in greedy) if greedy is not None else None
+    floor_with_change = need1 + costs.policy.change_floor
+    for threshold in (need0, floor_with_change):
+        found = _least_k_total(values, sum(top[: k - 1]), k, threshold, incumbent, costs.input_fee)
+        if found is None:
+            continue
+        total, chosen = found
+        if total <= need0 + absorb_limit or total >= floor_with_change:
+            return _indexes_of_values(values, chosen)
+    return greedy
+
+
+def _least_k_total(
+    values: list[int], largest_others: int, k: int, threshold: int, incumbent: int | None, input_fee: int
+) -> tuple[int, list[int]] | None:
+    """The smallest total of k coins that is at least ``threshold``, with its values.
+
+    Only coins that can be in such a set are searched: each is at least ``threshold`` minus
+    the k-1 largest coins (``largest_others``), and (with an incumbent total) at most the
+    incumbent minus the k-1 smallest. The search picks coins largest first, cuts a branch whose largest reachable
+    total is short or whose smallest reachable total is no better, skips equal values at the
+    same depth, and finds the last coin by bisection.
+    """
+    low = max(threshold - largest_others, input_fee + 1)
+    if incumbent is not None:
+        high = incumbent - (k - 1) * low  # the other k-1 coins hold at least low each
+        pool = [v for v in values if low <= v <= high]
+        if len(pool) >= k:
+            high = incumbent - sum(heapq.nsmallest(k - 1, pool))
+            pool = [v for v in pool if v <= high]
+    else:
+        pool = [v for v in values if v >= low]
+    if len(pool) < k:
+        return None
+    desc = sorted(pool, reverse=True)
+    neg = [-v for v in desc]  # ascending, for bisect
+    prefix = list(accumulate(desc, initial=0))
+    n = len(desc)
+    smallest = [sum(desc[n - r:]) if r else 0 for r in range(k + 1)]
+    best_total = incumbent + 1 if incumbent is not None else None
+    best: list[int] | None = None
+    steps = SEARCH_BUDGET
+
+    def search(start: int, remaining: int, total: int, chosen: list[int]) -> None:
+        nonlocal best_total, best, steps
+        if remaining == 1:
+            last = bisect.bisect_right(neg, -(threshold - total)) - 1  # smallest value >= the rest
+            if last >= start and (best_total is None or total + desc[last] < best_total):
+                best_total, best = total + desc[last], chosen + [desc[last]]
+            return
+        for i in range(start, n - remaining + 1):
+            if steps <= 0 or best_total == threshold:
+                return
+            v = desc[i]
+            if i > start and v == desc[i - 1]:
+                continue
+            if total + prefix[i + remaining] - prefix[i] < threshold:
+                return  # even the largest coins from here on fall short
+            if best_total is not None and total + v + smallest[remaining - 1] >= best_total:
+                continue
+            steps -= 1
+            search(i + 1, remaining - 1, total + v, chosen + [v])
+
+    search(0, k, 0, [])
+    return (best_total, best) if best is not None else None
+
+
+def _indexes_of_values(values: list[int], chosen: list[int]) -> list[int]:
+    """Indexes holding the multiset ``chosen``, largest first; ties go to the first coin."""
+    found: list[int] = []
+    next_start: dict[int, int] = {}
+    for v in chosen:  # list.index scans at C speed; a handful of scans beats a Python loop
+        i = values.index(v, next_start.get(v, 0))
+        next_start[v] = i + 1
+        found.append(i)
+    return sorted(found, key=lambda i: (-values[i], i))
 
 
 def _not_enough(values: list[int], costs: _Costs, limit: int, best: int, need) -> CannotFund:

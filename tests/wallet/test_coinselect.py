@@ -200,3 +200,46 @@ def test_dust_thresholds_match_bitcoin_core():
 def test_vsize_of_the_reference_2_of_3_spend():
     # 1 wsh 2-of-3 input, a p2wpkh payment and p2wsh change: 10.5 + 104.5 + 31 + 43 vB
     assert estimate_vsize(KIND, 1, [31, 43]) == 189
+
+
+# --- the mint's least-change set -----------------------------------------------------------
+
+
+def test_mint_defaults_are_8_inputs_and_1000_sat_change():
+    policy = mint_policy(KIND)
+    assert (policy.max_inputs, policy.min_change) == (8, 1_000)
+
+
+def test_mint_picks_the_least_change_pair_not_the_largest_coin_plus_a_completion():
+    # greedy would take 95k + 35k (about 30k change); 70k + 35k pays with about 5k change
+    sel = select_coins(coins(95_000, 70_000, 40_000, 35_000), 100_000, 1, mint_policy(KIND))
+    assert sorted(c.value for c in sel.coins) == [35_000, 70_000]
+    assert 1_000 <= sel.change < 5_000
+
+
+def test_mint_takes_a_set_with_no_change_when_one_pays_almost_exactly():
+    exact = 30_000 + fee_without_change(2, 1) + 5  # pays 100k plus the fee, 5 sat over
+    sel = select_coins(coins(70_000, 50_000, 45_000, exact), 100_000, 1, mint_policy(KIND))
+    assert sorted(c.value for c in sel.coins) == [exact, 70_000]
+    assert sel.change == 0 and sel.absorbed <= 5
+
+
+@settings(max_examples=150, deadline=None)
+@given(values=st.lists(st.integers(min_value=2_000, max_value=400_000), min_size=1, max_size=9),
+       target=st.integers(5_000, 1_500_000), rate=st.sampled_from([1, 3]))
+def test_mint_set_has_the_least_total_among_sets_of_its_size(values, target, rate):
+    from itertools import combinations
+
+    policy = mint_policy(KIND)
+    try:
+        sel = select_coins(coins(*values), target, rate, policy)
+    except CannotFund:
+        return
+    check_invariants(sel, target, rate, policy)
+    k = len(sel.coins)
+    slack_k = slack(k, rate)
+    for combo in combinations(values, k):
+        total = sum(combo)
+        if total >= target + fee_without_change(k, rate) + slack_k:
+            # any k-set that surely pays, with or without change, is not cheaper than ours
+            assert sel.total_in <= total + slack_k

@@ -1,0 +1,130 @@
+"""Operator-signed admin requests: HMAC-SHA256 keys in the keystore, stale and replayed refused.
+
+A request carries the seed's three headers: ``X-Finalis-Operator-Key`` (the key id),
+``X-Finalis-Operator-Timestamp`` (unix seconds) and ``X-Finalis-Operator-Signature`` (hex
+HMAC-SHA256 of the canonical request). The canonical request is::
+
+    METHOD \\n PATH \\n TIMESTAMP \\n hex(SHA-256(body))
+
+A timestamp more than ``MAX_SKEW_SECONDS`` from the mint's clock is stale; a signature
+already accepted is a replay (the ledger remembers accepted signatures for twice the
+window, longer than any of them could be fresh). Keys are keystore entries of kind ``hmac``
+labelled ``mint-operator-<key id>``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import sqlite3
+from dataclasses import dataclass
+from typing import Mapping
+
+from .errors import OperatorAuthError
+from .ledger import Ledger
+
+KEY_HEADER = "X-Finalis-Operator-Key"
+TIMESTAMP_HEADER = "X-Finalis-Operator-Timestamp"
+SIGNATURE_HEADER = "X-Finalis-Operator-Signature"
+MAX_SKEW_SECONDS = 300
+_KEY_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}")
+_SIGNATURE = re.compile(r"[0-9a-f]{64}")
+
+@dataclass(frozen=True, slots=True)
+class SignedRequest:
+    method: str
+    path: str
+    body: bytes
+    key_id: str
+    timestamp: str
+    signature: str
+
+    @classmethod
+    def from_headers(cls, method: str, path: str, body: bytes, headers: Mapping[str, str]) -> SignedRequest:
+        lowered = {str(k).lower(): v for k, v in headers.items()}
+        values = []
+        for name in (KEY_HEADER, TIMESTAMP_HEADER, SIGNATURE_HEADER):
+            value = lowered.get(name.lower())
+            if not isinstance(value, str) or not value:
+                raise OperatorAuthError(f"the request has no {name} header; admin requests are operator-signed")
+            values.append(value)
+        return cls(method, path, body, *values)
+
+
+def keystore_label(key_id: str) -> str:
+    return f"mint-operator-{key_id}"
+
+
+def check_key_id(key_id: object) -> str:
+    if not isinstance(key_id, str) or not _KEY_ID.fullmatch(key_id):
+        raise OperatorAuthError("an operator key id is 1-40 letters, digits, '-' or '_'")
+    return key_id
+
+
+def canonical_request(method: str, path: str, timestamp: str, body: bytes) -> bytes:
+    return "\n".join((method.upper(), path, timestamp, hashlib.sha256(body).hexdigest())).encode()
+
+
+def sign_request(secret: bytes, method: str, path: str, body: bytes, timestamp: int) -> dict[str, str]:
+    """The headers an operator's client sends (used by clients and tests)."""
+    if len(secret) < 32:
+        raise OperatorAuthError("an operator secret is at least 32 bytes")
+    stamp = str(int(timestamp))
+    mac = hmac.new(bytes(secret), canonical_request(method, path, stamp, body), hashlib.sha256).hexdigest()
+    return {TIMESTAMP_HEADER: stamp, SIGNATURE_HEADER: mac}
+
+
+def create_operator_key(keystore, key_id: str) -> bytes:
+    """A fresh 32-byte operator secret in the keystore; returned once, for the operator's client."""
+    check_key_id(key_id)
+    secret = secrets.token_bytes(32)
+    keystore.add_secret(keystore_label(key_id), "hmac", secret, public={"mint_operator": key_id})
+    return secret
+
+
+def verify_request(ledger: Ledger, keystore, request: SignedRequest, *, now: float) -> str:
+    """The key id of a correctly signed, fresh, first-seen request; else OperatorAuthError.
+
+    The signature is checked before the replay record is written, and the record is written
+    in one transaction, so of two identical requests racing, exactly one is accepted.
+    """
+    from backends.keystore import EntryNotFound
+
+    key_id = check_key_id(request.key_id)
+    try:
+        stamp = int(request.timestamp)
+    except ValueError:
+        raise OperatorAuthError(f"{TIMESTAMP_HEADER} must be unix seconds") from None
+    if abs(now - stamp) > MAX_SKEW_SECONDS:
+        raise OperatorAuthError(
+            f"the request timestamp is {int(now - stamp)} s from the mint's clock (limit {MAX_SKEW_SECONDS} s)",
+            hint="check the operator machine's clock and sign the request again",
+        )
+    signature = request.signature.lower()
+    if not _SIGNATURE.fullmatch(signature):
+        raise OperatorAuthError(f"{SIGNATURE_HEADER} must be 64 hex digits")
+    try:
+        secret = keystore.get_secret(keystore_label(key_id))
+    except EntryNotFound:
+        raise OperatorAuthError(f"no operator key {key_id!r} is known to this mint") from None
+    expected = hmac.new(secret, canonical_request(request.method, request.path, request.timestamp, request.body),
+                        hashlib.sha256).hexdigest()
+    del secret
+    if not hmac.compare_digest(expected, signature):
+        raise OperatorAuthError(f"the signature of operator {key_id!r} does not match the request")
+    _remember(ledger, key_id, signature, now)
+    return key_id
+
+
+def _remember(ledger: Ledger, key_id: str, signature: str, now: float) -> None:
+    digest = hashlib.sha256(bytes.fromhex(signature)).hexdigest()
+    with ledger.transaction() as db:
+        db.execute("DELETE FROM operator_signatures WHERE accepted_at < ?", (now - 2 * MAX_SKEW_SECONDS,))
+        try:
+            db.execute("INSERT INTO operator_signatures(signature_hash, key_id, accepted_at) VALUES (?,?,?)",
+                       (digest, key_id, now))
+        except sqlite3.IntegrityError:
+            raise OperatorAuthError(f"this request of operator {key_id!r} was already used; it is a replay",
+                                    hint="sign each request afresh") from None

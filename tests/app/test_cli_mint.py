@@ -1,0 +1,133 @@
+"""``custody-tui mint ...`` against the embedded chain: keys, a deposit, a redemption paid by
+the keystore's reserve key, the figures, and every change in the audit log."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from backends.keystore import KdfParams, Keystore
+from backends.wallet import parse_descriptor
+from custody_tui.cli import main
+from custody_tui.config import ChainConfig, MintConfig, render_toml
+from custody_tui.services import Services
+
+from .conftest import PASSPHRASE, test_config
+
+ABANDON = "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about"
+BURN = "bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080"
+
+
+@pytest.fixture
+def cli(data_dir, capsys, monkeypatch):
+    keystore = Keystore(data_dir / "keystore", KdfParams(opslimit=1, memlimit=8 * 1024 * 1024))
+    keystore.initialize(PASSPHRASE)
+    keystore.unlock(PASSPHRASE, 60)
+    keystore.import_mnemonic("reserve", ABANDON)
+    descriptor = f"wpkh({keystore.descriptor_key('reserve', 'm/84h/1h/0h', 'regtest')}/<0;1>/*)"
+    keystore.lock()
+    config = test_config(chain=ChainConfig(backend="embedded"), mint=MintConfig(
+        reserve_descriptor=descriptor, reserve_signer_label="reserve", finalization_depth=2, fee_rate=2.0))
+    (data_dir / "config.toml").write_text(render_toml(config))
+    monkeypatch.setenv("CUSTODY_TUI_PASSPHRASE", PASSPHRASE)
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        code = main(["--data-dir", str(data_dir), *argv])
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    run.config, run.data_dir, run.descriptor = config, data_dir, descriptor
+    return run
+
+
+def _notes_redeemed(cli, deposit_ref: str) -> str:
+    """What a user's wallet does (blind, get signed, unblind, redeem), through the backend."""
+    from backends.mint.blindrsa import blind, finalize, prepare
+    from backends.mint.issuance import BlindRequest
+    from backends.mint.notes import Note
+
+    services = Services(cli.config, cli.data_dir)
+    try:
+        services.keystore.unlock(PASSPHRASE, 60)
+        mint = services.mint
+        keyset = mint.keyset()
+        message = prepare(b"serial-1", keyset.variant)
+        blinded = blind(keyset.public_key(10_000), message, keyset.variant)
+        [blind_sig] = mint.issue_blind(deposit_ref, [BlindRequest(10_000, blinded.blinded_msg)]).blind_sigs
+        sig = finalize(keyset.public_key(10_000), message, blind_sig, blinded.inv, keyset.variant)
+        return mint.create_redemption([Note(keyset.keyset_id, 10_000, message, sig)], BURN).redemption_id
+    finally:
+        services.close()
+
+
+def test_an_operator_runs_the_mint_from_the_command_line(cli):
+    address = parse_descriptor(cli.descriptor, "regtest").receive_address(0)
+    assert cli("chain", "watch", cli.descriptor)[0] == 0
+    assert cli("chain", "mine", "2", "--to", address)[0] == 0
+    assert cli("chain", "mine", "100", "--to", BURN)[0] == 0
+    code, out, err = cli("mint", "keys", "create", "--denominations", "1000,10000", "--json")
+    assert code == 0, err
+    assert sorted(json.loads(out)["keys"]) == ["1000", "10000"]
+
+    coinbase = json.loads(cli("chain", "utxos", "--json")[1])[0]
+    code, out, _ = cli("mint", "deposit", "register", coinbase["txid"], "0", "--json")
+    deposit = json.loads(out)
+    assert (code, deposit["status"], deposit["finalization_depth_required"]) == (0, "registered", 2)
+    assert cli("mint", "refresh")[0] == 0
+    assert json.loads(cli("mint", "deposit", "list", "--json")[1])[0]["status"] == "credited"
+
+    batch = _notes_redeemed(cli, deposit["mint_deposit_ref"])
+    assert cli("mint", "pause", "--reason", "key ceremony")[0] == 0
+    code, _, err = cli("mint", "redemptions", "approve", batch)
+    assert code == 1 and "paused by" in err and "key ceremony" in err
+    assert cli("mint", "resume")[0] == 0
+    events = json.loads(cli("mint", "events", "list", "--json")[1])
+    paused_event = next(e for e in events if e["message"].endswith("key ceremony"))
+    assert cli("mint", "events", "ack", str(paused_event["event_id"]))[0] == 0
+    assert cli("mint", "events", "silence", "health", "--hours", "2", "--reason", "drill")[0] == 0
+    assert json.loads(cli("mint", "events", "silences", "--json")[1])[0]["reason"] == "drill"
+    code, out, err = cli("mint", "redemptions", "approve", batch, "--json")
+    assert code == 0, err
+    paid = json.loads(out)
+    assert paid["status"] == "broadcast" and len(paid["txid"]) == 64
+
+    books = json.loads(cli("mint", "accounting", "--json")[1])
+    assert (books["issued_sat"], books["redemptions_broadcast_sat"]) == (10_000, 10_000)
+    status = json.loads(cli("mint", "status", "--json")[1])
+    assert status["redemptions"]["broadcast"] == 1 and status["health"]["status"] == "healthy"
+    assert json.loads(cli("mint", "reserves", "--json")[1])["utxo_count"] == 1  # the other is in flight
+
+    code, out, _ = cli("mint", "metrics")
+    assert code == 0 and "mint_redemptions{status=\"broadcast\"} 1" in out
+
+    attestation = cli.data_dir / "attestation.json"
+    assert cli("mint", "attest", "--out", str(attestation))[0] == 0
+    code, out, _ = cli("mint", "verify-attestation", str(attestation))
+    assert code == 0 and "attestation verified" in out
+    assert cli("mint", "attest", "--out", str(attestation))[0] == 1  # never replaced unless --force
+    tampered = json.loads(attestation.read_text())
+    tampered["reserves_sat"] += 1
+    attestation.write_text(json.dumps(tampered))
+    code, _, err = cli("mint", "verify-attestation", str(attestation))
+    assert code == 1 and "field 'reserves_sat' was altered" in err
+
+    code, out, _ = cli("mint", "consolidate", "plan", "--json")
+    assert code == 0 and "nothing to consolidate" in json.loads(out)["reason"]
+
+    audit = cli("audit", "list", "--area", "mint", "--json")[1]
+    for action in ("keys create", "deposit register", "refresh", "redemption approve", "pause", "resume",
+                   "event ack", "event silence"):
+        assert action in audit
+
+
+def test_a_refused_mint_action_exits_1_with_the_reason_and_is_audited(cli):
+    code, _, err = cli("mint", "redemptions", "reject", "nope", "--reason", "test")
+    assert code == 1 and "no redemption has id 'nope'" in err
+    assert "refused" in cli("audit", "list", "--area", "mint", "--json")[1]
+
+
+def test_a_bad_mint_config_names_the_key(data_dir, capsys):
+    (data_dir / "config.toml").write_text("network = 'regtest'\n[mint]\nmax_inputs = 0\n")
+    assert main(["--data-dir", str(data_dir), "mint", "status"]) == 1
+    assert "mint.max_inputs must be 1 to 500" in capsys.readouterr().err

@@ -1,0 +1,99 @@
+"""Deposits: a deterministic reference, the reserve check, and credit only at the required depth."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from backends.mint.deposits import deposit_reference
+from backends.mint.errors import DepositError, IssuanceRefused
+from tests.chain.funding import BURN_ADDRESS
+from tests.mint.conftest import DEPOSIT_SAT, DEPTH
+from tests.mint.wallet_side import Pending
+
+
+def test_the_reference_is_a_hash_of_txid_vout_and_mint_id(mint, reserve_chain):
+    txid = reserve_chain.deposit_txid
+    deposit = mint.register_deposit(txid, 2)
+    expected = hashlib.sha256(
+        b"custody-tui/mint/deposit/v1\x00" + bytes.fromhex(txid) + (2).to_bytes(4, "little")
+        + bytes.fromhex(mint.mint_id)
+    ).hexdigest()
+    assert deposit.reference == expected == deposit_reference(txid, 2, mint.mint_id)
+    assert mint.register_deposit(txid.upper(), 2) == deposit  # registering again: the same deposit
+    assert deposit.reference != deposit_reference(txid, 2, "11" * 32)  # another mint, another reference
+
+
+def test_a_deposit_is_credited_only_at_the_required_depth(mint, reserve_chain):
+    chain = reserve_chain.chain
+    txid = reserve_chain.send_to_reserve([40_000])
+    deposit = mint.register_deposit(txid, 0, amount_sat=40_000)
+    assert (deposit.status, deposit.amount_sat, deposit.available_sat) == ("registered", 40_000, 0)
+    for _ in range(DEPTH - 1):
+        assert mint.refresh_deposits() == []
+        with pytest.raises(IssuanceRefused, match="registered, not credited"):
+            mint.issue_blind(deposit.reference, Pending(mint.keyset(), [1_000]).requests)
+        chain.mine(1, BURN_ADDRESS)
+    assert mint.refresh_deposits() == []  # DEPTH - 1 confirmations
+    chain.mine(1, BURN_ADDRESS)
+    [credited] = mint.refresh_deposits()
+    assert (credited.status, credited.available_sat) == ("credited", 40_000)
+    assert credited.credited_height == chain.tip().height - DEPTH + 1
+    assert mint.refresh_deposits() == []
+    issued = mint.issue_blind(deposit.reference, Pending(mint.keyset(), [10_000]).requests)
+    assert issued.deposit.available_sat == 30_000
+
+
+def test_an_output_that_does_not_pay_the_reserve_is_refused(mint, reserve_chain):
+    txid = reserve_chain.deposit_txid
+    with pytest.raises(DepositError, match="not an unspent output paying the mint's reserve"):
+        mint.register_deposit(txid, 4)  # the depositor's change
+    assert mint.deposits() == []
+
+
+def test_a_claimed_amount_must_match_the_chain(mint, reserve_chain):
+    with pytest.raises(DepositError, match=f"claims 1 sat but .* pays {DEPOSIT_SAT} sat"):
+        mint.register_deposit(reserve_chain.deposit_txid, 0, amount_sat=1)
+    assert mint.deposits() == []
+
+
+def test_a_deposit_made_for_another_mint_is_refused(mint, reserve_chain):
+    with pytest.raises(DepositError, match="names mint 1111111111111111"):
+        mint.register_deposit(reserve_chain.deposit_txid, 0, mint_id="11" * 32)
+    assert mint.register_deposit(reserve_chain.deposit_txid, 0, mint_id=mint.mint_id).vout == 0
+
+
+def test_an_unknown_reference_is_a_clear_error(mint):
+    with pytest.raises(DepositError, match="register the deposit first|no deposit has reference"):
+        mint.deposit("00" * 32)
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.one_of(st.text(max_size=70), st.integers(), st.none(), st.binary(max_size=40)),
+    st.one_of(st.integers(min_value=-5, max_value=2**33), st.text(max_size=3), st.none(), st.booleans()),
+    st.one_of(st.none(), st.text(max_size=70), st.integers()),
+)
+def test_malformed_registrations_are_refused_and_record_nothing(mint, txid, vout, mint_id):
+    with pytest.raises(DepositError):
+        mint.register_deposit(txid, vout, mint_id=mint_id)
+    assert mint.deposits() == []
+
+
+def test_a_deposit_whose_transaction_is_double_spent_is_marked_conflicted_and_never_credited(mint, reserve_chain):
+    from tests.chain.wallets import spend
+
+    chain, funded = reserve_chain.chain, reserve_chain.funded
+    coin = max(funded.coins(chain, funded.taproot), key=lambda c: c.amount_sat)
+    to_reserve = spend([coin], [(funded.wpkh.script(30), 50_000), (funded.taproot.script(40), coin.amount_sat - 52_000)])
+    deposit = mint.register_deposit(chain.broadcast(to_reserve), 0)
+    elsewhere = spend([coin], [(funded.taproot.script(41), coin.amount_sat - 5_000)])
+    chain.submit_block(chain.propose_block([elsewhere], BURN_ADDRESS))
+    chain.mine(DEPTH, BURN_ADDRESS)
+    [changed] = mint.refresh_deposits()
+    assert changed.reference == deposit.reference and changed.status == "conflicted"
+    with pytest.raises(IssuanceRefused, match="conflicted, not credited"):
+        mint.issue_blind(deposit.reference, Pending(mint.keyset(), [1_000]).requests)
