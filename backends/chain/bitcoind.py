@@ -42,7 +42,10 @@ def _answers_checked(method):
     def checked(self, *args, **kwargs):
         try:
             return method(self, *args, **kwargs)
-        except (KeyError, IndexError, TypeError, InvalidOperation) as exc:
+        # ValueError/OverflowError: a number or hex field that does not parse (int('x'),
+        # 5,000 digits, bytes.fromhex('zz')); AttributeError: a list where Core gives an object
+        except (KeyError, IndexError, TypeError, ValueError, OverflowError, AttributeError,
+                InvalidOperation) as exc:
             url = getattr(self, "url", "the configured URL")
             call = "the connection checks" if method.__name__ == "__init__" else method.__name__
             raise ChainUnavailable(

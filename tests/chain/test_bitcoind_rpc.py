@@ -235,3 +235,30 @@ def test_a_malformed_tip_answer_is_unavailable():
     node.handlers["getblockchaininfo"] = lambda params: {"chain": "regtest"}
     with pytest.raises(ChainUnavailable, match="answer to tip"):
         chain.tip()
+
+
+@pytest.mark.parametrize("tip_answer", [
+    {"chain": "regtest", "blocks": "seven", "bestblockhash": "11" * 32, "time": 1},  # int('seven')
+    {"chain": "regtest", "blocks": "1" * 5000, "bestblockhash": "11" * 32, "time": 1},  # > 4,300 digits
+    {"chain": "regtest", "blocks": 1e400, "bestblockhash": "11" * 32, "time": 1},  # inf: OverflowError
+])
+def test_a_tip_answer_with_a_field_that_does_not_parse_is_unavailable(tip_answer):
+    node = FakeNode()
+    chain = open_backend(node)
+    node.handlers["getblockchaininfo"] = lambda params: tip_answer
+    with pytest.raises(ChainUnavailable, match="answer to tip"):
+        chain.tip()
+
+
+@pytest.mark.parametrize("unspent", [
+    [{"txid": "11" * 32, "vout": 0, "amount": 1, "scriptPubKey": "zz", "confirmations": 1}],  # bad hex
+    [["not", "an", "object"]],
+    ["a string"],
+])
+def test_a_utxo_answer_with_a_field_that_does_not_parse_is_unavailable(unspent):
+    node = FakeNode()
+    chain = open_backend(node)
+    node.handlers["listunspent"] = lambda params: unspent
+    node.handlers["gettransaction"] = lambda params: {"txid": "11" * 32, "confirmations": 1, "details": []}
+    with pytest.raises(ChainUnavailable, match="answer to utxos"):
+        chain.utxos()
