@@ -1,0 +1,350 @@
+"""One node's handle on the bulletin board: post, sync, read.
+
+The node keeps a bare git repository in its data dir (``board.git``) holding two refs:
+
+- ``refs/board/remote/<branch>``: the remote's branch as last fetched;
+- ``refs/heads/view``: what this node reads, the remote's head plus this node's posts
+  not yet pushed, one commit each.
+
+Sync fetches, checks the remote did not rewrite what this node has seen, replays the
+node's unpushed posts onto the remote head (the "rebase": each post is a file added at its
+own path, so replaying never merges content), and pushes without force. When several
+nodes push at once, git refuses all but one; the others fetch and replay again. The last
+head this node saw is written atomically to ``board-seen-head`` after every fetch and push.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import random
+import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from git import Actor, Repo
+from git.exc import GitCommandError
+from git.objects import Blob, Commit, Tree
+
+from backends.errors import os_error_message
+from backends.fsutil import atomic_write, ensure_private_dir
+
+from . import layout, trees
+from .errors import (BoardError, BoardRewound, BoardSyncError, MalformedPost, PostConflict, PostRejected,
+                     UnknownPoster)
+from .post import MAX_POST_BYTES, Post, Roster, make_post, parse_post, poster_label
+
+VIEW = "refs/heads/view"
+SEEN_FILE = "board-seen-head"
+#: pushes lost to other nodes before giving up (each retry refetches and replays)
+MAX_ATTEMPTS = 25
+#: bounds on one ceremony's trees (outside input: anyone with push access shapes them)
+MAX_PHASES = 64
+MAX_POSTERS_PER_PHASE = 256
+_SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+_IDENTITY = Actor("custody-tui board", "board@custody-tui.invalid")
+# git's words for "someone else pushed first" (non-fast-forward, or a ref lock held by a
+# concurrent receive on a local or ssh remote)
+_RACE = ("non-fast-forward", "fetch first", "rejected", "cannot lock ref", "failed to update ref",
+         "incorrect old value")
+_MESSAGE_PREFIX = "board post "
+
+
+@dataclass(frozen=True)
+class CeremonyView:
+    """A ceremony's verified posts, and the refusals of the files that failed a check
+    (a bad file never hides the good posts beside it)."""
+
+    ceremony: str
+    posts: tuple[Post, ...]
+    rejected: tuple[PostRejected, ...]
+
+    def phase(self, phase: str) -> tuple[Post, ...]:
+        return tuple(post for post in self.posts if post.phase == phase)
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    head: str | None
+    pushed: int
+    attempts: int
+
+
+def init_board(path: Path | str, *, branch: str = "main") -> Path:
+    """Create an empty bare repository to serve as a board (the default, local board)."""
+    path = Path(path)
+    try:
+        repo = Repo.init(path, bare=True, mkdir=True)
+        repo.git.symbolic_ref("HEAD", f"refs/heads/{branch}")
+        repo.close()
+    except (GitCommandError, OSError) as exc:
+        raise BoardError(f"cannot create a board at {path}: {_git_reason(exc)}") from None
+    return path
+
+
+def _git_reason(exc: Exception) -> str:
+    if isinstance(exc, GitCommandError):
+        lines = [line.strip() for line in str(exc.stderr or "").splitlines() if line.strip()]
+        return lines[-1].removeprefix("stderr: ").strip("'") if lines else f"git exited with {exc.status}"
+    if isinstance(exc, OSError):
+        return os_error_message(exc)
+    return type(exc).__name__
+
+
+class Board:
+    """A node's view of the board at ``remote`` (a path or any git URL), trusting ``roster``."""
+
+    def __init__(self, data_dir: Path | str, remote: str | Path, roster: Roster, *, branch: str = "main") -> None:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", branch) or ".." in branch:
+            raise BoardError(f"board branch name {branch!r} is not a plain branch name")
+        self._dir = ensure_private_dir(Path(data_dir))
+        self._remote = str(remote)
+        self._branch = branch
+        self._remote_ref = f"refs/board/remote/{branch}"
+        self.roster: dict[bytes, str] = dict(roster)
+        git_dir = self._dir / "board.git"
+        try:
+            self._repo = Repo(git_dir) if git_dir.exists() else Repo.init(git_dir, bare=True, mkdir=True)
+        except Exception as exc:  # noqa: BLE001 - GitPython raises several unrelated types here
+            raise BoardError(f"cannot open the node's board copy at {git_dir}: {_git_reason(exc)}") from None
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self._repo.close()
+
+    def __enter__(self) -> Board:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        # one writer per data dir: a second process of the same node waits its turn
+        with open(self._dir / "board.lock", "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    # -- refs -------------------------------------------------------------------------------
+
+    def _ref(self, name: str) -> str | None:
+        try:
+            return self._repo.git.rev_parse("--verify", "--quiet", f"{name}^{{commit}}")
+        except GitCommandError:
+            return None
+
+    def _set_ref(self, name: str, sha: str) -> None:
+        self._repo.git.update_ref(name, sha)
+
+    def head(self) -> str | None:
+        """The commit this node reads from (None before the first post or sync)."""
+        return self._ref(VIEW)
+
+    def seen_head(self) -> str | None:
+        path = self._dir / SEEN_FILE
+        try:
+            text = path.read_text("ascii", errors="replace").strip()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise BoardError(os_error_message(exc)) from None
+        if not _SHA.fullmatch(text):
+            raise BoardError(f"{path} does not hold a commit id; restore it from a backup of this node")
+        return text
+
+    def _remember(self, sha: str) -> None:
+        atomic_write(self._dir / SEEN_FILE, (sha + "\n").encode("ascii"))
+
+    # -- posting ----------------------------------------------------------------------------
+
+    def post(self, ceremony: str, phase: str, body: dict[str, Any], host_seckey: bytes, *,
+             sync: bool = True) -> str:
+        """Sign ``body`` with the host key, commit it to this node's view and (by default)
+        sync. Returns the post's path. Posting the same post again changes nothing."""
+        path, data = make_post(ceremony, phase, body, host_seckey)
+        with self._locked():
+            base = self._ref(VIEW)
+            if self._commit_post(base, path, data) is None and not sync:
+                return path
+        if sync:
+            self.sync()
+        return path
+
+    def _commit_post(self, base: str | None, path: str, data: bytes) -> str | None:
+        base_commit = self._repo.commit(base) if base else None
+        try:
+            tree_sha = trees.put(self._repo, base_commit.tree if base_commit else None, path.split("/"),
+                                 trees.store_blob(self._repo, data), whole=path)
+        except PostConflict:
+            if base_commit is not None and self._same_post(base_commit.tree, path, data):
+                return None  # the same post, signed again (BIP-340 signing is randomised)
+            raise
+        if tree_sha is None:
+            return None  # the identical post is already there
+        commit = Commit.create_from_tree(
+            self._repo, Tree(self._repo, tree_sha), _MESSAGE_PREFIX + path,
+            parent_commits=[base_commit] if base_commit else [], author=_IDENTITY, committer=_IDENTITY)
+        self._set_ref(VIEW, commit.hexsha)
+        return commit.hexsha
+
+    def _same_post(self, tree: Tree, path: str, data: bytes) -> bool:
+        # both are signed by the same poster; the one on the board must verify to count
+        ceremony, phase, name = path.split("/")[2:5]
+        existing = trees.get(tree, path.split("/"))
+        if not isinstance(existing, Blob) or existing.size > MAX_POST_BYTES:
+            return False
+        try:
+            on_board = self._verify_entry(ceremony, phase, existing)
+        except PostRejected:
+            return False
+        return json.loads(data)["body"] == on_board.body
+
+    # -- sync -------------------------------------------------------------------------------
+
+    def sync(self) -> SyncResult:
+        """Fetch, refuse a rewritten history, replay unpushed posts, push; retry when
+        another node pushed first."""
+        with self._locked():
+            for attempt in range(1, MAX_ATTEMPTS + 1):
+                remote = self._fetch()
+                self._check_not_rewound(remote)
+                if remote is not None:
+                    self._remember(remote)
+                pending = self._pending(remote)
+                head = remote
+                for sha in pending:
+                    path, data = self._post_of(sha)
+                    head = self._commit_post(head, path, data) or head
+                if head is not None:
+                    self._set_ref(VIEW, head)
+                if head == remote:
+                    return SyncResult(head=head, pushed=0, attempts=attempt)
+                if self._push(head):
+                    self._remember(head)
+                    self._set_ref(self._remote_ref, head)
+                    return SyncResult(head=head, pushed=len(pending), attempts=attempt)
+                time.sleep(random.uniform(0.0, 0.02 * attempt))  # let the winner's push land
+            raise BoardSyncError(f"the board at {self._remote} kept moving: gave up after {MAX_ATTEMPTS} attempts "
+                                 "to push; sync again later")
+
+    def _fetch(self) -> str | None:
+        try:
+            self._repo.git.fetch("--quiet", "--no-tags", "--prune", self._remote,
+                                 "+refs/heads/*:refs/board/remote/*")
+        except GitCommandError as exc:
+            raise BoardSyncError(f"cannot fetch the board from {self._remote}: {_git_reason(exc)}") from None
+        return self._ref(self._remote_ref)
+
+    def _check_not_rewound(self, remote: str | None) -> None:
+        seen = self.seen_head()
+        if seen is None or seen == remote:
+            return
+        if remote is None:
+            raise BoardRewound(f"the board's branch {self._branch!r} at {self._remote} is gone, "
+                               f"but this node saw commit {seen[:12]} on it", seen=seen, now=None)
+        try:
+            self._repo.git.merge_base("--is-ancestor", seen, remote)
+        except GitCommandError:
+            raise BoardRewound(f"the board at {self._remote} was rewritten: its head {remote[:12]} does not "
+                               f"contain commit {seen[:12]} this node saw (a force-push)",
+                               seen=seen, now=remote) from None
+
+    def _pending(self, remote: str | None) -> list[str]:
+        view = self._ref(VIEW)
+        if view is None:
+            return []
+        span = f"{remote}..{view}" if remote else view
+        out = self._repo.git.rev_list("--reverse", "--first-parent", span)
+        return out.split() if out else []
+
+    def _post_of(self, sha: str) -> tuple[str, bytes]:
+        commit = self._repo.commit(sha)
+        path = str(commit.message).removeprefix(_MESSAGE_PREFIX).strip()
+        blob = trees.get(commit.tree, path.split("/")) if str(commit.message).startswith(_MESSAGE_PREFIX) else None
+        if not isinstance(blob, Blob):
+            raise BoardError(f"the node's board copy has commit {sha[:12]} that is not one of its posts; "
+                             "the local copy was altered")
+        return path, blob.data_stream.read()
+
+    def _push(self, head: str) -> bool:
+        try:
+            self._repo.git.push("--quiet", "--porcelain", self._remote, f"{head}:refs/heads/{self._branch}")
+        except GitCommandError as exc:
+            text = f"{exc.stdout or ''}\n{exc.stderr or ''}"
+            if any(word in text for word in _RACE):
+                return False
+            raise BoardSyncError(f"cannot push to the board at {self._remote}: {_git_reason(exc)}") from None
+        return True
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def _ceremony_tree(self, ceremony: str) -> Tree | None:
+        layout.check_ceremony_id(ceremony)
+        head = self._ref(VIEW)
+        if head is None:
+            return None
+        node = trees.get(self._repo.commit(head).tree, layout.ceremony_parts(ceremony))
+        if node is not None and not isinstance(node, Tree):
+            raise BoardError(f"ceremony {ceremony} on the board is a file, not a folder")
+        return node
+
+    def read_ceremony(self, ceremony: str) -> CeremonyView:
+        """Every post of ``ceremony`` verified; reads that ceremony's trees only."""
+        tree = self._ceremony_tree(ceremony)
+        posts: list[Post] = []
+        rejected: list[PostRejected] = []
+        if tree is None:
+            return CeremonyView(ceremony, (), ())
+        phases = list(tree)
+        if len(phases) > MAX_PHASES:
+            raise BoardError(f"ceremony {ceremony} has {len(phases)} phases on the board; at most {MAX_PHASES} are read")
+        for phase_tree in phases:
+            where = f"{'/'.join(layout.ceremony_parts(ceremony))}/{phase_tree.name}"
+            if not isinstance(phase_tree, Tree) or not layout.is_phase(phase_tree.name):
+                rejected.append(MalformedPost(f"{where}: not a phase folder of the board layout", path=where))
+                continue
+            entries = list(phase_tree)
+            if len(entries) > MAX_POSTERS_PER_PHASE:
+                rejected.append(MalformedPost(f"{where}: {len(entries)} files; a phase holds at most "
+                                              f"{MAX_POSTERS_PER_PHASE}", path=where))
+                continue
+            for entry in entries:
+                try:
+                    posts.append(self._verify_entry(ceremony, phase_tree.name, entry))
+                except PostRejected as exc:
+                    rejected.append(exc)
+        return CeremonyView(ceremony, tuple(posts), tuple(rejected))
+
+    def read_post(self, ceremony: str, phase: str, poster: bytes) -> Post | None:
+        """The verified post of ``poster`` in (ceremony, phase), None when there is none;
+        a post that fails a check raises its :class:`PostRejected`."""
+        layout.check_phase(phase)
+        tree = self._ceremony_tree(ceremony)
+        entry = trees.get(tree, [phase, poster.hex() + layout.SUFFIX]) if tree is not None else None
+        return None if entry is None else self._verify_entry(ceremony, phase, entry)
+
+    def _verify_entry(self, ceremony: str, phase: str, entry: Blob | Tree) -> Post:
+        name = entry.name
+        poster_hex = name.removesuffix(layout.SUFFIX)
+        where = f"{'/'.join(layout.ceremony_parts(ceremony))}/{phase}/{name}"
+        label = poster_label(poster_hex, self.roster)
+        if not name.endswith(layout.SUFFIX) or not layout.is_poster(poster_hex):
+            raise MalformedPost(f"{where}: not a post file name (<64-hex host key>.json)", path=where, poster=label)
+        if not isinstance(entry, Blob) or entry.mode != trees.BLOB_MODE:
+            raise MalformedPost(f"{where}: post by {label} is not a plain file", path=where, poster=label)
+        if bytes.fromhex(poster_hex) not in self.roster:  # before reading a stranger's bytes
+            raise UnknownPoster(f"post by unknown poster {label} in ceremony {ceremony} phase {phase}: "
+                                "the key is not on this node's roster", path=where, poster=label)
+        if entry.size > MAX_POST_BYTES:
+            raise MalformedPost(f"post by {label} in ceremony {ceremony} phase {phase} is {entry.size} bytes; "
+                                f"a post is at most {MAX_POST_BYTES}", path=where, poster=label)
+        return parse_post(entry.data_stream.read(), ceremony=ceremony, phase=phase, poster_hex=poster_hex,
+                          roster=self.roster)

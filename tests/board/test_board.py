@@ -1,0 +1,204 @@
+"""The board over real git repositories: posts verify on read, forgeries and tampering
+are refused naming the poster, concurrent pushes converge, a force-push is detected."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+from pathlib import Path
+
+import pytest
+
+from backends.audit.entry import canonical_json
+from backends.board import (BadSignature, Board, BoardError, BoardRewound, BoardSyncError, MalformedPost,
+                            UnknownPoster,
+                            make_post, new_ceremony_id, post_path)
+
+from .conftest import NAMES, ROSTER, Outsider, host_key, host_pub
+
+CEREMONY = "0123456789abcdef0123456789abcdef"
+
+
+def test_a_post_reads_back_verified_on_every_node(nodes):
+    path = nodes["alice"].post(CEREMONY, "start", {"threshold": 2, "name": "treasury"}, host_key("alice"))
+    assert path == f"ceremonies/01/{CEREMONY}/start/{host_pub('alice').hex()}.json"
+    nodes["bob"].sync()
+    view = nodes["bob"].read_ceremony(CEREMONY)
+    assert view.rejected == ()
+    [post] = view.posts
+    assert (post.phase, post.poster, post.poster_name, post.body) == \
+        ("start", host_pub("alice"), "alice", {"threshold": 2, "name": "treasury"})
+    assert nodes["bob"].read_post(CEREMONY, "start", host_pub("alice")) == post
+    assert nodes["bob"].read_post(CEREMONY, "round1", host_pub("alice")) is None
+    assert nodes["bob"].read_ceremony(new_ceremony_id()).posts == ()
+
+
+def test_posting_the_same_post_twice_changes_nothing(nodes):
+    nodes["alice"].post(CEREMONY, "start", {"n": 1}, host_key("alice"))
+    head = nodes["alice"].head()
+    nodes["alice"].post(CEREMONY, "start", {"n": 1}, host_key("alice"))
+    assert nodes["alice"].head() == head
+
+
+def test_the_seen_head_is_remembered_after_sync(nodes, tmp_path: Path):
+    nodes["alice"].post(CEREMONY, "start", {"n": 1}, host_key("alice"))
+    stored = (tmp_path / "nodes" / "alice" / "board-seen-head").read_text().strip()
+    assert stored == nodes["alice"].head() == nodes["alice"].seen_head()
+
+
+def test_a_body_naming_a_secret_is_refused_before_anything_is_written(nodes):
+    with pytest.raises(BoardError, match="holds no secret"):
+        nodes["alice"].post(CEREMONY, "share", {"shares": [{"secret_share": "00"}]}, host_key("alice"))
+    assert nodes["alice"].head() is None
+    with pytest.raises(BoardError, match="refused by its readers"):
+        nodes["alice"].post(CEREMONY, "start", {"fee": 1.5}, host_key("alice"))
+
+
+def test_a_forged_post_is_rejected_naming_the_poster_it_claims(nodes, outsider: Outsider):
+    nodes["alice"].post(CEREMONY, "start", {"n": 1}, host_key("alice"))
+    outsider.pull()
+    # signed by a key not alice's, placed at alice's path with alice's key inside
+    _, data = make_post(CEREMONY, "approve", {"ok": True}, host_key("mallory"))
+    forged = json.loads(data)
+    forged["poster"] = host_pub("alice").hex()
+    outsider.write(post_path(CEREMONY, "approve", host_pub("alice").hex()), canonical_json(forged).encode())
+    outsider.push()
+    nodes["bob"].sync()
+    with pytest.raises(BadSignature, match="alice") as caught:
+        nodes["bob"].read_post(CEREMONY, "approve", host_pub("alice"))
+    assert caught.value.poster.startswith("alice")
+    view = nodes["bob"].read_ceremony(CEREMONY)
+    assert [p.phase for p in view.posts] == ["start"]  # the good post still reads
+    assert [type(r) for r in view.rejected] == [BadSignature]
+
+
+def test_a_post_by_a_key_off_the_roster_is_rejected_naming_that_key(nodes, outsider: Outsider):
+    nodes["alice"].post(CEREMONY, "start", {"n": 1}, host_key("alice"))
+    outsider.pull()
+    path, data = make_post(CEREMONY, "approve", {"ok": True}, host_key("mallory"))
+    outsider.write(path, data)
+    outsider.push()
+    nodes["carol"].sync()
+    with pytest.raises(UnknownPoster, match=host_pub("mallory").hex()[:16]):
+        nodes["carol"].read_post(CEREMONY, "approve", host_pub("mallory"))
+
+
+@pytest.mark.parametrize("tamper", ["value", "whitespace", "moved"])
+def test_a_tampered_post_is_rejected(nodes, outsider: Outsider, tamper: str):
+    path = nodes["alice"].post(CEREMONY, "round1", {"amount": 1000}, host_key("alice"))
+    outsider.pull()
+    original = (outsider.work / path).read_bytes()
+    if tamper == "value":
+        edited = json.loads(original)
+        edited["body"]["amount"] = 1001
+        outsider.write(path, canonical_json(edited).encode())
+    elif tamper == "whitespace":
+        outsider.write(path, json.dumps(json.loads(original), indent=1, sort_keys=True).encode())
+    else:  # the same signed file copied into another phase
+        outsider.write(post_path(CEREMONY, "round2", host_pub("alice").hex()), original)
+    outsider.push()
+    nodes["bob"].sync()
+    [rejected] = nodes["bob"].read_ceremony(CEREMONY).rejected
+    assert isinstance(rejected, BadSignature if tamper == "value" else MalformedPost)
+    assert "alice" in str(rejected) and rejected.poster.startswith("alice")
+
+
+def test_odd_files_in_a_ceremony_are_rejected_and_good_posts_still_read(nodes, outsider: Outsider):
+    nodes["alice"].post(CEREMONY, "start", {"n": 1}, host_key("alice"))
+    outsider.pull()
+    base = f"ceremonies/01/{CEREMONY}"
+    bob = host_pub("bob").hex()
+    outsider.write(f"{base}/start/README", b"hello")
+    outsider.write(f"{base}/Bad Phase/{bob}.json", b"{}")
+    outsider.write(f"{base}/start/{bob}.json/inner", b"{}")  # a folder where a post belongs
+    outsider.write(f"{base}/big/{bob}.json", b" " * (300 * 1024))
+    outsider.push()
+    nodes["carol"].sync()
+    view = nodes["carol"].read_ceremony(CEREMONY)
+    assert [p.poster_name for p in view.posts] == ["alice"]
+    assert len(view.rejected) == 4 and all(isinstance(r, MalformedPost) for r in view.rejected)
+
+
+def test_concurrent_pushes_from_three_nodes_converge_with_no_post_lost(nodes):
+    per_node = 4
+    errors: list[BaseException] = []
+    start = threading.Barrier(len(NAMES))
+
+    def run(name: str) -> None:
+        try:
+            start.wait()
+            for i in range(per_node):
+                nodes[name].post(CEREMONY, f"round{i}", {"from": name, "i": i}, host_key(name))
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(name,)) for name in NAMES]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    heads = set()
+    for board in nodes.values():
+        board.sync()
+        heads.add(board.head())
+        view = board.read_ceremony(CEREMONY)
+        assert view.rejected == ()
+        assert sorted((p.body["from"], p.body["i"]) for p in view.posts) == \
+            sorted((name, i) for name in NAMES for i in range(per_node))
+    assert len(heads) == 1
+
+
+def test_a_force_push_rewriting_seen_history_is_refused(nodes, outsider: Outsider):
+    nodes["alice"].post(CEREMONY, "start", {"n": 1}, host_key("alice"))
+    nodes["alice"].post(CEREMONY, "round1", {"n": 2}, host_key("alice"))
+    nodes["bob"].sync()
+    seen = nodes["bob"].head()
+    outsider.pull()
+    subprocess.run(["git", "reset", "--quiet", "--hard", "HEAD~1"], cwd=outsider.work, check=True)
+    outsider.push(force=True)
+    with pytest.raises(BoardRewound, match="rewritten") as caught:
+        nodes["bob"].sync()
+    assert caught.value.seen == seen and caught.value.hint
+    # the node's view keeps what it saw, and stays refused on the next sync
+    assert [p.phase for p in nodes["bob"].read_ceremony(CEREMONY).posts] == ["round1", "start"]
+    with pytest.raises(BoardRewound):
+        nodes["bob"].sync()
+
+
+def test_a_deleted_board_branch_is_refused(nodes, outsider: Outsider, remote: Path):
+    nodes["alice"].post(CEREMONY, "start", {"n": 1}, host_key("alice"))
+    outsider.pull()
+    # git refuses to delete a bare repository's current branch by push; its admin can
+    subprocess.run(["git", "--git-dir", str(remote), "update-ref", "-d", "refs/heads/main"], check=True)
+    with pytest.raises(BoardRewound, match="gone"):
+        nodes["alice"].sync()
+
+
+def test_an_unreachable_board_is_a_typed_error(tmp_path: Path):
+    with Board(tmp_path / "node", tmp_path / "no-such-board.git", ROSTER) as board:
+        with pytest.raises(BoardSyncError, match="cannot fetch"):
+            board.sync()
+
+
+def test_a_push_lost_to_another_node_is_replayed_and_retried(nodes, monkeypatch):
+    nodes["bob"].post(CEREMONY, "start", {"n": 0}, host_key("bob"))
+    nodes["alice"].post(CEREMONY, "round1", {"from": "alice"}, host_key("alice"), sync=False)
+    nodes["carol"].post(CEREMONY, "round1", {"from": "carol"}, host_key("carol"), sync=False)
+    alice = nodes["alice"]
+    real_fetch = alice._fetch
+    fetches = []
+
+    def fetch_then_lose_the_race():
+        head = real_fetch()
+        if not fetches:  # carol pushes between alice's fetch and alice's push
+            nodes["carol"].sync()
+        fetches.append(head)
+        return head
+
+    monkeypatch.setattr(alice, "_fetch", fetch_then_lose_the_race)
+    result = alice.sync()
+    assert result.attempts == 2 and result.pushed == 1
+    nodes["bob"].sync()
+    assert sorted(p.poster_name for p in nodes["bob"].read_ceremony(CEREMONY).phase("round1")) == ["alice", "carol"]
