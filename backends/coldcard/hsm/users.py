@@ -225,4 +225,14 @@ def _is_record(record: object) -> bool:
     return (
         isinstance(record, list) and len(record) == 3
         and all(type(record[i]) is int for i in (0, 2)) and isinstance(record[1], str)
+        and _is_base32(record[1])
     )
+
+
+def _is_base32(text: str) -> bool:
+    """A secret that would not decode is refused with the table, not at the first code."""
+    try:
+        b32decode(text)
+    except (ValueError, UnicodeEncodeError):  # binascii.Error is a ValueError
+        return False
+    return True

@@ -88,3 +88,11 @@ def test_a_damaged_user_table_is_a_typed_error_and_is_left_alone(tmp_path, data)
 def test_a_devices_status_answer_is_a_dict_or_a_device_error(data):
     status = refused_or_parsed(_status_reply, data, DeviceError)
     assert status is None or isinstance(status, dict)
+
+
+@pytest.mark.parametrize("secret", ["not base32!", "A", "\udc80", "é" * 16])
+def test_a_user_table_whose_secret_is_not_base32_is_refused_when_loaded(tmp_path, secret):
+    table = {"alice": [1, secret, 0]}
+    (tmp_path / UserStore.FILENAME).write_text(json.dumps(table))
+    with pytest.raises(HsmError, match="unreadable"):
+        UserStore(tmp_path)
