@@ -1,7 +1,7 @@
 """NIP-46 request handling: one event in, at most one encrypted reply out.
 
 Order of checks for every event: signature (before any decryption), addressed to one of
-our keys, not our own, not seen before, decryptable, well-formed, then the token rules of
+our keys, not our own, dated near now, not seen before, decryptable, well-formed, then the token rules of
 ``tokens`` on every request. Anything that fails before the request id is known is
 dropped silently; after that, the device gets an error reply. Nothing here raises past
 ``handle``: one bad event never stops the service.
@@ -19,7 +19,7 @@ from typing import Any
 from backends.bunker import nip04, nip44
 from backends.bunker.errors import BunkerError
 from backends.bunker.nostr import Event, SecretKey, check_template, parse_event, sign_event
-from backends.bunker.tokens import TokenStore
+from backends.bunker.tokens import SEEN_RETENTION_SECONDS, TokenStore
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +28,11 @@ KIND_ADMIN = 24134
 MAX_PARAMS = 8
 CIPHER_METHODS = ("nip44_encrypt", "nip44_decrypt", "nip04_encrypt", "nip04_decrypt")
 _CONVERSATION_CACHE = 4096
+#: how far a request's created_at may lie from our clock, either way. Event ids are
+#: remembered for SEEN_RETENTION_SECONDS, so an event acceptable at any later time is still
+#: remembered then (past + future window <= retention): a request captured off a relay and
+#: published again after its id was pruned is dropped, not executed a second time.
+MAX_EVENT_SKEW_SECONDS = SEEN_RETENTION_SECONDS // 2
 
 
 class RequestError(Exception):
@@ -119,6 +124,9 @@ class RemoteSigner:
         else:
             key = self._admin_key if self._admin_key and target == self._admin_key.public_hex else None
         if key is None:
+            return None
+        if abs(event.created_at - self.store.now()) > MAX_EVENT_SKEW_SECONDS:
+            log.info("dropped a request from %s dated %d, too far from now", event.pubkey[:16], event.created_at)
             return None
         if not self.store.claim_event(event.id):
             return None  # a relay replayed it: a request is answered (and counted) once
