@@ -18,6 +18,7 @@ from backends.errors import CustodyError
 
 from .errors import DepositError
 from .ledger import Ledger
+from .spends import SPEND_TABLES
 
 DEPOSIT_DOMAIN = b"custody-tui/mint/deposit/v1\x00"
 _HEX64 = re.compile(r"[0-9a-fA-F]{64}")
@@ -128,6 +129,12 @@ def register_deposit(
             f"{txid}:{vout} is not an unspent output paying the mint's reserve",
             hint="check the txid and vout, and that the transaction reached the mint's node",
         )
+    # the change of a payout or a consolidation is reserve money that already backs notes:
+    # credited as a deposit, it would let anyone mint notes against the mint's own coins
+    own_spend = any(ledger.read(f"SELECT 1 FROM {table} WHERE txid=? LIMIT 1", (txid,)) for table in SPEND_TABLES)
+    if own_spend or coin.branch == 1:
+        raise DepositError(f"{txid}:{vout} is change of the mint's own reserve spend, not a deposit",
+                           hint="deposits pay the reserve's receive addresses")
     if amount_sat is not None and amount_sat != coin.amount_sat:
         raise DepositError(f"the deposit claims {amount_sat!r} sat but {txid}:{vout} pays {coin.amount_sat} sat")
     with ledger.transaction() as db:

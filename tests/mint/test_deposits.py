@@ -97,3 +97,17 @@ def test_a_deposit_whose_transaction_is_double_spent_is_marked_conflicted_and_ne
     assert changed.reference == deposit.reference and changed.status == "conflicted"
     with pytest.raises(IssuanceRefused, match="conflicted, not credited"):
         mint.issue_blind(deposit.reference, Pending(mint.keyset(), [1_000]).requests)
+
+
+def test_the_change_of_a_mint_payout_cannot_be_registered_as_a_deposit(rig):
+    """The change of a payout is reserve money that already backs notes; crediting it again
+    would let anyone mint notes against the mint's own coins."""
+    from tests.mint.hot_reserve import DEPTH as RIG_DEPTH, PAYOUT_ADDRESS
+
+    redemption = rig.mint.create_redemption(rig.notes([10_000]), PAYOUT_ADDRESS)
+    paid = rig.mint.approve_redemption(redemption.redemption_id, "op-alice")
+    rig.chain.mine(RIG_DEPTH, BURN_ADDRESS)
+    [change] = [u for u in rig.chain.utxos(rig.descriptor) if u.txid == paid.txid]
+    with pytest.raises(DepositError, match="the mint's own"):
+        rig.mint.register_deposit(change.txid, change.vout)
+    assert [d.txid for d in rig.mint.deposits()] == [rig.deposit.txid]
