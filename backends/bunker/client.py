@@ -82,7 +82,9 @@ class BunkerClient:
                 answer = json.loads(nip44.decrypt(event.content, self._conversation))
             except Exception:  # noqa: BLE001 - not an answer for us
                 continue
-            future = self._pending.pop(answer.get("id"), None)
+            if not isinstance(answer, dict) or not isinstance(answer.get("id"), str):
+                continue  # decrypts but is no NIP-46 answer: the reader must go on
+            future = self._pending.pop(answer["id"], None)
             if future is not None and not future.done():
                 future.set_result(answer)
 
