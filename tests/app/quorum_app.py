@@ -31,8 +31,12 @@ class QuorumApp:
         self.data_dir = data_dir
         self.clocks = clocks
         self.rig = QuorumRig(data_dir)  # its chain at DATA_DIR/chain, where the config looks
-        self.server = ChainServer(self.rig.chain, chain_socket(data_dir))
-        self.server.start()
+        try:  # the rig's emulators are stopped even when the server cannot start
+            self.server = ChainServer(self.rig.chain, chain_socket(data_dir))
+            self.server.start()
+        except BaseException:
+            self.rig.close()
+            raise
         (data_dir / POLICY_FILE).write_text(json.dumps(policy()))
 
     def config(self):

@@ -51,6 +51,7 @@ class EmulatorProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError("emulator exited: " + self.proc.stderr.read().decode())
             if time.monotonic() > deadline:
+                self.stop()  # not left running behind the failed test
                 raise RuntimeError("emulator did not start")
             time.sleep(0.02)
         return self

@@ -41,19 +41,24 @@ class QuorumRig:
         self.processes = [] if targets else [
             EmulatorProcess(name, words=w, chain="XRT", settings={"hsmcmd": 1}, base=self.socket_base)
             for name, w in zip(NAMES, COSIGNER_WORDS, strict=True)]
-        for process in self.processes:
-            process.start()
-        self.targets = targets or [p.socket for p in self.processes]
-        body = descriptor(self.keys)
-        self.descriptor = f"{body}#{descriptor_checksum(body)}"
-        self.chain = EmbeddedChain(self.base / "chain")
-        self.chain.watch(self.descriptor, range_end=50, label="quorum")
-        from backends.wallet import REGTEST, parse_descriptor
+        self.chain = None
+        try:  # a rig half built (an emulator slow to start on a busy machine) leaves no process behind
+            for process in self.processes:
+                process.start()
+            self.targets = targets or [p.socket for p in self.processes]
+            body = descriptor(self.keys)
+            self.descriptor = f"{body}#{descriptor_checksum(body)}"
+            self.chain = EmbeddedChain(self.base / "chain")
+            self.chain.watch(self.descriptor, range_end=50, label="quorum")
+            from backends.wallet import REGTEST, parse_descriptor
 
-        wallet = parse_descriptor(self.descriptor, REGTEST)
-        for index in range(coins):
-            self.chain.mine(1, wallet.receive_address(index))
-        self.chain.mine(100, MINER)
+            wallet = parse_descriptor(self.descriptor, REGTEST)
+            for index in range(coins):
+                self.chain.mine(1, wallet.receive_address(index))
+            self.chain.mine(100, MINER)
+        except BaseException:
+            self.close()
+            raise
 
     def spec(self, **changes) -> QuorumSpec:
         signers = tuple(SignerSpec(name, target, xfp_to_str(key.xfp)) for name, target, key in
@@ -72,7 +77,8 @@ class QuorumRig:
         return self.processes[NAMES.index(name)]
 
     def close(self) -> None:
-        self.chain.close()
+        if self.chain is not None:
+            self.chain.close()
         for process in self.processes:
             process.stop()
         shutil.rmtree(self.socket_base, ignore_errors=True)
