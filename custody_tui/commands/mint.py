@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..services import Services
-from .common import UsageError, add_json_flag, emit
+from .common import UsageError, add_json_flag, count_arg, emit
 from .keys import unlocked
 
 STATUSES = ("pending", "approved", "broadcast", "finalized", "rejected")
@@ -76,14 +76,14 @@ def register(subparsers) -> None:
 
     p = actions.add_parser("serve", help="serve the mint's JSON HTTP API")
     p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--port", type=count_arg(1, 65535), default=8080)
     p.add_argument("--unlock-hours", type=float, default=12.0,
                    help="keep the keystore unlocked this long (signing endpoints refuse afterwards)")
 
     events = actions.add_parser("events", help="the events history, acknowledgements and silences")
     ev_actions = events.add_subparsers(dest="events_action", required=True, metavar="ACTION")
     p = ev_actions.add_parser("list", help="newest events first; active alerts are marked")
-    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--limit", type=count_arg(1, 1_000_000), default=50)
     add_json_flag(p)
     p = ev_actions.add_parser("ack", help="acknowledge an event")
     p.add_argument("event_id", type=int)
@@ -319,15 +319,34 @@ def _serve(args, services: Services) -> None:
         raise UsageError("--unlock-hours must be above 0 and at most 720")
     keystore = services.keystore
     ttl = args.unlock_hours * 3600
-    with services.audited("mint", "serve", host=args.host, port=args.port, unlock_seconds=ttl):
-        keystore.unlock(keystore_passphrase(services), ttl)
-        if services.mint.chain is not None:
-            services.mint.refresh()  # find payouts a crash left unrecorded before serving
-    print(f"mint API on http://{args.host}:{args.port} (Ctrl-C stops it)", flush=True)
+    # bound first, not by uvicorn (which exits 3 on a taken port): a port we cannot have
+    # fails before anything is unlocked or audited, with a message of ours
+    with _listener(args.host, args.port) as listener:
+        with services.audited("mint", "serve", host=args.host, port=args.port, unlock_seconds=ttl):
+            keystore.unlock(keystore_passphrase(services), ttl)
+            if services.mint.chain is not None:
+                services.mint.refresh()  # find payouts a crash left unrecorded before serving
+        print(f"mint API on http://{args.host}:{args.port} (Ctrl-C stops it)", flush=True)
+        try:
+            make_server(services, args.host, args.port).run(sockets=[listener])
+        finally:
+            keystore.lock()
+
+
+def _listener(host: str, port: int):
+    import socket
+
+    from backends.errors import CustodyError
+
+    listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        make_server(services, args.host, args.port).run()
-    finally:
-        keystore.lock()
+        listener.bind((host, port))
+    except OSError as exc:
+        listener.close()
+        raise CustodyError(f"cannot serve the mint API on {host}:{port}: {exc.strerror or exc}",
+                           hint="pick another --port (or --host)") from None
+    return listener
 
 
 def _events(args, services: Services) -> None:

@@ -131,3 +131,30 @@ def test_a_bad_mint_config_names_the_key(data_dir, capsys):
     (data_dir / "config.toml").write_text("network = 'regtest'\n[mint]\nmax_inputs = 0\n")
     assert main(["--data-dir", str(data_dir), "mint", "status"]) == 1
     assert "mint.max_inputs must be 1 to 500" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("port", ["99999", "-1", "http"])
+def test_serve_refuses_a_port_outside_1_to_65535_as_bad_usage(cli, port) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        cli("mint", "serve", "--port", port)
+    assert stopped.value.code == 2
+
+
+def test_serve_on_a_port_already_taken_fails_with_a_message_and_exit_1(cli) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert cli("chain", "watch", cli.descriptor)[0] == 0
+        code, out, err = cli("mint", "serve", "--port", str(port))
+    assert code == 1 and "Traceback" not in err
+    assert f"cannot serve the mint API on 127.0.0.1:{port}" in err
+    assert "mint API on" not in out  # never claimed to be serving
+
+
+def test_events_list_refuses_a_limit_no_database_can_hold(cli) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        cli("mint", "events", "list", "--limit", "99999999999999999999")
+    assert stopped.value.code == 2
