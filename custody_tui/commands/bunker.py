@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from ..services import Services
-from .common import UsageError, add_json_flag, emit
+from .common import UsageError, add_json_flag, count_arg, emit
 from .keys import unlocked
 
 if TYPE_CHECKING:
@@ -58,12 +58,12 @@ def register(subparsers) -> None:
     add_json_flag(p)
     p = actions.add_parser("log", help="the requests a token's device made, newest first")
     p.add_argument("id")
-    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--limit", type=count_arg(1, 1_000_000), default=50)
     add_json_flag(p)
 
     areas.add_parser("serve", help="run the bunker on the configured relays until Ctrl-C")
     p = areas.add_parser("relay", help="run a nostr relay on loopback (for trials and the demo)")
-    p.add_argument("--port", type=int, default=7447)
+    p.add_argument("--port", type=count_arg(1, 65535), default=7447)
     p = areas.add_parser("demo-client", help="act as an ATM: pair through URL, sign kind 21000, try kind 1")
     p.add_argument("url", help="the bunker:// URL of a token")
     add_json_flag(p)

@@ -131,3 +131,12 @@ def test_serve_runs_until_interrupted_and_a_rotated_device_is_served(cli, data_d
         serve.send_signal(signal.SIGINT)
         assert serve.wait(10) == 0
     assert "bunker serving fleet" in serve.stdout.read()
+
+
+@pytest.mark.parametrize("argv", [("token", "log", "any-id", "--limit", "99999999999999999999"),
+                                  ("token", "log", "any-id", "--limit", "-1"),
+                                  ("relay", "--port", "99999")])
+def test_an_out_of_range_count_is_bad_usage_not_a_traceback(cli, argv) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        cli("bunker", *argv)
+    assert stopped.value.code == 2
