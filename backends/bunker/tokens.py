@@ -30,6 +30,7 @@ from backends.bunker.permissions import (
 from backends.bunker.url import BunkerUrl
 
 SCHEMA_VERSION = 1
+MAX_USES = 1_000_000_000  # far above any device's need, far below SQLite's 64-bit integer
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS tokens (
     id TEXT PRIMARY KEY,
@@ -216,6 +217,8 @@ class TokenStore:
             raise InvalidTokenRequest("a token lives from one minute to ten years")
         if max_uses is not None and max_uses < 1:
             raise InvalidTokenRequest("a use count must be at least 1")
+        if max_uses is not None and max_uses > MAX_USES:  # the store keeps it in a 64-bit integer
+            raise InvalidTokenRequest(f"a use count is at most {MAX_USES:,}; leave it out for no limit")
         if not relays:
             raise InvalidTokenRequest("a token needs at least one relay", hint="set bunker.relays in the config")
         secret = secrets.token_hex(32)

@@ -92,6 +92,8 @@ def active_alerts(ledger: Ledger, *, now: float) -> list[Event]:
 
 
 def acknowledge(ledger: Ledger, event_id: int, operator: str, *, now: float) -> Event:
+    if not 0 < event_id < 2**63:  # SQLite could not even look it up (OverflowError)
+        raise EventError(f"no event has id {event_id!r}")
     with ledger.transaction() as db:
         row = db.execute(f"SELECT {_EVENT_COLUMNS} FROM events WHERE event_id=?", (event_id,)).fetchone()
         if row is None:

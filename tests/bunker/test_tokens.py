@@ -149,6 +149,7 @@ def test_state_survives_reopening(tmp_path, clock) -> None:
     ({"client_name": " "}, InvalidTokenRequest),
     ({"lifetime_seconds": 0}, InvalidTokenRequest),
     ({"max_uses": 0}, InvalidTokenRequest),
+    ({"max_uses": 10**20}, InvalidTokenRequest),  # more than the store's 64-bit integer
 ])
 def test_bad_token_requests_are_refused_and_store_nothing(store, overrides, error) -> None:
     with pytest.raises(error):

@@ -56,6 +56,8 @@ def test_bad_silences_are_refused(rig, kind, until_offset, reason, message):
 def test_acknowledging_an_unknown_event_is_refused(rig):
     with pytest.raises(EventError, match="no event has id 999"):
         rig.mint.acknowledge(999, "op")
+    with pytest.raises(EventError, match="no event has id"):  # beyond SQLite's integer: not an OverflowError
+        rig.mint.acknowledge(10**20, "op")
 
 
 def test_events_older_than_the_retention_are_pruned(rig):
