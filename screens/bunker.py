@@ -193,10 +193,11 @@ class BunkerScreen(AreaScreen):
             from backends.bunker.errors import InvalidTokenRequest
             from backends.bunker.keys import issue_token
             from backends.bunker.tokens import parse_lifetime
+            from backends.outside_input import is_decimal
 
             lifetime = parse_lifetime(values["expires"])
             uses_text = values.get("uses", "").strip()
-            if uses_text and not uses_text.isdigit():
+            if uses_text and not is_decimal(uses_text):  # not isdigit(): '²' passes it, then int() raises
                 raise InvalidTokenRequest("the use limit is a whole number, or empty")
             uses = int(uses_text) if uses_text else None
             with services.audited("bunker", "token create", via="tui", key=values["key"],

@@ -104,3 +104,21 @@ async def test_request_log_follows_the_selected_token(app_factory):
         await pilot.press("down")
         await settle(pilot)
         assert log.row_count == 0
+
+
+async def test_a_use_limit_in_other_digits_comes_back_in_the_form_with_the_reason(app_factory):
+    from textual.widgets import Static
+
+    app = fleet(app_factory(), tokens=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("6")
+        await settle(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        form = app.screen
+        form.query_one("#field-client", Input).value = "atm-faro"
+        form.query_one("#field-uses", Input).value = "²"  # str.isdigit says yes, int() says no
+        form.submit()
+        await settle(pilot)
+        assert "whole number" in str(app.screen.query_one("#form-error", Static).render())
+        assert app.services.bunker.tokens() == []
