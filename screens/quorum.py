@@ -17,6 +17,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import RichLog, Static
 
 from backends.errors import CustodyError
+from backends.outside_input import is_decimal
 
 from .base import AreaAction, AreaScreen, error_text
 from .quorum_parts import (
@@ -388,7 +389,7 @@ class QuorumScreen(AreaScreen):
 def parse_sats(text: str) -> int:
     """A whole, positive number of satoshis ("2,000,000" and "2_000_000" are fine)."""
     cleaned = text.strip().replace(",", "").replace("_", "")
-    if not cleaned.isdigit() or int(cleaned) <= 0:
+    if not is_decimal(cleaned) or int(cleaned) <= 0:  # not isdigit(): '²' passes it, then int() raises
         raise CustodyError(f"amount {text.strip()!r} is not a whole number of satoshis above 0",
                            hint="type the amount in sats, e.g. 2000000 for 0.02 BTC")
     return int(cleaned)

@@ -166,7 +166,8 @@ async def test_without_a_quorum_the_screen_says_how_to_configure_one_and_actions
         assert any(n.message.startswith("Sign message: configure [quorum] first") for n in app._notifications)
 
 
-@pytest.mark.parametrize("text", ["0", "-5", "1.5", "abc", ""])
+@pytest.mark.parametrize("text", ["0", "-5", "1.5", "abc", "", "²", "9" * 5000],  # int() raises on the last two
+                         ids=lambda text: text[:8])
 def test_an_amount_that_is_not_whole_positive_sats_is_refused(text):
     from backends.errors import CustodyError
 
