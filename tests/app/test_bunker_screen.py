@@ -54,15 +54,21 @@ def test_dashboard_bunker_line(snap_compare, app_factory):
     assert snap_compare(fleet(app_factory()), run_before=press_then_settle("r"), terminal_size=SIZE)
 
 
+async def new_token_form(app, pilot, client: str):
+    """The Bunker screen's "new token" form, its device name filled in."""
+    await pilot.press("6")
+    await settle(pilot)
+    await pilot.press("n")
+    await settle(pilot)
+    form = app.screen
+    form.query_one("#field-client", Input).value = client
+    return form
+
+
 async def test_issue_shows_the_url_and_its_qr_and_the_table_gains_a_row(app_factory):
     app = fleet(app_factory(), tokens=False)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("6")
-        await settle(pilot)
-        await pilot.press("n")
-        await settle(pilot)
-        form = app.screen
-        form.query_one("#field-client", Input).value = "atm-faro"
+        form = await new_token_form(app, pilot, "atm-faro")
         form.submit()
         await settle(pilot)
         from screens.widgets.qr import QRCodeView
@@ -111,12 +117,7 @@ async def test_a_use_limit_in_other_digits_comes_back_in_the_form_with_the_reaso
 
     app = fleet(app_factory(), tokens=False)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("6")
-        await settle(pilot)
-        await pilot.press("n")
-        await settle(pilot)
-        form = app.screen
-        form.query_one("#field-client", Input).value = "atm-faro"
+        form = await new_token_form(app, pilot, "atm-faro")
         form.query_one("#field-uses", Input).value = "²"  # str.isdigit says yes, int() says no
         form.submit()
         await settle(pilot)
