@@ -148,7 +148,7 @@ class RemoteSigner:
 
     def _answer_admin(self, key: SecretKey, event: Event, request: Request) -> Event:
         if event.pubkey not in self._admin_pubkeys or self._admin is None:
-            log.warning("refused admin request %s from non-admin %s", request.method, event.pubkey)
+            log.warning("refused admin request %r from non-admin %s", request.method, event.pubkey)
             self.store.log_stranger(event.pubkey, f"admin:{request.method}", "not an admin key")
             return self._reply(key, event, request.id, error="not an admin of this bunker")
         try:
