@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from backends.errors import CustodyError
@@ -43,3 +44,25 @@ def open_wal_database(
     if created:
         os.chmod(path, 0o600)
     return connection
+
+
+@contextlib.contextmanager
+def immediate_transaction(
+    db: sqlite3.Connection, *, busy: Callable[[sqlite3.OperationalError], CustodyError] | None = None,
+) -> Iterator[sqlite3.Connection]:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT`` on an autocommit connection; any exception rolls
+    everything back. IMMEDIATE takes the write lock up front, so two writers never both
+    read a state that only one of them may change. ``busy`` turns a write lock that could
+    not be had into the caller's typed error."""
+    try:
+        db.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        if busy is None:
+            raise
+        raise busy(exc) from exc
+    try:
+        yield db
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")

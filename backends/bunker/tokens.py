@@ -28,6 +28,7 @@ from backends.bunker.permissions import (
     parse_permissions,
 )
 from backends.bunker.url import BunkerUrl
+from backends.sqlite import immediate_transaction
 
 SCHEMA_VERSION = 1
 MAX_USES = 1_000_000_000  # far above any device's need, far below SQLite's 64-bit integer
@@ -195,13 +196,8 @@ class TokenStore:
             if level != self._sync_level:
                 self._db.execute(f"PRAGMA synchronous={level}")
                 self._sync_level = level
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+            with immediate_transaction(self._db) as db:
+                yield db
 
     # -- operator actions ---------------------------------------------------------------
 

@@ -27,7 +27,7 @@ import threading
 from pathlib import Path
 from typing import Iterator
 
-from backends.sqlite import open_wal_database
+from backends.sqlite import immediate_transaction, open_wal_database
 
 from .errors import LedgerError
 
@@ -180,17 +180,12 @@ class Ledger:
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """``BEGIN IMMEDIATE`` ... ``COMMIT``; any exception rolls everything back."""
         with self._lock:
-            try:
-                self._db.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:
-                raise LedgerError(f"the mint ledger {self.path} is busy: {exc}",
-                                  hint="another custody-tui holds it; retry") from exc
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+            with immediate_transaction(self._db, busy=self._busy) as db:
+                yield db
+
+    def _busy(self, exc: sqlite3.OperationalError) -> LedgerError:
+        return LedgerError(f"the mint ledger {self.path} is busy: {exc}",
+                           hint="another custody-tui holds it; retry")
 
     def read(self, sql: str, params: tuple = ()) -> list[tuple]:
         """A consistent read outside any write transaction (WAL: never blocks writers)."""
