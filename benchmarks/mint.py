@@ -99,6 +99,7 @@ def bench_signing(ops: int, runs: int) -> tuple[float, float]:
 def bench_issuance(runs: int) -> None:
     from backends.keystore import KdfParams, Keystore
     from backends.mint.blindrsa import blind, prepare
+    from backends.mint.deposits import claim_hash
     from backends.mint.issuance import BlindRequest, issue_blind
     from backends.mint.keysets import Signers, create_keyset
     from backends.mint.ledger import Ledger
@@ -112,16 +113,20 @@ def bench_issuance(runs: int) -> None:
         keyset = create_keyset(ledger, keystore, [1_000])
         signers = Signers(keystore)
         timings = []
+        claim = secrets.token_bytes(32)
         for run in range(runs):
             reference = f"{run:064x}"
-            with ledger.transaction() as db:  # a credited deposit per run, as the chain would credit it
+            with ledger.transaction() as db:  # a credited, claimable deposit per run, as the chain would credit it
                 db.execute("INSERT INTO deposits(reference, txid, vout, amount_sat, status, registered_at) "
                            "VALUES (?, ?, 0, ?, 'credited', 0)", (reference, reference, outputs * 1_000))
+                db.execute("INSERT INTO deposit_addresses(address_index, claim_hash, created_at) VALUES (?, ?, 0)",
+                           (run, claim_hash(claim)))
+                db.execute("INSERT INTO deposit_claims(reference, address_index) VALUES (?, ?)", (reference, run))
             pk = keyset.public_key(1_000)
             requests = [BlindRequest(1_000, blind(pk, prepare(secrets.token_bytes(32), keyset.variant),
                                                   keyset.variant).blinded_msg) for _ in range(outputs)]
             start = time.perf_counter()
-            issue_blind(ledger, signers, reference, requests, now=time.time())
+            issue_blind(ledger, signers, reference, requests, claim_secret=claim, now=time.time())
             timings.append((time.perf_counter() - start) * 1000 / outputs)
         ledger.close()
     median = statistics.median(timings)

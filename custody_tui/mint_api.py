@@ -71,6 +71,7 @@ class MintApi:
         self.routes: dict[tuple[str, str], Callable[[Request], Any]] = {
             ("GET", "/healthz"): self.healthz,
             ("GET", "/mint/key"): self.mint_key,
+            ("POST", "/deposits/address"): self.deposit_address,
             ("POST", "/deposits/register"): self.deposit_register,
             ("POST", "/issuance/blind"): self.issuance_blind,
             ("POST", "/redemptions/create"): self.redemption_create,
@@ -148,6 +149,12 @@ class MintApi:
     def mint_key(self, request: Request) -> dict[str, Any]:
         return {"mint_id": self.mint.mint_id, "keysets": [k.to_public_dict() for k in self.mint.keysets()]}
 
+    def deposit_address(self, request: Request) -> dict[str, Any]:
+        """A fresh reserve address and its claim secret (shown this once): only the holder of
+        the secret can have notes issued on what pays the address."""
+        request.json()  # a body, if any, must be JSON; it carries nothing yet
+        return self.mint.deposit_address().to_dict(self.mint.mint_id)
+
     def deposit_register(self, request: Request) -> dict[str, Any]:
         data = request.json()
         deposit = self.mint.register_deposit(
@@ -164,6 +171,7 @@ class MintApi:
         outputs = field(data, "outputs", list)
         issued = self.mint.issue_blind(field(data, "mint_deposit_ref", str),
                                        [BlindRequest.from_dict(o) for o in outputs],
+                                       claim_secret=field(data, "claim_secret", str),
                                        keyset_id=field(data, "keyset_id", str, required=False))
         return {"keyset_id": issued.keyset_id, "blind_signatures": [s.hex() for s in issued.blind_sigs],
                 "replayed": issued.replayed,

@@ -1,26 +1,42 @@
-"""Deposits into the reserve: registered by outpoint, credited only at the required depth.
+"""Deposits into the reserve: a claimable address first, then registration by outpoint,
+credit only at the required depth.
 
-A deposit's reference is a hash of its outpoint and the mint's id, so the same deposit
-always gets the same reference (registering twice is harmless) and a reference made for
-another mint is never valid here. Registration checks the outpoint pays the reserve
-wallet; crediting waits until the chain reports ``finalization_depth`` confirmations.
+A deposit's reference is a hash of its outpoint and the mint's id (the seed's public
+identifier): the same deposit always gets the same reference (registering twice is
+harmless) and a reference made for another mint is never valid here. Because anyone
+watching the chain can compute it, the reference alone never draws notes: the depositor
+first asks the mint for a deposit address (:func:`new_deposit_address`), and with it gets a
+**claim secret**, shown once and kept by the mint only as a hash. Registration accepts only
+outputs paying such an address, and blind issuance against the deposit must present that
+address's secret (:func:`check_claim`). Someone who sees the payment on the chain knows the
+reference but not the secret, so they cannot take the issuance.
+
+Registration checks the outpoint pays the reserve wallet; crediting waits until the chain
+reports ``finalization_depth`` confirmations.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
 from backends.chain.interface import require_txid
 from backends.errors import CustodyError
 
-from .errors import DepositError
+from .errors import DepositError, IssuanceRefused
 from .ledger import Ledger
 from .spends import SPEND_TABLES
 
 DEPOSIT_DOMAIN = b"custody-tui/mint/deposit/v1\x00"
+CLAIM_DOMAIN = b"custody-tui/mint/deposit-claim/v1\x00"
+CLAIM_SECRET_BYTES = 32
+#: the chain watches reserve addresses up to index 999 by default; past this margin below
+#: it, handing out an address widens the watch so a payment to it is seen
+WATCH_MARGIN = 100
 _HEX64 = re.compile(r"[0-9a-fA-F]{64}")
 _COLUMNS = ("reference, txid, vout, amount_sat, status, registered_at, credited_at, "
             "credited_height, issued_sat")
@@ -31,6 +47,65 @@ def deposit_reference(txid: str, vout: int, mint_id: str) -> str:
     return hashlib.sha256(
         DEPOSIT_DOMAIN + bytes.fromhex(txid) + vout.to_bytes(4, "little") + bytes.fromhex(mint_id)
     ).hexdigest()
+
+
+def claim_hash(secret: bytes) -> str:
+    return hashlib.sha256(CLAIM_DOMAIN + secret).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class DepositAddress:
+    """A reserve address handed out for a deposit, and its claim secret (given once)."""
+
+    address: str
+    address_index: int
+    claim_secret: bytes
+
+    def __repr__(self) -> str:  # the secret never reaches a log
+        return f"DepositAddress({self.address!r}, index {self.address_index})"
+
+    def to_dict(self, mint_id: str) -> dict[str, Any]:
+        return {"address": self.address, "address_index": self.address_index,
+                "claim_secret": self.claim_secret.hex(), "mint_id": mint_id}
+
+
+def new_deposit_address(ledger: Ledger, chain, reserve_descriptor: str, network: str, *, now: float) -> DepositAddress:
+    """The next unused receive address of the reserve and a fresh claim secret for it; the
+    ledger keeps only the secret's hash."""
+    from backends.chain.interface import DEFAULT_RANGE_END
+    from backends.wallet import parse_descriptor
+
+    secret = secrets.token_bytes(CLAIM_SECRET_BYTES)
+    with ledger.transaction() as db:
+        index = ledger.next_counter(db, "next_deposit_index")
+        db.execute("INSERT INTO deposit_addresses(address_index, claim_hash, created_at) VALUES (?,?,?)",
+                   (index, claim_hash(secret), now))
+    if index + WATCH_MARGIN > DEFAULT_RANGE_END:
+        chain.watch(reserve_descriptor, range_end=index + WATCH_MARGIN)
+    address = parse_descriptor(reserve_descriptor, network).receive_address(index)
+    return DepositAddress(address, index, secret)
+
+
+def check_claim(ledger: Ledger, reference: str, claim_secret: Any) -> None:
+    """Refuse unless ``claim_secret`` is the secret of the address the deposit pays."""
+    if isinstance(claim_secret, (bytes, bytearray)):
+        secret = bytes(claim_secret)
+    else:
+        try:
+            secret = bytes.fromhex(claim_secret) if isinstance(claim_secret, str) else None
+        except ValueError:
+            secret = None
+    if secret is None or len(secret) != CLAIM_SECRET_BYTES:
+        raise IssuanceRefused(f"the claim secret must be {CLAIM_SECRET_BYTES * 2} hex digits",
+                              hint="present the claim secret the mint gave with the deposit address")
+    rows = ledger.read("SELECT a.claim_hash FROM deposit_claims c JOIN deposit_addresses a USING (address_index) "
+                       "WHERE c.reference=?", (str(reference).lower(),))
+    if not rows:
+        raise IssuanceRefused(f"deposit {str(reference)[:16]} has no claim; nothing can be issued on it",
+                              hint="deposits pay an address asked for with a claim secret")
+    if not hmac.compare_digest(rows[0][0], claim_hash(secret)):
+        raise IssuanceRefused(f"the claim secret is not the one of deposit {str(reference)[:16]}",
+                              hint="present the claim secret the mint gave with the deposit address")
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +210,11 @@ def register_deposit(
     if own_spend or coin.branch == 1:
         raise DepositError(f"{txid}:{vout} is change of the mint's own reserve spend, not a deposit",
                            hint="deposits pay the reserve's receive addresses")
+    handed_out = coin.branch == 0 and coin.index is not None and ledger.read(
+        "SELECT 1 FROM deposit_addresses WHERE address_index=?", (coin.index,))
+    if not handed_out:
+        raise DepositError(f"{txid}:{vout} pays a reserve address the mint never handed out for a deposit",
+                           hint="ask the mint for a deposit address (it comes with the claim secret) and pay that")
     if amount_sat is not None and amount_sat != coin.amount_sat:
         raise DepositError(f"the deposit claims {amount_sat!r} sat but {txid}:{vout} pays {coin.amount_sat} sat")
     with ledger.transaction() as db:
@@ -143,6 +223,8 @@ def register_deposit(
             "VALUES (?,?,?,?, 'registered', ?)",
             (reference, txid, vout, coin.amount_sat, now),
         )
+        db.execute("INSERT OR IGNORE INTO deposit_claims(reference, address_index) VALUES (?, ?)",
+                   (reference, coin.index))
     return get_deposit(ledger, reference)
 
 

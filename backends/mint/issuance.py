@@ -2,7 +2,9 @@
 
 The whole request is checked before anything is signed; signatures are computed inside
 the write transaction and released only after it commits, so a signature that left the
-mint is always debited from its deposit. A request repeated with the same blinded
+mint is always debited from its deposit. Only the depositor may draw on a deposit: every
+request presents the claim secret of the address the deposit paid (``deposits.check_claim``),
+checked before anything else. A request repeated with the same blinded
 messages (a wallet that lost the answer) gets the same signatures back, not a second debit.
 """
 
@@ -13,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 from .blindrsa import blind_sign, representative
-from .deposits import Deposit, get_deposit
+from .deposits import Deposit, check_claim, get_deposit
 from .errors import InvalidBlindInput, IssuanceRefused
 from .keysets import Keyset, Signers, find_keyset
 from .ledger import Ledger
@@ -73,15 +75,17 @@ def issue_blind(
     deposit_ref: str,
     requests: Iterable[BlindRequest],
     *,
+    claim_secret: Any,
     now: float,
     keyset_id: str | None = None,
 ) -> Issued:
     requests = list(requests)
+    get_deposit(ledger, deposit_ref)  # a clear error for an unknown reference
+    check_claim(ledger, deposit_ref, claim_secret)
     keyset = find_keyset(ledger, keyset_id)
     if not keyset.active:
         raise IssuanceRefused(f"keyset {keyset.keyset_id} no longer issues; use the mint's current keyset")
     _check_requests(keyset, requests)
-    get_deposit(ledger, deposit_ref)  # a clear error for an unknown reference
     hashes = [blinded_hash(r.blinded_msg) for r in requests]
     with ledger.transaction() as db:
         deposit = get_deposit(ledger, deposit_ref)

@@ -5,7 +5,10 @@ Tables
 ``meta``           the mint id (32 random bytes, hex, made when the ledger is created)
 ``keysets``        a denomination set: its RSABSSA variant and whether it still issues
 ``keyset_keys``    one RSA public key per denomination of a set (private keys: keystore)
+``deposit_addresses``  reserve receive addresses handed out for deposits, each with the
+                   hash of its claim secret (the secret itself went to the depositor, once)
 ``deposits``       registered deposits: outpoint, amount, status, how much was issued
+``deposit_claims`` which handed-out address a registered deposit pays (so, whose claim it is)
 ``blind_sigs``     issued blind signatures by the hash of the blinded message (replayable)
 ``spent_notes``    spent notes by the hash of their message (and the redemption burning them)
 ``redemptions``    redemptions: payout, status, the operator who approved, the signed tx
@@ -62,6 +65,15 @@ CREATE TABLE IF NOT EXISTS deposits (
     credited_height INTEGER,
     issued_sat      INTEGER NOT NULL DEFAULT 0 CHECK (issued_sat >= 0 AND issued_sat <= amount_sat),
     UNIQUE (txid, vout)
+);
+CREATE TABLE IF NOT EXISTS deposit_addresses (
+    address_index INTEGER PRIMARY KEY CHECK (address_index >= 0),
+    claim_hash    TEXT NOT NULL,
+    created_at    REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS deposit_claims (
+    reference     TEXT PRIMARY KEY REFERENCES deposits(reference),
+    address_index INTEGER NOT NULL REFERENCES deposit_addresses(address_index)
 );
 CREATE TABLE IF NOT EXISTS blind_sigs (
     blinded_hash TEXT PRIMARY KEY,

@@ -15,7 +15,15 @@ from typing import Callable, Iterable
 from . import attestation, consolidation, events, metrics
 from .blindrsa import Variant
 from .consolidation import Consolidation, ConsolidationPlan
-from .deposits import Deposit, get_deposit, list_deposits, refresh_deposits, register_deposit
+from .deposits import (
+    Deposit,
+    DepositAddress,
+    get_deposit,
+    list_deposits,
+    new_deposit_address,
+    refresh_deposits,
+    register_deposit,
+)
 from .errors import DepositError, MintError, RedemptionError
 from .issuance import BlindRequest, Issued, issue_blind
 from .keysets import DEFAULT_VARIANT, Keyset, Signers, create_keyset, find_keyset, load_keysets
@@ -133,6 +141,12 @@ class Mint:
 
     # -- deposits ------------------------------------------------------------------
 
+    def deposit_address(self) -> DepositAddress:
+        """A fresh reserve address for one depositor, with the claim secret that alone lets
+        notes be issued on what pays it (returned this once; the ledger keeps its hash)."""
+        chain, descriptor = self._reserve()
+        return new_deposit_address(self.ledger, chain, descriptor, chain.network, now=self._clock())
+
     def register_deposit(self, txid, vout, *, mint_id=None, amount_sat=None) -> Deposit:
         chain, descriptor = self._reserve()
         return register_deposit(self.ledger, chain, descriptor, txid, vout, now=self._clock(),
@@ -181,10 +195,11 @@ class Mint:
 
     # -- issuance and notes ----------------------------------------------------------
 
-    def issue_blind(self, deposit_ref: str, requests: Iterable[BlindRequest], *,
+    def issue_blind(self, deposit_ref: str, requests: Iterable[BlindRequest], *, claim_secret,
                     keyset_id: str | None = None) -> Issued:
-        return issue_blind(self.ledger, self._signers, deposit_ref, requests, now=self._clock(),
-                           keyset_id=keyset_id)
+        """Blind signatures on a credited deposit, for whoever holds its claim secret."""
+        return issue_blind(self.ledger, self._signers, deposit_ref, requests, claim_secret=claim_secret,
+                           now=self._clock(), keyset_id=keyset_id)
 
     def spend_notes(self, notes: Iterable[Note], *, redemption_id: str | None = None) -> SpendReceipt:
         """Verify every note, then mark all spent in one transaction, or none."""

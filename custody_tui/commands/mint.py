@@ -40,7 +40,9 @@ def register(subparsers) -> None:
 
     deposit = actions.add_parser("deposit", help="deposits into the reserve")
     deposit_actions = deposit.add_subparsers(dest="deposit_action", required=True, metavar="ACTION")
-    p = deposit_actions.add_parser("register", help="register an output paying the reserve")
+    add_json_flag(deposit_actions.add_parser(
+        "address", help="a fresh deposit address and its claim secret (shown once; give both to the depositor)"))
+    p = deposit_actions.add_parser("register", help="register an output paying a deposit address")
     p.add_argument("txid")
     p.add_argument("vout", type=int)
     p.add_argument("--amount", type=int, help="the amount the depositor claims, checked against the chain")
@@ -214,6 +216,15 @@ def _deposit(args, services: Services) -> None:
         emit(args, [d.to_dict(depth_required=depth) for d in deposits],
              "\n".join(f"{d.reference[:16]}  {d.outpoint}  {d.amount_sat} sat  {d.status}  issued {d.issued_sat}"
                        for d in deposits) or "(no deposits)")
+        return
+    if args.deposit_action == "address":
+        with services.audited("mint", "deposit address") as result:  # the secret is never audited
+            given = mint.deposit_address()
+            result.update(address=given.address, address_index=given.address_index)
+        emit(args, given.to_dict(mint.mint_id),
+             f"deposit address {given.address} (index {given.address_index})\n"
+             f"claim secret, shown only now: {given.claim_secret.hex()}\n"
+             "only whoever holds it can have notes issued on what pays this address")
         return
     with services.audited("mint", "deposit register", txid=args.txid, vout=args.vout) as result:
         deposit = mint.register_deposit(args.txid, args.vout, amount_sat=args.amount)

@@ -41,7 +41,7 @@ def cli(data_dir, capsys, monkeypatch):
     return run
 
 
-def _notes_redeemed(cli, deposit_ref: str) -> str:
+def _notes_redeemed(cli, deposit_ref: str, claim_secret: str) -> str:
     """What a user's wallet does (blind, get signed, unblind, redeem), through the backend."""
     from backends.mint.blindrsa import blind, finalize, prepare
     from backends.mint.issuance import BlindRequest
@@ -54,7 +54,8 @@ def _notes_redeemed(cli, deposit_ref: str) -> str:
         keyset = mint.keyset()
         message = prepare(b"serial-1", keyset.variant)
         blinded = blind(keyset.public_key(10_000), message, keyset.variant)
-        [blind_sig] = mint.issue_blind(deposit_ref, [BlindRequest(10_000, blinded.blinded_msg)]).blind_sigs
+        [blind_sig] = mint.issue_blind(deposit_ref, [BlindRequest(10_000, blinded.blinded_msg)],
+                                       claim_secret=claim_secret).blind_sigs
         sig = finalize(keyset.public_key(10_000), message, blind_sig, blinded.inv, keyset.variant)
         return mint.create_redemption([Note(keyset.keyset_id, 10_000, message, sig)], BURN).redemption_id
     finally:
@@ -62,13 +63,15 @@ def _notes_redeemed(cli, deposit_ref: str) -> str:
 
 
 def test_an_operator_runs_the_mint_from_the_command_line(cli):
-    address = parse_descriptor(cli.descriptor, "regtest").receive_address(0)
     assert cli("chain", "watch", cli.descriptor)[0] == 0
-    assert cli("chain", "mine", "2", "--to", address)[0] == 0
-    assert cli("chain", "mine", "100", "--to", BURN)[0] == 0
     code, out, err = cli("mint", "keys", "create", "--denominations", "1000,10000", "--json")
     assert code == 0, err
     assert sorted(json.loads(out)["keys"]) == ["1000", "10000"]
+    code, out, err = cli("mint", "deposit", "address", "--json")
+    claim = json.loads(out)
+    assert code == 0 and claim["address"] == parse_descriptor(cli.descriptor, "regtest").receive_address(0)
+    assert cli("chain", "mine", "2", "--to", claim["address"])[0] == 0
+    assert cli("chain", "mine", "100", "--to", BURN)[0] == 0
 
     coinbase = json.loads(cli("chain", "utxos", "--json")[1])[0]
     code, out, _ = cli("mint", "deposit", "register", coinbase["txid"], "0", "--json")
@@ -77,7 +80,7 @@ def test_an_operator_runs_the_mint_from_the_command_line(cli):
     assert cli("mint", "refresh")[0] == 0
     assert json.loads(cli("mint", "deposit", "list", "--json")[1])[0]["status"] == "credited"
 
-    batch = _notes_redeemed(cli, deposit["mint_deposit_ref"])
+    batch = _notes_redeemed(cli, deposit["mint_deposit_ref"], claim["claim_secret"])
     assert cli("mint", "pause", "--reason", "key ceremony")[0] == 0
     code, _, err = cli("mint", "redemptions", "approve", batch)
     assert code == 1 and "paused by" in err and "key ceremony" in err
@@ -116,7 +119,8 @@ def test_an_operator_runs_the_mint_from_the_command_line(cli):
     assert code == 0 and "nothing to consolidate" in json.loads(out)["reason"]
 
     audit = cli("audit", "list", "--area", "mint", "--json")[1]
-    for action in ("keys create", "deposit register", "refresh", "redemption approve", "pause", "resume",
+    assert claim["claim_secret"] not in audit
+    for action in ("keys create", "deposit address", "deposit register", "refresh", "redemption approve", "pause", "resume",
                    "event ack", "event silence"):
         assert action in audit
 

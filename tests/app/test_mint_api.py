@@ -46,9 +46,6 @@ class Api:
         self.services.keystore.unlock(PASSPHRASE, 600)
         chain = self.services.chain
         chain.watch(descriptor, range_end=50)
-        chain.mine(2, parse_descriptor(descriptor, "regtest").receive_address(0))
-        chain.mine(100, BURN)
-        self.coinbase = chain.utxos(descriptor)[0].txid
         self.mint = self.services.mint
         self.mint.create_keyset([1_000, 10_000])
         self.secret = self.mint.create_operator_key("op-alice")
@@ -61,6 +58,11 @@ class Api:
             assert time.monotonic() < deadline, "the API did not start"
             time.sleep(0.02)
         self.http = httpx.Client(base_url=f"http://127.0.0.1:{self.port}", timeout=30)
+        # the depositor asks for an address (and its claim secret), then two coinbases pay it
+        self.claim = self.post("/deposits/address", {}).json()
+        chain.mine(2, self.claim["address"])
+        chain.mine(100, BURN)
+        self.coinbase = chain.utxos(descriptor)[0].txid
 
     def post(self, path: str, body: dict | bytes, *, operator: bool = False, headers: dict | None = None):
         raw = body if isinstance(body, bytes) else json.dumps(body).encode()
@@ -96,8 +98,13 @@ def _wallet_notes(api, deposit_ref: str, amounts: list[int]):
     keyset = api.mint.keyset()
     messages = [prepare(bytes([i]) * 32, keyset.variant) for i, _ in enumerate(amounts)]
     blinded = [blind(keyset.public_key(a), m, keyset.variant) for a, m in zip(amounts, messages)]
-    answer = api.post("/issuance/blind", {"mint_deposit_ref": deposit_ref, "outputs": [
-        {"amount_sat": a, "blinded_msg": b.blinded_msg.hex()} for a, b in zip(amounts, blinded)]})
+    request = {"mint_deposit_ref": deposit_ref, "outputs": [
+        {"amount_sat": a, "blinded_msg": b.blinded_msg.hex()} for a, b in zip(amounts, blinded)]}
+    # someone who saw the deposit on the chain knows its reference, not its claim secret
+    for claim in ({}, {"claim_secret": "00" * 32}, {"claim_secret": api.claim["claim_secret"][:-2]}):
+        stolen = api.post("/issuance/blind", {**request, **claim})
+        assert stolen.status_code == 400 and "claim" in stolen.json()["error"], stolen.text
+    answer = api.post("/issuance/blind", {**request, "claim_secret": api.claim["claim_secret"]})
     assert answer.status_code == 200, answer.text
     sigs = [bytes.fromhex(s) for s in answer.json()["blind_signatures"]]
     return [{"keyset_id": keyset.keyset_id, "amount_sat": a, "message": m.hex(),
@@ -110,6 +117,8 @@ def test_a_wallet_deposits_gets_notes_and_redeems_them_and_an_operator_approves(
     assert len(api.get("/mint/key").json()["keysets"]) == 1
     deposit = api.post("/deposits/register", {"deposit_txid": api.coinbase, "deposit_vout": 0}).json()
     assert deposit["status"] == "registered"
+    assert (api.claim["address_index"], len(api.claim["claim_secret"])) == (0, 64)
+    assert api.claim["claim_secret"] not in json.dumps(api.services.audit.export_dicts())
     assert api.post("/redemptions/update", {"action": "refresh"}, operator=True).status_code == 200
     notes = _wallet_notes(api, deposit["mint_deposit_ref"], [10_000, 1_000])
     created = api.post("/redemptions/create", {"redeem_address": BURN, "notes": notes})
@@ -187,7 +196,8 @@ def test_unknown_routes_and_methods_are_404_and_405(api):
         st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20),
                      lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
                          st.sampled_from(["deposit_txid", "deposit_vout", "mint_deposit_ref", "outputs", "notes",
-                                          "redeem_address", "batch_id", "amount_sat", "blinded_msg"]), inner,
+                                          "redeem_address", "batch_id", "amount_sat", "blinded_msg",
+                                          "claim_secret"]), inner,
                          max_size=5), max_leaves=12).map(lambda v: json.dumps(v).encode()),
     ),
 )

@@ -11,6 +11,7 @@ from backends.mint.service import Mint, MintSettings
 from tests.chain.funding import BURN_ADDRESS, fund
 from tests.chain.wallets import spend
 from tests.mint.rsa_keys import KeyPool
+from tests.mint.wallet_side import hand_out
 
 PASSPHRASE = "mint test passphrase"
 DENOMINATIONS = (1_000, 10_000, 100_000)
@@ -72,6 +73,7 @@ def mint(tmp_path, keystore, key_pool, reserve_chain):
         settings=MintSettings(reserve_descriptor=reserve_chain.reserve.descriptor, finalization_depth=DEPTH),
     )
     opened.create_keyset(DENOMINATIONS)
+    hand_out(opened, 10 + DEPOSITS - 1)  # the addresses the shared deposits pay
     yield opened
     opened.close()
 

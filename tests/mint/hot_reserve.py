@@ -59,16 +59,19 @@ class Rig:
         self.keystore = open_keystore(data_dir, create=True)
         self.descriptor = reserve_descriptor(self.keystore)
         self.chain = EmbeddedChain(data_dir / "chain")
-        self.coinbases = fund_reserve(self.chain, self.descriptor)
+        self.chain.watch(self.descriptor, range_end=50, label="reserve")
         self.mint = open_mint(data_dir, self.keystore, self.chain, self.descriptor)
         self.mint.create_keyset([1_000, 10_000, 100_000])
+        self.claim = self.mint.deposit_address()  # index 0, which the coinbases pay
+        self.coinbases = fund_reserve(self.chain, self.descriptor)
         deposit = self.mint.register_deposit(self.coinbases[0], 0)
         self.mint.refresh()
         self.deposit = self.mint.deposit(deposit.reference)
 
     def notes(self, amounts):
         pending = Pending(self.mint.keyset(), amounts)
-        return pending.unblind(self.mint.issue_blind(self.deposit.reference, pending.requests).blind_sigs)
+        issued = self.mint.issue_blind(self.deposit.reference, pending.requests, claim_secret=self.claim.claim_secret)
+        return pending.unblind(issued.blind_sigs)
 
     def reserve_outpoints(self) -> set[str]:
         return {u.outpoint for u in self.chain.utxos(self.descriptor)}

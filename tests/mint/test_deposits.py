@@ -12,7 +12,7 @@ from backends.mint.deposits import deposit_reference
 from backends.mint.errors import DepositError, IssuanceRefused
 from tests.chain.funding import BURN_ADDRESS
 from tests.mint.conftest import DEPOSIT_SAT, DEPTH
-from tests.mint.wallet_side import Pending
+from tests.mint.wallet_side import Pending, claim_of, hand_out
 
 
 def test_the_reference_is_a_hash_of_txid_vout_and_mint_id(mint, reserve_chain):
@@ -27,6 +27,49 @@ def test_the_reference_is_a_hash_of_txid_vout_and_mint_id(mint, reserve_chain):
     assert deposit.reference != deposit_reference(txid, 2, "11" * 32)  # another mint, another reference
 
 
+def test_someone_who_saw_the_deposit_on_the_chain_cannot_draw_its_notes(mint, reserve_chain):
+    """The reference is public (a hash of public data); only the claim secret handed out with
+    the deposit address, to the depositor alone, lets notes be issued on it."""
+    deposit = mint.register_deposit(reserve_chain.deposit_txid, 1)
+    mint.refresh_deposits()
+    requests = Pending(mint.keyset(), [10_000]).requests
+    for guess in ("00" * 32, claim_of(mint, mint.deposit(mint.register_deposit(reserve_chain.deposit_txid, 0)
+                                                         .reference)).hex()):
+        with pytest.raises(IssuanceRefused, match="claim secret is not the one of deposit"):
+            mint.issue_blind(deposit.reference, requests, claim_secret=guess)
+    for malformed in (None, "", "zz" * 32, "00" * 31, 7):
+        with pytest.raises(IssuanceRefused, match="claim secret must be 64 hex digits"):
+            mint.issue_blind(deposit.reference, requests, claim_secret=malformed)
+    assert mint.deposit(deposit.reference).issued_sat == 0
+    issued = mint.issue_blind(deposit.reference, requests, claim_secret=claim_of(mint, deposit).hex())
+    assert issued.deposit.issued_sat == 10_000
+
+
+def test_the_mint_keeps_only_a_hash_of_each_claim_secret(mint):
+    given = mint.deposit_address()
+    assert given.address == reserve_address(mint, given.address_index)
+    assert given.claim_secret.hex() not in repr(given)
+    dump = "\n".join(mint.ledger._db.iterdump())
+    assert given.claim_secret.hex() not in dump and given.claim_secret.hex().upper() not in dump
+    assert mint.deposit_address().address_index == given.address_index + 1  # a fresh address each time
+
+
+def reserve_address(mint, index: int) -> str:
+    from backends.wallet import parse_descriptor
+
+    return parse_descriptor(mint.settings.reserve_descriptor, "regtest").receive_address(index)
+
+
+def test_an_output_paying_a_reserve_address_never_handed_out_is_refused(mint, reserve_chain):
+    txid = reserve_chain.send_to_reserve([30_000, 30_000])  # pays indices 10 and 11
+    with mint.ledger.transaction() as db:  # as if the mint had handed out only index 10
+        db.execute("DELETE FROM deposit_addresses WHERE address_index=11")
+    assert mint.register_deposit(txid, 0).status == "registered"
+    with pytest.raises(DepositError, match="never handed out for a deposit"):
+        mint.register_deposit(txid, 1)
+    assert [d.vout for d in mint.deposits()] == [0]
+
+
 def test_a_deposit_is_credited_only_at_the_required_depth(mint, reserve_chain):
     chain = reserve_chain.chain
     txid = reserve_chain.send_to_reserve([40_000])
@@ -35,7 +78,8 @@ def test_a_deposit_is_credited_only_at_the_required_depth(mint, reserve_chain):
     for _ in range(DEPTH - 1):
         assert mint.refresh_deposits() == []
         with pytest.raises(IssuanceRefused, match="registered, not credited"):
-            mint.issue_blind(deposit.reference, Pending(mint.keyset(), [1_000]).requests)
+            mint.issue_blind(deposit.reference, Pending(mint.keyset(), [1_000]).requests,
+                         claim_secret=claim_of(mint, deposit))
         chain.mine(1, BURN_ADDRESS)
     assert mint.refresh_deposits() == []  # DEPTH - 1 confirmations
     chain.mine(1, BURN_ADDRESS)
@@ -43,7 +87,8 @@ def test_a_deposit_is_credited_only_at_the_required_depth(mint, reserve_chain):
     assert (credited.status, credited.available_sat) == ("credited", 40_000)
     assert credited.credited_height == chain.tip().height - DEPTH + 1
     assert mint.refresh_deposits() == []
-    issued = mint.issue_blind(deposit.reference, Pending(mint.keyset(), [10_000]).requests)
+    issued = mint.issue_blind(deposit.reference, Pending(mint.keyset(), [10_000]).requests,
+                              claim_secret=claim_of(mint, deposit))
     assert issued.deposit.available_sat == 30_000
 
 
@@ -88,6 +133,7 @@ def test_a_deposit_whose_transaction_is_double_spent_is_marked_conflicted_and_ne
 
     chain, funded = reserve_chain.chain, reserve_chain.funded
     coin = max(funded.coins(chain, funded.taproot), key=lambda c: c.amount_sat)
+    hand_out(mint, 30)
     to_reserve = spend([coin], [(funded.wpkh.script(30), 50_000), (funded.taproot.script(40), coin.amount_sat - 52_000)])
     deposit = mint.register_deposit(chain.broadcast(to_reserve), 0)
     elsewhere = spend([coin], [(funded.taproot.script(41), coin.amount_sat - 5_000)])
@@ -96,7 +142,8 @@ def test_a_deposit_whose_transaction_is_double_spent_is_marked_conflicted_and_ne
     [changed] = mint.refresh_deposits()
     assert changed.reference == deposit.reference and changed.status == "conflicted"
     with pytest.raises(IssuanceRefused, match="conflicted, not credited"):
-        mint.issue_blind(deposit.reference, Pending(mint.keyset(), [1_000]).requests)
+        mint.issue_blind(deposit.reference, Pending(mint.keyset(), [1_000]).requests,
+                         claim_secret=claim_of(mint, deposit))
 
 
 def test_the_change_of_a_mint_payout_cannot_be_registered_as_a_deposit(rig):

@@ -23,7 +23,7 @@ from backends.mint.notes import Note
 from backends.mint.service import Mint
 from tests.mint.conftest import DENOMINATIONS, DEPOSIT_SAT
 from tests.mint.racing import race
-from tests.mint.wallet_side import Pending, credited_deposit, issue_notes
+from tests.mint.wallet_side import Pending, claim_of, credited_deposit, issue_notes
 
 
 def _spent_count(mint) -> int:
@@ -91,7 +91,7 @@ def test_issuance_beyond_the_deposit_is_refused_and_debits_nothing(mint, reserve
     deposit = credited_deposit(mint, reserve_chain)
     pending = Pending(mint.keyset(), [100_000, 100_000])
     with pytest.raises(IssuanceRefused, match=f"ask for 200000 sat; deposit .* has {DEPOSIT_SAT} sat left"):
-        mint.issue_blind(deposit.reference, pending.requests)
+        mint.issue_blind(deposit.reference, pending.requests, claim_secret=claim_of(mint, deposit))
     assert mint.deposit(deposit.reference).issued_sat == 0
     assert mint.ledger.read("SELECT COUNT(*) FROM blind_sigs") == [(0,)]
 
@@ -99,27 +99,30 @@ def test_issuance_beyond_the_deposit_is_refused_and_debits_nothing(mint, reserve
 def test_a_repeated_request_gets_the_same_signatures_without_a_second_debit(mint, reserve_chain):
     deposit = credited_deposit(mint, reserve_chain)
     pending = Pending(mint.keyset(), [10_000, 1_000])
-    first = mint.issue_blind(deposit.reference, pending.requests)
-    again = mint.issue_blind(deposit.reference, pending.requests)
+    first = mint.issue_blind(deposit.reference, pending.requests, claim_secret=claim_of(mint, deposit))
+    again = mint.issue_blind(deposit.reference, pending.requests, claim_secret=claim_of(mint, deposit))
     assert again.replayed and again.blind_sigs == first.blind_sigs
     assert mint.deposit(deposit.reference).issued_sat == 11_000
     other = Pending(mint.keyset(), [1_000])
     with pytest.raises(IssuanceRefused, match="already signed"):
-        mint.issue_blind(deposit.reference, [pending.requests[0], other.requests[0]])
+        mint.issue_blind(deposit.reference, [pending.requests[0], other.requests[0]],
+                          claim_secret=claim_of(mint, deposit))
 
 
 def test_unknown_denominations_are_refused_with_the_sets_denominations(mint, reserve_chain):
     deposit = credited_deposit(mint, reserve_chain)
     request = Pending(mint.keyset(), [1_000]).requests[0]
     with pytest.raises(UnknownDenomination, match="1000, 10000, 100000"):
-        mint.issue_blind(deposit.reference, [BlindRequest(5_000, request.blinded_msg)])
+        mint.issue_blind(deposit.reference, [BlindRequest(5_000, request.blinded_msg)],
+                          claim_secret=claim_of(mint, deposit))
 
 
 def test_a_locked_keystore_refuses_issuance_and_debits_nothing(mint, reserve_chain, keystore):
     deposit = credited_deposit(mint, reserve_chain)
     keystore.lock()
     with pytest.raises(KeystoreLocked):
-        mint.issue_blind(deposit.reference, Pending(mint.keyset(), [1_000]).requests)
+        mint.issue_blind(deposit.reference, Pending(mint.keyset(), [1_000]).requests,
+                         claim_secret=claim_of(mint, deposit))
     assert mint.deposit(deposit.reference).issued_sat == 0
 
 
@@ -142,7 +145,8 @@ def test_a_replaced_keystore_key_is_detected_before_signing(mint, reserve_chain,
     keystore.add_secret(label, "rsa", session_key_der(11))
     deposit = credited_deposit(mint, reserve_chain)
     with pytest.raises(MintKeyError, match="was replaced"):
-        mint.issue_blind(deposit.reference, Pending(keyset, [1_000]).requests)
+        mint.issue_blind(deposit.reference, Pending(keyset, [1_000]).requests,
+                          claim_secret=claim_of(mint, deposit))
 
 
 def test_after_rotation_old_notes_still_redeem_but_the_old_set_no_longer_issues(mint, reserve_chain):
@@ -153,7 +157,8 @@ def test_after_rotation_old_notes_still_redeem_but_the_old_set_no_longer_issues(
     assert mint.spend_notes([note]).total_sat == 1_000
     deposit = credited_deposit(mint, reserve_chain)
     with pytest.raises(IssuanceRefused, match="no longer issues"):
-        mint.issue_blind(deposit.reference, Pending(old, [1_000]).requests, keyset_id=old.keyset_id)
+        mint.issue_blind(deposit.reference, Pending(old, [1_000]).requests,
+                         claim_secret=claim_of(mint, deposit), keyset_id=old.keyset_id)
 
 
 def test_denomination_sets_must_be_explicit_and_sane(mint):
@@ -167,7 +172,8 @@ def test_denomination_sets_must_be_explicit_and_sane(mint):
 def test_malformed_blinded_messages_are_refused_and_debit_nothing(mint, reserve_chain, messages):
     deposit = credited_deposit(mint, reserve_chain)
     with pytest.raises((InvalidBlindInput, UnknownDenomination)):
-        mint.issue_blind(deposit.reference, [BlindRequest(1_000, m) for m in messages])
+        mint.issue_blind(deposit.reference, [BlindRequest(1_000, m) for m in messages],
+                          claim_secret=claim_of(mint, deposit))
     assert mint.deposit(deposit.reference).issued_sat == 0
 
 
