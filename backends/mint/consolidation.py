@@ -140,12 +140,14 @@ def execute(ledger: Ledger, reserve: Reserve, operator: str, *, now: float,
     return get_consolidation(ledger, consolidation_id)
 
 
-def refresh_consolidations(ledger: Ledger, chain, depth_required: int, *, now: float) -> list[Consolidation]:
-    def double_spent(spend: spends.RecordedSpend) -> None:
+def refresh_consolidations(ledger: Ledger, chain, depth_required: int, *, now: float,
+                           reserve_descriptor: str) -> list[Consolidation]:
+    def double_spent(spend: spends.RecordedSpend, reason: str) -> None:
         with ledger.transaction() as db:
             spends.release(db, spend.spend_id)
             db.execute("UPDATE consolidations SET status='replaced', reason=?, updated_at=? WHERE consolidation_id=?",
-                       ("its transaction was double-spent", now, spend.spend_id))
+                       (reason, now, spend.spend_id))
 
-    changed = spends.settle(ledger, chain, depth_required, "consolidations", now=now, on_double_spend=double_spent)
+    changed = spends.settle(ledger, chain, depth_required, "consolidations", now=now,
+                            reserve_descriptor=reserve_descriptor, on_double_spend=double_spent)
     return [get_consolidation(ledger, c) for c in changed]

@@ -245,13 +245,16 @@ def _back_to_pending(ledger: Ledger, redemption: Redemption, reason: str, *, now
     return get_redemption(ledger, redemption.redemption_id)
 
 
-def refresh_redemptions(ledger: Ledger, chain, depth_required: int, *, now: float) -> list[Redemption]:
+def refresh_redemptions(ledger: Ledger, chain, depth_required: int, *, now: float,
+                        reserve_descriptor: str) -> list[Redemption]:
     """Bring recorded payouts up to date with the chain (run at start and on each poll):
     approved ones the chain already has become broadcast (a crash after broadcasting), those it
-    lost are rebroadcast as the same bytes, deep enough ones become finalized, double-spent
-    ones wait for funding anew."""
-    def double_spent(spend: RecordedSpend) -> None:
-        _back_to_pending(ledger, get_redemption(ledger, spend.spend_id), "its transaction was double-spent", now=now)
+    lost are rebroadcast as the same bytes, deep enough ones become finalized, ones whose
+    double spend is final wait for funding anew (a conflict not yet final keeps the payout as
+    it is, with the reason; see ``spends``)."""
+    def double_spent(spend: RecordedSpend, reason: str) -> None:
+        _back_to_pending(ledger, get_redemption(ledger, spend.spend_id), reason, now=now)
 
-    changed = spends.settle(ledger, chain, depth_required, "redemptions", now=now, on_double_spend=double_spent)
+    changed = spends.settle(ledger, chain, depth_required, "redemptions", now=now,
+                            reserve_descriptor=reserve_descriptor, on_double_spend=double_spent)
     return [get_redemption(ledger, spend_id) for spend_id in changed]

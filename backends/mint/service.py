@@ -396,14 +396,17 @@ class Mint:
     def refresh(self) -> tuple[list[Deposit], list[Redemption]]:
         """Catch up with the chain: credit deposits at depth, and settle recorded payouts
         (run at start: a payout broadcast just before a crash is found and recorded here)."""
-        chain, _ = self._reserve()
+        chain, descriptor = self._reserve()
         depth, now = self.settings.finalization_depth, self._clock()
         changed = (refresh_deposits(self.ledger, chain, depth, now=now),
-                   refresh_redemptions(self.ledger, chain, depth, now=now))
-        consolidation.refresh_consolidations(self.ledger, chain, depth, now=now)
+                   refresh_redemptions(self.ledger, chain, depth, now=now, reserve_descriptor=descriptor))
+        consolidation.refresh_consolidations(self.ledger, chain, depth, now=now, reserve_descriptor=descriptor)
         for redemption in changed[1]:
             if redemption.status == "pending" and redemption.reason:
                 self.record_event("double_spend", "critical",
                                   f"payout {redemption.redemption_id[:16]} was double-spent; it waits for funding again")
+            elif redemption.status in ("approved", "broadcast") and redemption.reason:
+                self.record_event("double_spend", "warn",
+                                  f"payout {redemption.redemption_id[:16]} is in conflict: {redemption.reason}")
         self._watch_health()
         return changed

@@ -72,29 +72,63 @@ def broadcast(ledger: Ledger, chain, spend: RecordedSpend, *, now: float) -> boo
     return True
 
 
+def foreign_spends(ledger: Ledger, chain, reserve_descriptor: str) -> list:
+    """Transactions spending reserve coins that are none of the mint's recorded spends
+    (``HistoryEntry`` rows: whatever conflicts with a mint spend is among them)."""
+    ours = {row[0] for table in SPEND_TABLES
+            for row in ledger.read(f"SELECT txid FROM {table} WHERE txid IS NOT NULL")}
+    return [e for e in chain.history(reserve_descriptor) if e.sent_sat > 0 and e.txid not in ours]
+
+
+def conflict_not_final(foreign: list, depth_required: int) -> str | None:
+    """Why a conflicted spend must keep waiting, or None when its conflict is final."""
+    shallow = sorted((e for e in foreign if e.confirmations < depth_required), key=lambda e: e.confirmations)
+    if not foreign:
+        return ("its transaction is reported conflicted, but no other transaction spending the reserve's "
+                "coins is visible yet; waiting before funding it again")
+    if not shallow:
+        return None
+    names = ", ".join(f"{e.txid} ({e.confirmations} of {depth_required} confirmations)" for e in shallow[:3])
+    return (f"its transaction conflicts with {names}; it is funded again only once that is "
+            f"{depth_required} blocks deep (until then it may still confirm)")
+
+
 def settle(
-    ledger: Ledger, chain, depth_required: int, table: str, *, now: float,
-    on_double_spend: Callable[[RecordedSpend], None],
+    ledger: Ledger, chain, depth_required: int, table: str, *, now: float, reserve_descriptor: str,
+    on_double_spend: Callable[[RecordedSpend, str], None],
 ) -> list[str]:
-    """Bring the recorded spends of ``table`` up to date with the chain; the ids that changed."""
+    """Bring the recorded spends of ``table`` up to date with the chain; the ids that changed
+    (a conflicted spend still waiting counts as changed when its reason does)."""
     key = _key(table)
-    rows = ledger.read(f"SELECT {key}, status, txid, raw_tx FROM {table} "
+    rows = ledger.read(f"SELECT {key}, status, txid, raw_tx, reason FROM {table} "
                        f"WHERE status IN ('approved', 'broadcast') ORDER BY created_at, {key}")
     changed = []
-    for spend_id, status, txid, raw_tx in rows:
+    foreign = None
+    for spend_id, status, txid, raw_tx, reason in rows:
         spend = RecordedSpend(table, spend_id, status, txid, bytes(raw_tx))
         state = chain.tx_status(txid)
         if state.state == "conflicted":
-            on_double_spend(spend)
+            foreign = foreign_spends(ledger, chain, reserve_descriptor) if foreign is None else foreign
+            waiting = conflict_not_final(foreign, depth_required)
+            if waiting is None:
+                final = [e.txid for e in foreign]
+                on_double_spend(spend, "its transaction was double-spent by " + ", ".join(final[:3]))
+            elif waiting != reason:
+                with ledger.transaction() as db:
+                    db.execute(f"UPDATE {table} SET reason=?, updated_at=? WHERE {key}=?", (waiting, now, spend_id))
+            else:
+                continue
         elif state.state == "confirmed" and state.confirmations >= depth_required:
             height = chain.tip().height - state.confirmations + 1
             with ledger.transaction() as db:
                 db.execute("DELETE FROM reserve_locks WHERE holder_id=?", (spend_id,))
                 db.execute(f"UPDATE {table} SET status='finalized', finalized_height=?, updated_at=? WHERE {key}=?",
                            (height, now, spend_id))
-        elif state.state in ("mempool", "confirmed") and status == "approved":
+        elif state.state in ("mempool", "confirmed") and (status == "approved" or reason):
+            # found (after a crash), or back after a conflict that did not last: no reason left
             with ledger.transaction() as db:
-                db.execute(f"UPDATE {table} SET status='broadcast', updated_at=? WHERE {key}=?", (now, spend_id))
+                db.execute(f"UPDATE {table} SET status='broadcast', reason=NULL, updated_at=? WHERE {key}=?",
+                           (now, spend_id))
         elif state.state == "unknown":
             if not broadcast(ledger, chain, spend, now=now) or status == "broadcast":
                 continue

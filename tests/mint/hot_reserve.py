@@ -52,13 +52,17 @@ def fund_reserve(chain, descriptor: str, coins: int = 2) -> list[str]:
 
 
 class Rig:
-    def __init__(self, data_dir: Path) -> None:
+    """``chain``: the embedded chain in ``data_dir`` by default, or a given one (a Bitcoin Core
+    wallet, which the caller closes)."""
+
+    def __init__(self, data_dir: Path, chain=None) -> None:
         from backends.chain import EmbeddedChain
 
         self.data_dir = data_dir
         self.keystore = open_keystore(data_dir, create=True)
         self.descriptor = reserve_descriptor(self.keystore)
-        self.chain = EmbeddedChain(data_dir / "chain")
+        self._owns_chain = chain is None
+        self.chain = EmbeddedChain(data_dir / "chain") if chain is None else chain
         self.chain.watch(self.descriptor, range_end=50, label="reserve")
         self.mint = open_mint(data_dir, self.keystore, self.chain, self.descriptor)
         self.mint.create_keyset([1_000, 10_000, 100_000])
@@ -78,4 +82,5 @@ class Rig:
 
     def close(self) -> None:
         self.mint.close()
-        self.chain.close()
+        if self._owns_chain:
+            self.chain.close()

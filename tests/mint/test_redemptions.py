@@ -166,25 +166,42 @@ def test_killed_around_broadcast_the_mint_finds_its_payout_at_restart_and_never_
     assert spent == tx_inputs  # exactly the recorded transaction's inputs left the reserve
 
 
-def test_a_payout_double_spent_on_chain_returns_to_pending_and_is_funded_anew(rig):
+def _sweep_of_payout_input(rig, paid, reserve_before, fee_sat: int):
+    """A transaction of the reserve's own key spending the payout's input elsewhere."""
     from embit.transaction import Transaction
 
     from backends.wallet import Payment, Utxo, create_psbt, extract, finalize, parse_descriptor
 
-    redemption = rig.mint.create_redemption(rig.notes([10_000]), PAYOUT_ADDRESS)
-    reserve_before = rig.chain.utxos(rig.descriptor)
-    paid = rig.mint.approve_redemption(redemption.redemption_id, "op")
     [spent] = Transaction.parse(paid.raw_tx).vin
     coin = next(u for u in reserve_before if u.txid == spent.txid.hex() and u.vout == spent.vout)
     wallet = parse_descriptor(rig.descriptor, "regtest")
-    sweep = create_psbt(wallet, [Utxo.from_chain(coin)], [Payment(wallet.script_pubkey(0, 40), coin.amount_sat - 5_000)])
+    sweep = create_psbt(wallet, [Utxo.from_chain(coin)],
+                        [Payment(wallet.script_pubkey(0, 40), coin.amount_sat - fee_sat)])
     rig.keystore.sign_psbt("reserve", sweep, "regtest")
-    rig.chain.submit_block(rig.chain.propose_block([extract(finalize(sweep))], BURN_ADDRESS))
+    return extract(finalize(sweep))
+
+
+def test_a_payout_double_spent_on_chain_waits_until_the_conflict_is_final_then_is_funded_anew(rig):
+    redemption = rig.mint.create_redemption(rig.notes([10_000]), PAYOUT_ADDRESS)
+    reserve_before = rig.chain.utxos(rig.descriptor)
+    paid = rig.mint.approve_redemption(redemption.redemption_id, "op")
+    sweep = _sweep_of_payout_input(rig, paid, reserve_before, 5_000)
+    rig.chain.submit_block(rig.chain.propose_block([sweep], BURN_ADDRESS))
+    # one block deep, the conflict can still be reorganised away: funding again could pay twice
+    [waiting] = rig.mint.refresh()[1]
+    assert (waiting.status, waiting.txid) == ("broadcast", paid.txid)
+    assert f"(1 of {DEPTH} confirmations)" in waiting.reason and "funded again only once" in waiting.reason
+    assert rig.mint.in_flight().pending_spend_input_count == 1
+    assert rig.mint.refresh()[1] == []  # nothing new to say
+    rig.chain.mine(DEPTH - 1, BURN_ADDRESS)
     [back] = rig.mint.refresh()[1]
-    assert (back.status, back.reason, back.txid) == ("pending", "its transaction was double-spent", None)
+    assert (back.status, back.txid) == ("pending", None)
+    assert back.reason.startswith("its transaction was double-spent by ")
     assert rig.mint.in_flight().pending_spend_input_count == 0
     again = rig.mint.retry_funding(redemption.redemption_id)
     assert again.status == "broadcast" and again.txid != paid.txid
+    kinds = [(e["kind"], e["severity"]) for e in rig.mint.events()]
+    assert ("double_spend", "warn") in kinds and ("double_spend", "critical") in kinds
 
 
 def test_two_approvals_at_once_in_one_process_both_pay_from_different_coins(rig):
