@@ -65,3 +65,7 @@ class OperatorAuthError(MintError):
 
 class LedgerError(MintError):
     """The mint's ledger file cannot be opened or is not a mint ledger."""
+
+
+class NoMintHere(MintError):
+    """A data directory without a mint ledger, asked something only a mint can answer."""

@@ -32,7 +32,7 @@ from typing import Iterator
 
 from backends.sqlite import immediate_transaction, open_wal_database
 
-from .errors import LedgerError
+from .errors import LedgerError, NoMintHere
 
 LEDGER_FILE = "mint.sqlite3"
 SCHEMA_VERSION = 1
@@ -148,6 +148,17 @@ CREATE TABLE IF NOT EXISTS reserve_locks (
     holder_id TEXT NOT NULL  -- the redemption or consolidation whose recorded spend holds it
 );
 """
+
+
+def require_ledger(data_dir: Path) -> Path:
+    """The ledger file of ``data_dir``, or :class:`NoMintHere`: reading a mint that does not
+    exist must not create one (opening a ledger creates it, with a new mint id)."""
+    path = Path(data_dir) / LEDGER_FILE
+    if not path.is_file():
+        raise NoMintHere(f"no mint here yet: {data_dir} has no mint ledger ({LEDGER_FILE})",
+                         hint="create the mint with `custody-tui mint keys create --denominations ...`, "
+                              "or point --data-dir at the mint's data directory")
+    return path
 
 
 class Ledger:

@@ -109,7 +109,24 @@ def register(subparsers) -> None:
     p.add_argument("key_id")
 
 
+#: (action, sub-action) pairs that only read the mint: on a data dir without one they say so
+#: and create nothing (opening the ledger would make a new mint)
+READ_ONLY = {("status", None), ("reserves", None), ("health", None), ("accounting", None), ("metrics", None),
+             ("keys", "list"), ("deposit", "list"), ("redemptions", "list"), ("consolidate", "plan"),
+             ("consolidate", "list"), ("events", "list"), ("events", "silences")}
+
+
+def _sub_action(args) -> str | None:
+    return next((getattr(args, name) for name in ("keys_action", "deposit_action", "redemptions_action",
+                                                  "consolidate_action", "events_action") if hasattr(args, name)),
+                None)
+
+
 def run(args, services: Services) -> int:
+    if (args.action, _sub_action(args)) in READ_ONLY:
+        from backends.mint.ledger import require_ledger
+
+        require_ledger(services.data_dir)
     handler = {
         "status": _status, "reserves": _reserves, "health": _health, "accounting": _accounting,
         "refresh": _refresh, "metrics": lambda args, services: print(services.mint.metrics_text(), end=""), "keys": _keys, "deposit": _deposit, "redemptions": _redemptions,

@@ -162,3 +162,17 @@ def test_events_list_refuses_a_limit_no_database_can_hold(cli) -> None:
     with pytest.raises(SystemExit) as stopped:
         cli("mint", "events", "list", "--limit", "99999999999999999999")
     assert stopped.value.code == 2
+
+
+READ_ONLY = [("status",), ("status", "--json"), ("reserves",), ("health",), ("accounting", "--json"), ("metrics",),
+             ("keys", "list"), ("deposit", "list"), ("redemptions", "list"), ("consolidate", "plan"),
+             ("consolidate", "list"), ("events", "list"), ("events", "silences")]
+
+
+@pytest.mark.parametrize("command", READ_ONLY, ids=" ".join)
+def test_a_read_only_mint_command_on_a_data_dir_without_a_mint_says_so_and_creates_nothing(tmp_path, capsys, command):
+    data_dir = tmp_path / "nothing-here"
+    assert main(["--data-dir", str(data_dir), "mint", *command]) == 1
+    err = capsys.readouterr().err
+    assert "no mint here yet" in err and "mint keys create" in err
+    assert not data_dir.exists()
