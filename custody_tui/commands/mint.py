@@ -6,13 +6,35 @@ operator action. Commands that sign (keys, payouts) unlock the keystore for that
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
+
+from backends.outside_input import excerpt
 
 from ..services import Services
 from .common import UsageError, add_json_flag, count_arg, emit
 from .keys import unlocked
 
 STATUSES = ("pending", "approved", "broadcast", "finalized", "rejected")
+
+
+def hours_arg(high: float):
+    """An argparse type for a duration in hours: a finite number above 0 and at most ``high``
+    (``float`` alone takes 'nan', 'inf' and '1e400', which no clock can use)."""
+    import math
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and 0 < value <= high):
+            raise argparse.ArgumentTypeError(
+                f"must be a number of hours above 0 and at most {high:g}, got {excerpt(text)!r}")
+        return value
+
+    parse.__name__ = "hours"
+    return parse
 
 
 def register(subparsers) -> None:
@@ -79,7 +101,7 @@ def register(subparsers) -> None:
     p = actions.add_parser("serve", help="serve the mint's JSON HTTP API")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=count_arg(1, 65535), default=8080)
-    p.add_argument("--unlock-hours", type=float, default=12.0,
+    p.add_argument("--unlock-hours", type=hours_arg(720), default=12.0,
                    help="keep the keystore unlocked this long (signing endpoints refuse afterwards)")
 
     events = actions.add_parser("events", help="the events history, acknowledgements and silences")
@@ -91,7 +113,7 @@ def register(subparsers) -> None:
     p.add_argument("event_id", type=int)
     p = ev_actions.add_parser("silence", help="keep events of a kind out of the alerts for a while")
     p.add_argument("kind", help="an event kind (health, pause, unfundable, double_spend) or '*'")
-    p.add_argument("--hours", type=float, required=True)
+    p.add_argument("--hours", type=hours_arg(720), required=True, help="above 0, at most 720 (30 days)")
     p.add_argument("--reason", required=True)
     add_json_flag(ev_actions.add_parser("silences", help="silences in force"))
 
@@ -343,8 +365,6 @@ def _serve(args, services: Services) -> None:
     from ..mint_api import make_server
     from .common import keystore_passphrase
 
-    if not 0 < args.unlock_hours <= 24 * 30:
-        raise UsageError("--unlock-hours must be above 0 and at most 720")
     keystore = services.keystore
     ttl = args.unlock_hours * 3600
     # bound first, not by uvicorn (which exits 3 on a taken port): a port we cannot have

@@ -176,3 +176,23 @@ def test_a_read_only_mint_command_on_a_data_dir_without_a_mint_says_so_and_creat
     err = capsys.readouterr().err
     assert "no mint here yet" in err and "mint keys create" in err
     assert not data_dir.exists()
+
+
+@pytest.mark.parametrize("hours", ["nan", "NaN", "inf", "-inf", "1e400", "0", "-1", "721", "two", "²"])
+def test_silence_hours_that_are_not_a_finite_number_up_to_720_are_bad_usage_with_a_clear_message(
+        tmp_path, capsys, hours):
+    with pytest.raises(SystemExit) as stopped:
+        main(["--data-dir", str(tmp_path / "d"), "mint", "events", "silence", "health", f"--hours={hours}",
+              "--reason", "drill"])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert "--hours: must be a number of hours above 0 and at most 720" in err and repr(hours) in err
+    assert not (tmp_path / "d").exists()
+
+
+@pytest.mark.parametrize("hours", ["nan", "inf", "0"])
+def test_serve_unlock_hours_must_be_a_finite_number_too(tmp_path, capsys, hours):
+    with pytest.raises(SystemExit) as stopped:
+        main(["--data-dir", str(tmp_path / "d"), "mint", "serve", "--unlock-hours", hours])
+    assert stopped.value.code == 2
+    assert "--unlock-hours: must be a number of hours above 0 and at most 720" in capsys.readouterr().err
