@@ -24,6 +24,7 @@ from backends.errors import CustodyError
 from .services import Services
 
 MAX_BODY_BYTES = 1024 * 1024
+MAX_UNIX_SECONDS = 2**40  # year 36812: past any silence, before floats lose whole seconds
 log = logging.getLogger(__name__)
 
 
@@ -43,16 +44,29 @@ class Request:
     headers: dict[str, str]
 
     def json(self) -> dict[str, Any]:
+        """The body as a JSON object, parsed within the limits every outside input gets
+        (``backends.outside_input``: size, nesting, no NaN/Infinity, at most 4,300 digits)."""
+        from backends.outside_input import load_json
+
         try:
-            data = json.loads(self.body.decode("utf-8") or "{}")
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            data = load_json(self.body or b"{}", max_bytes=MAX_BODY_BYTES, what="the body")
+        except ValueError as exc:  # JSONDecodeError, OutsideInputRefused, json's digit limit
             raise ApiError(f"the body is not JSON: {exc}") from None
         if not isinstance(data, dict):
             raise ApiError("the body must be a JSON object")
         return data
 
 
-def field(data: dict[str, Any], name: str, kind: type | tuple[type, ...], *, required: bool = True) -> Any:
+#: the widest range a number in a request may have (SQLite's integers are 64-bit)
+INT64_MAX = 2**63 - 1
+
+
+def field(data: dict[str, Any], name: str, kind: type | tuple[type, ...], *, required: bool = True,
+          low: float = -INT64_MAX - 1, high: float = INT64_MAX) -> Any:
+    """``data[name]`` of type ``kind``; a number must also be finite and within ``low..high``
+    (JSON allows 10**40 and 1e400; no ledger column, amount or clock does)."""
+    import math
+
     value = data.get(name)
     if value is None and not required:
         return None
@@ -60,6 +74,10 @@ def field(data: dict[str, Any], name: str, kind: type | tuple[type, ...], *, req
         raise ApiError(f"field {name!r} is required")
     if isinstance(value, bool) and kind is not bool or not isinstance(value, kind):
         raise ApiError(f"field {name!r} has the wrong type")
+    if isinstance(value, int | float) and not isinstance(value, bool) and not (
+            math.isfinite(value) and low <= value <= high):
+        whole = "a whole number" if kind is int else "a number"
+        raise ApiError(f"field {name!r} must be {whole} from {low:.0f} to {high:.0f}")
     return value
 
 
@@ -156,11 +174,13 @@ class MintApi:
         return self.mint.deposit_address().to_dict(self.mint.mint_id)
 
     def deposit_register(self, request: Request) -> dict[str, Any]:
+        from backends.mint.keysets import MAX_DENOMINATION_SAT
+
         data = request.json()
         deposit = self.mint.register_deposit(
-            field(data, "deposit_txid", str), field(data, "deposit_vout", int),
+            field(data, "deposit_txid", str), field(data, "deposit_vout", int, low=0, high=0xFFFFFFFF),
             mint_id=field(data, "mint_id", str, required=False),
-            amount_sat=field(data, "amount", int, required=False),
+            amount_sat=field(data, "amount", int, required=False, low=1, high=MAX_DENOMINATION_SAT),
         )
         return deposit.to_dict(depth_required=self.mint.settings.finalization_depth)
 
@@ -255,14 +275,14 @@ class MintApi:
         return {"events": self.mint.events(), "active_alerts": [e.event_id for e in self.mint.alerts()]}
 
     def event_ack(self, request: Request) -> dict[str, Any]:
-        event_id = field(request.json(), "event_id", int)
+        event_id = field(request.json(), "event_id", int, low=1)
         return self._admin(request, "event ack", lambda op: self.mint.acknowledge(event_id, op).to_dict(),
                            event_id=event_id)
 
     def event_silence(self, request: Request) -> dict[str, Any]:
         data = request.json()
         kind, reason = field(data, "kind", str), field(data, "reason", str)
-        until = field(data, "until", (int, float))
+        until = field(data, "until", (int, float), low=0, high=MAX_UNIX_SECONDS)
         return self._admin(request, "event silence",
                            lambda op: self.mint.silence(kind, float(until), reason, op).to_dict(),
                            kind=kind, until=until, reason=reason)

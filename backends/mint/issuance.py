@@ -17,7 +17,7 @@ from typing import Any, Iterable, Mapping
 from .blindrsa import blind_sign, representative
 from .deposits import Deposit, check_claim, get_deposit
 from .errors import InvalidBlindInput, IssuanceRefused
-from .keysets import Keyset, Signers, find_keyset
+from .keysets import MAX_DENOMINATION_SAT, Keyset, Signers, find_keyset
 from .ledger import Ledger
 
 MAX_OUTPUTS_PER_REQUEST = 256
@@ -36,8 +36,8 @@ class BlindRequest:
         if not isinstance(data, Mapping):
             raise InvalidBlindInput("each output is an object with amount_sat and blinded_msg")
         amount = data.get("amount_sat")
-        if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
-            raise InvalidBlindInput("amount_sat must be a positive whole number of sat")
+        if isinstance(amount, bool) or not isinstance(amount, int) or not 0 < amount <= MAX_DENOMINATION_SAT:
+            raise InvalidBlindInput(f"amount_sat must be a whole number of sat from 1 to {MAX_DENOMINATION_SAT}")
         try:
             blinded = bytes.fromhex(data.get("blinded_msg"))
         except (TypeError, ValueError):

@@ -15,7 +15,7 @@ from typing import Any, Iterable, Mapping
 
 from .blindrsa import verify
 from .errors import InvalidBlindInput, InvalidNote, InvalidSignature, NoteAlreadySpent
-from .keysets import Keyset
+from .keysets import MAX_DENOMINATION_SAT, Keyset
 
 NOTE_DOMAIN = b"custody-tui/mint/note/v1\x00"
 MAX_MESSAGE_BYTES = 1024
@@ -53,8 +53,8 @@ class Note:
         if not isinstance(fields["keyset_id"], str) or not 0 < len(fields["keyset_id"]) <= 64:
             raise InvalidNote("keyset_id must be the set's id string")
         amount = fields["amount_sat"]
-        if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
-            raise InvalidNote("amount_sat must be a positive whole number")
+        if isinstance(amount, bool) or not isinstance(amount, int) or not 0 < amount <= MAX_DENOMINATION_SAT:
+            raise InvalidNote(f"amount_sat must be a whole number of sat from 1 to {MAX_DENOMINATION_SAT}")
         raw = {}
         for name in ("message", "signature"):
             try:

@@ -246,3 +246,35 @@ def test_mint_serve_answers_until_interrupted_and_audits_its_start(tmp_path):
         assert any(e["action"] == "serve" for e in services.audit.export_dicts())
     finally:
         services.close()
+
+
+#: (path, operator-signed, body with NUMBER where the number goes, the field the answer names)
+NUMERIC_FIELDS = [
+    ("/deposits/register", False, '{"deposit_txid": "%s", "deposit_vout": NUMBER}' % ("ab" * 32), "deposit_vout"),
+    ("/deposits/register", False, '{"deposit_txid": "%s", "deposit_vout": 0, "amount": NUMBER}' % ("ab" * 32),
+     "amount"),
+    ("/issuance/blind", False, '{"mint_deposit_ref": "%s", "claim_secret": "%s", "outputs": '
+                               '[{"amount_sat": NUMBER, "blinded_msg": "00"}]}' % ("ab" * 32, "cd" * 32), "amount_sat"),
+    ("/redemptions/create", False, '{"redeem_address": "%s", "notes": [{"keyset_id": "k", "amount_sat": NUMBER, '
+                                   '"message": "00", "signature": "00"}]}' % BURN, "amount_sat"),
+    ("/monitoring/events/ack", True, '{"event_id": NUMBER}', "event_id"),
+    ("/monitoring/events/silence", True, '{"kind": "health", "reason": "x", "until": NUMBER}', "until"),
+]
+OUT_OF_RANGE = st.one_of(
+    st.integers(min_value=2**63, max_value=10**80).map(str),
+    st.integers(min_value=-(10**80), max_value=-(2**63)).map(str),
+    st.sampled_from([str(10**40), "1e400", "-1e400", "NaN", "Infinity", "-Infinity", "1" + "0" * 5000,
+                     "9" * 4301]),
+)
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(case=st.sampled_from(NUMERIC_FIELDS), number=OUT_OF_RANGE)
+def test_numbers_out_of_any_range_get_a_400_naming_the_field_and_change_nothing(api, case, number):
+    path, operator, body, name = case
+    before = api.counts()
+    answer = api.post(path, body.replace("NUMBER", number).encode(), operator=operator)
+    assert answer.status_code == 400, answer.text
+    error = answer.json()["error"]
+    assert name in error or "not a JSON number" in error or "digits" in error, error
+    assert api.counts() == before
