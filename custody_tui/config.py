@@ -262,6 +262,11 @@ class MintConfig:
     reserve_descriptor: str = field(
         default="", metadata=doc("Output descriptor of the mint's reserve wallet (watched on the chain).")
     )
+    reserve_signer: str = field(
+        default="hot", metadata=doc("Who signs reserve payouts: 'hot' (reserve_signer_label) or 'quorum' "
+                                    "(the [quorum] Coldcards, under their HSM policy; the reserve is the "
+                                    "quorum's wallet).")
+    )
     reserve_signer_label: str = field(
         default="", metadata=doc("Keystore mnemonic whose key signs reserve payouts (the hot-key signer).")
     )
@@ -276,6 +281,7 @@ class MintConfig:
     events_retention_days: int = field(default=90, metadata=doc("Days the mint keeps its events history."))
 
     def validate(self, key: str) -> None:
+        _require(self.reserve_signer in ("hot", "quorum"), f"{key}.reserve_signer", "must be 'hot' or 'quorum'")
         _require(1 <= self.finalization_depth <= 1000, f"{key}.finalization_depth", "must be 1 to 1000")
         _require(0 <= self.fee_rate <= 10_000, f"{key}.fee_rate", "must be 0 to 10000 (sat/vB)")
         _require(self.min_change >= 0, f"{key}.min_change", "must be 0 or more")
@@ -315,6 +321,13 @@ class Config:
         self.quorum.validate("quorum", self.network)
         self.bunker.validate("bunker")
         self.mint.validate("mint")
+        if self.mint.reserve_signer == "quorum":
+            from backends.chain.descriptors import strip_checksum
+
+            _require(self.quorum.configured, "mint.reserve_signer", "= 'quorum' needs [quorum] and its signers")
+            _require(not self.mint.reserve_descriptor or strip_checksum(self.mint.reserve_descriptor)
+                     == strip_checksum(self.quorum.descriptor), "mint.reserve_descriptor",
+                     "must be the quorum's descriptor (or empty) when mint.reserve_signer = 'quorum'")
         if self.mint.reserve_descriptor:
             from backends.wallet import parse_descriptor
 

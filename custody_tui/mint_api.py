@@ -236,7 +236,9 @@ class MintApi:
         return self._admin(request, "consolidate", lambda op: self.mint.consolidate(op).to_dict())
 
     def policy(self, request: Request) -> dict[str, Any]:
-        return {**self.mint.pause_state().to_dict(), "recommendation": self.mint.recommendation()}
+        allowance = self.mint.payout_allowance()  # the quorum signer's HSM policy, this period
+        return {**self.mint.pause_state().to_dict(), "recommendation": self.mint.recommendation(),
+                "payout_allowance": allowance.to_dict() if allowance else None}
 
     def policy_update(self, request: Request) -> dict[str, Any]:
         """``{"paused": bool, "reason": str}`` and/or ``{"auto_pause": bool}``."""

@@ -171,7 +171,9 @@ class Services:
     @property
     def mint(self) -> Mint:
         """The mint of ``[mint]``: its ledger in the data dir, its keys in the keystore."""
-        chain = self.chain if self.chain_configured and self.config.mint.reserve_descriptor else None
+        quorum_signer = self.config.mint.reserve_signer == "quorum"
+        reserve = self.config.mint.reserve_descriptor or (self.config.quorum.descriptor if quorum_signer else "")
+        chain = self.chain if self.chain_configured and reserve else None
         keystore = self.keystore
         with self._lock:
             if self._mint is None:
@@ -179,7 +181,8 @@ class Services:
 
                 mint = self.config.mint
                 settings = MintSettings(
-                    reserve_descriptor=mint.reserve_descriptor or None,
+                    reserve_descriptor=reserve or None,
+                    reserve_signer=mint.reserve_signer,
                     finalization_depth=mint.finalization_depth,
                     reserve_signer_label=mint.reserve_signer_label or None,
                     fee_rate=mint.fee_rate or None,
@@ -189,7 +192,8 @@ class Services:
                 )
                 ensure_private_dir(self.data_dir)
                 self._mint = Mint(self.data_dir, keystore, chain=chain, settings=settings,
-                                  clock=lambda: self.clocks.wall().timestamp())
+                                  clock=lambda: self.clocks.wall().timestamp(),
+                                  quorum=(lambda: self.quorum) if quorum_signer else None)
             return self._mint
 
     # -- operator actions -------------------------------------------------------------------

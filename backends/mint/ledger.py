@@ -14,6 +14,7 @@ Tables
 ``redemptions``    redemptions: payout, status, the operator who approved, the signed tx
 ``consolidations`` consolidation transactions of the reserve's small coins
 ``reserve_locks``  reserve coins spent by a recorded, not yet final, payout or consolidation
+``quorum_payouts`` redemptions handed to the signer quorum whose outcome is not recorded yet
 ``operator_signatures``  accepted operator request signatures (hashed), to refuse replays
 ``events``, ``silences``  the events history (acknowledged or not) and silences of alerts
 
@@ -142,6 +143,10 @@ CREATE TABLE IF NOT EXISTS consolidations (
     created_at       REAL NOT NULL,
     updated_at       REAL NOT NULL,
     finalized_height INTEGER
+);
+CREATE TABLE IF NOT EXISTS quorum_payouts (
+    redemption_id TEXT PRIMARY KEY REFERENCES redemptions(redemption_id),
+    started_at    REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS reserve_locks (
     outpoint  TEXT PRIMARY KEY,

@@ -166,6 +166,9 @@ def approve_and_broadcast(
     approval (or :func:`retry_funding`) tries again.
     """
     redemption = get_redemption(ledger, redemption_id)
+    if redemption.status == "approved" and redemption.txid is None:
+        raise RedemptionError(f"redemption {redemption_id[:16]} is being paid through the signer quorum",
+                              hint="`mint refresh` settles it with the quorum's ledger")
     if redemption.status == "approved":  # signed and recorded earlier; finish the broadcast
         return _broadcast(ledger, reserve.chain, redemption, now=now)
     if redemption.status != "pending":

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
-from . import attestation, consolidation, events, metrics
+from . import attestation, consolidation, events, metrics, quorum_payouts
 from .blindrsa import Variant
 from .consolidation import Consolidation, ConsolidationPlan
 from .deposits import (
@@ -56,19 +56,22 @@ from .redemptions import (
 )
 
 DEFAULT_FINALIZATION_DEPTH = 6
+RESERVE_SIGNERS = ("hot", "quorum")
 
 
 @dataclass(frozen=True)
 class MintSettings:
     """What the operator configures.
 
-    ``reserve_descriptor`` is the watched reserve wallet; ``reserve_signer_label`` the
-    keystore mnemonic whose key signs its spends (the hot-key signer); ``fee_rate`` a fixed
-    sat/vB, or None to ask the chain for a 6-block estimate.
+    ``reserve_descriptor`` is the watched reserve wallet; ``reserve_signer`` who signs its
+    payouts: ``hot``, the keystore mnemonic ``reserve_signer_label``, or ``quorum``, the
+    Coldcard quorum's coordinator given to :class:`Mint` (the reserve is then the quorum's
+    wallet); ``fee_rate`` a fixed sat/vB, or None to ask the chain for a 6-block estimate.
     """
 
     reserve_descriptor: str | None = None
     finalization_depth: int = DEFAULT_FINALIZATION_DEPTH
+    reserve_signer: str = "hot"  # "hot" (the keystore key) or "quorum" (the Coldcard quorum)
     reserve_signer_label: str | None = None
     fee_rate: float | None = None
     min_change: int = 1_000
@@ -76,6 +79,8 @@ class MintSettings:
     events_retention_days: int = events.DEFAULT_RETENTION_DAYS
 
     def __post_init__(self) -> None:
+        if self.reserve_signer not in RESERVE_SIGNERS:
+            raise MintError(f"reserve_signer must be 'hot' or 'quorum', got {self.reserve_signer!r}")
         depth = self.finalization_depth
         if isinstance(depth, bool) or not isinstance(depth, int) or not 1 <= depth <= 1000:
             raise MintError(f"finalization_depth must be 1..1000 blocks, got {depth!r}")
@@ -104,9 +109,12 @@ class Mint:
         chain=None,
         settings: MintSettings | None = None,
         clock: Callable[[], float] = time.time,
+        quorum=None,
     ) -> None:
         self.ledger = Ledger.in_data_dir(data_dir)
         self.settings = settings or MintSettings()
+        # the quorum's Coordinator, or a callable opening it on first use (reserve_signer "quorum")
+        self._quorum = quorum
         self.chain = chain
         self._signers = Signers(keystore)
         self._keystore = keystore
@@ -168,6 +176,21 @@ class Mint:
                                hint="set mint.reserve_descriptor and a chain in the config")
         return self.chain, self.settings.reserve_descriptor
 
+    @property
+    def signs_with_quorum(self) -> bool:
+        return self.settings.reserve_signer == "quorum"
+
+    def _coordinator(self):
+        if self._quorum is None:
+            raise RedemptionError("the mint's reserve signer is the quorum, but no quorum is configured",
+                                  hint="add [quorum] and its [[quorum.signers]], or set mint.reserve_signer = 'hot'")
+        return self._quorum() if callable(self._quorum) and not hasattr(self._quorum, "spend") else self._quorum
+
+    def payout_allowance(self):
+        """What the quorum's HSM policy still lets out this period (``quorum_payouts.Allowance``),
+        or None with the hot-key signer (which has no limit of its own)."""
+        return quorum_payouts.allowance(self._coordinator()) if self.signs_with_quorum else None
+
     def _reserve_wallet(self) -> Reserve:
         from backends.wallet import mint_policy, parse_descriptor
 
@@ -177,6 +200,10 @@ class Mint:
         settings = self.settings
 
         def sign(psbt) -> None:
+            if self.signs_with_quorum:
+                raise RedemptionError("consolidations are signed by the hot key; the quorum signer pays "
+                                      "redemptions only", hint="merge coins with a quorum spend to the "
+                                                               "quorum's own address (quorum spend)")
             if label is None:
                 raise RedemptionError("the mint has no reserve signer configured",
                                       hint="set mint.reserve_signer_label to the keystore key of the reserve")
@@ -234,16 +261,25 @@ class Mint:
         Refused while payouts are paused (auto-pause is checked first)."""
         with self._spend_lock:
             self._check_running()
-            redemption = approve_and_broadcast(self.ledger, redemption_id, operator, self._reserve_wallet(),
-                                               now=self._clock())
+            if self.signs_with_quorum:
+                redemption = quorum_payouts.pay(self.ledger, redemption_id, operator, self._coordinator(),
+                                                now=self._clock())
+            else:
+                redemption = approve_and_broadcast(self.ledger, redemption_id, operator, self._reserve_wallet(),
+                                                   now=self._clock())
         if redemption.status == "pending" and redemption.reason:
-            self.record_event("unfundable", "warn", f"redemption {redemption_id[:16]} of {redemption.amount_sat} "
-                                                    f"sat waits: {redemption.reason}")
+            kind = "quorum_refused" if self.signs_with_quorum else "unfundable"
+            self.record_event(kind, "warn", f"redemption {redemption_id[:16]} of {redemption.amount_sat} "
+                                            f"sat waits: {redemption.reason}")
         return redemption
 
     def retry_funding(self, redemption_id: str) -> Redemption:
         with self._spend_lock:
             self._check_running()
+            if self.signs_with_quorum:
+                operator = self.redemption(redemption_id).approved_by or "operator"
+                return quorum_payouts.pay(self.ledger, redemption_id, operator, self._coordinator(),
+                                          now=self._clock())
             return retry_funding(self.ledger, redemption_id, self._reserve_wallet(), now=self._clock())
 
     def _check_running(self) -> None:
@@ -398,15 +434,21 @@ class Mint:
         (run at start: a payout broadcast just before a crash is found and recorded here)."""
         chain, descriptor = self._reserve()
         depth, now = self.settings.finalization_depth, self._clock()
-        changed = (refresh_deposits(self.ledger, chain, depth, now=now),
-                   refresh_redemptions(self.ledger, chain, depth, now=now, reserve_descriptor=descriptor))
+        settled = []
+        if self.signs_with_quorum:  # payouts a killed process left with the quorum, first
+            with self._spend_lock:
+                settled = quorum_payouts.settle(self.ledger, self._coordinator(), now=now)
+        deposits = refresh_deposits(self.ledger, chain, depth, now=now)
+        redemptions = refresh_redemptions(self.ledger, chain, depth, now=now, reserve_descriptor=descriptor)
         consolidation.refresh_consolidations(self.ledger, chain, depth, now=now, reserve_descriptor=descriptor)
-        for redemption in changed[1]:
+        for redemption in redemptions:
             if redemption.status == "pending" and redemption.reason:
                 self.record_event("double_spend", "critical",
                                   f"payout {redemption.redemption_id[:16]} was double-spent; it waits for funding again")
             elif redemption.status in ("approved", "broadcast") and redemption.reason:
                 self.record_event("double_spend", "warn",
                                   f"payout {redemption.redemption_id[:16]} is in conflict: {redemption.reason}")
+        found = {r.redemption_id for r in redemptions}
+        changed = (deposits, [self.redemption(r) for r in settled if r not in found] + redemptions)
         self._watch_health()
         return changed

@@ -100,8 +100,10 @@ def settle(
     """Bring the recorded spends of ``table`` up to date with the chain; the ids that changed
     (a conflicted spend still waiting counts as changed when its reason does)."""
     key = _key(table)
+    # an approved row without a transaction is a payout the signer quorum is still signing
+    # (``quorum_payouts`` settles it); there is nothing of the mint's own to send yet
     rows = ledger.read(f"SELECT {key}, status, txid, raw_tx, reason FROM {table} "
-                       f"WHERE status IN ('approved', 'broadcast') ORDER BY created_at, {key}")
+                       f"WHERE status IN ('approved', 'broadcast') AND txid IS NOT NULL ORDER BY created_at, {key}")
     changed = []
     foreign = None
     for spend_id, status, txid, raw_tx, reason in rows:

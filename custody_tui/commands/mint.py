@@ -179,6 +179,8 @@ def _status(args, services: Services) -> None:
     if mint.settings.reserve_descriptor and mint.chain is not None:
         data["health"] = mint.health().to_dict()
         data["recommendation"] = mint.recommendation()
+    allowance = mint.payout_allowance()
+    data["payout_allowance"] = allowance.to_dict() if allowance else None
     issuing = next((k for k in keysets if k.active), None)
     lines = [
         f"mint {mint.mint_id[:16]}",
@@ -192,6 +194,7 @@ def _status(args, services: Services) -> None:
     lines.append(f"auto-pause: {'on' if pause.auto_pause else 'off'}")
     if "health" in data:
         lines.append(f"health: {data['health']['status']} (recommendation: {data['recommendation']})")
+    lines.append(f"payouts signed by: {allowance.text() if allowance else 'the hot key'}")
     emit(args, data, "\n".join(lines))
 
 
@@ -278,9 +281,11 @@ def _redemptions(args, services: Services) -> None:
     action = args.redemptions_action
     if action == "list":
         rows = mint.redemptions(args.status)
+        allowance = mint.payout_allowance()  # the queue shows what the quorum's policy still allows
         emit(args, [r.to_dict(depth_required=depth) for r in rows],
-             "\n".join(f"{r.redemption_id}  {r.amount_sat} sat  {r.status}  {r.address}"
-                       + (f"  ({r.reason})" if r.reason else "") for r in rows) or "(no redemptions)")
+             "\n".join([*(f"{r.redemption_id}  {r.amount_sat} sat  {r.status}  {r.address}"
+                          + (f"  ({r.reason})" if r.reason else "") for r in rows)] or ["(no redemptions)"])
+             + (f"\n{allowance.text()}" if allowance else ""))
         return
     if action == "approve":
         with unlocked(services), services.audited("mint", "redemption approve", irreversible=True,

@@ -99,6 +99,7 @@ def test_an_operator_runs_the_mint_from_the_command_line(cli):
     assert (books["issued_sat"], books["redemptions_broadcast_sat"]) == (10_000, 10_000)
     status = json.loads(cli("mint", "status", "--json")[1])
     assert status["redemptions"]["broadcast"] == 1 and status["health"]["status"] == "healthy"
+    assert status["payout_allowance"] is None  # the hot key has no period limit of its own
     assert json.loads(cli("mint", "reserves", "--json")[1])["utxo_count"] == 1  # the other is in flight
 
     code, out, _ = cli("mint", "metrics")
@@ -196,3 +197,13 @@ def test_serve_unlock_hours_must_be_a_finite_number_too(tmp_path, capsys, hours)
         main(["--data-dir", str(tmp_path / "d"), "mint", "serve", "--unlock-hours", hours])
     assert stopped.value.code == 2
     assert "--unlock-hours: must be a number of hours above 0 and at most 720" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("setting, message", [
+    ("reserve_signer = 'cold'", "mint.reserve_signer must be 'hot' or 'quorum'"),
+    ("reserve_signer = 'quorum'", "mint.reserve_signer = 'quorum' needs [quorum] and its signers"),
+])
+def test_the_reserve_signer_setting_is_checked_naming_the_key(data_dir, capsys, setting, message):
+    (data_dir / "config.toml").write_text(f"network = 'regtest'\n[mint]\n{setting}\n")
+    assert main(["--data-dir", str(data_dir), "mint", "status"]) == 1
+    assert message in capsys.readouterr().err
