@@ -5,7 +5,7 @@
 - ``blindrsa``: RFC 9474 RSA blind signatures (all four RSABSSA-SHA384 variants);
 - ``rsa_native``: the unpadded RSA operations through OpenSSL 3;
 - ``keysets``: denomination sets, a key per denomination, private keys in the keystore;
-- ``deposits``: registration by outpoint, credit at the required chain depth;
+- ``deposits``: deposit addresses with claim secrets, registration by outpoint, credit at depth;
 - ``issuance``: blind signatures drawn on credited deposits;
 - ``notes``: notes and spending each exactly once;
 - ``reserves``: inventory, accounting summary and health (read-only);
@@ -17,6 +17,7 @@
 - ``attestation``: signed reserve attestations, verified offline naming an altered field;
 - ``operators``: operator-signed admin requests (HMAC keys in the keystore, no replays);
 - ``redemptions``: notes burned for payouts from the reserve, crash-safe settlement;
+- ``quorum_payouts``: payouts signed by the Coldcard quorum, settled against its ledger;
 - ``errors``: the mint's typed failures.
 
 Pure Python; never imports textual or rich.
