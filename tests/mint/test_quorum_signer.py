@@ -111,44 +111,47 @@ from backends.mint.service import Mint, MintSettings
 from backends.quorum import Coordinator, QuorumSpec, SignerSpec
 from tests.quorum.crashing_spend import KilledAround
 
-spec_json, data_dir, socket, descriptor, redemption_id = sys.argv[1:]
+spec_json, data_dir, socket, descriptor, redemption_id, when = sys.argv[1:]
 raw = json.loads(spec_json)
 raw["signers"] = tuple(SignerSpec(**s) for s in raw["signers"])
 chain = RemoteChain(socket)
-coordinator = Coordinator(QuorumSpec(**raw), Path(data_dir), chain=KilledAround(chain, "after"))
+coordinator = Coordinator(QuorumSpec(**raw), Path(data_dir), chain=KilledAround(chain, when))
 settings = MintSettings(reserve_descriptor=descriptor, reserve_signer="quorum", finalization_depth=2)
 mint = Mint(Path(data_dir), Keystore(Path(data_dir) / "keystore", KdfParams.fast()), chain=chain,
             settings=settings, quorum=coordinator)
 mint.approve_redemption(redemption_id, "op-crash")
-sys.exit(3)  # never reached: killed right after the chain accepted the quorum's transaction
+sys.exit(3)  # never reached: killed as the quorum broadcasts (before or after the chain has it)
 """
 
 
-@pytest.mark.slow
-def test_killed_between_the_quorums_broadcast_and_recording_the_restart_records_it_and_never_pays_twice(
-        quorum_mint, tmp_path):
+def _approve_killed(qm, tmp_path, redemption_id: str, when: str) -> None:
     import dataclasses
 
-    qm = quorum_mint
-    redemption = qm.redemption([500_000])
     server = ChainServer(qm.rig.chain, tmp_path / "chain.sock")
     server.start()
     try:
         child = subprocess.run(
             [sys.executable, "-c", CHILD, json.dumps(dataclasses.asdict(qm.rig.spec())), str(qm.data_dir),
-             str(tmp_path / "chain.sock"), qm.rig.descriptor, redemption.redemption_id],
+             str(tmp_path / "chain.sock"), qm.rig.descriptor, redemption_id, when],
             cwd=REPO, capture_output=True, text=True, timeout=120)
     finally:
         server.stop()
     assert child.returncode == -9, child.stdout + child.stderr
-    cut = qm.mint.redemption(redemption.redemption_id)
+    cut = qm.mint.redemption(redemption_id)
     assert (cut.status, cut.txid) == ("approved", None)  # handed to the quorum, outcome unrecorded
+    qm.mint.close()  # the restart: a new mint on the same data dir
+    qm.mint = qm.open_mint(qm.rig.chain, qm.coordinator)
+
+
+@pytest.mark.slow
+def test_killed_between_the_quorums_broadcast_and_recording_the_restart_records_it_and_never_pays_twice(
+        quorum_mint, tmp_path):
+    qm = quorum_mint
+    redemption = qm.redemption([500_000])
+    _approve_killed(qm, tmp_path, redemption.redemption_id, "after")
     [sent] = qm.spends()
     assert qm.rig.chain.tx_status(sent).state == "mempool"
-
-    # the restart: a new mint on the same data dir settles with the quorum's ledger first
-    qm.mint.close()
-    qm.mint = qm.open_mint(qm.rig.chain, qm.coordinator)
+    # the next approval settles with the quorum's ledger first, then builds only its own payout
     assert qm.mint.approve_redemption(qm.redemption([100_000]).redemption_id, "op").status == "broadcast"
     found = qm.mint.redemption(redemption.redemption_id)
     assert (found.status, found.txid, found.approved_by) == ("broadcast", sent, "op-crash")
@@ -161,3 +164,16 @@ def test_killed_between_the_quorums_broadcast_and_recording_the_restart_records_
     assert (row.state, row.txid) == ("recorded", sent)
     qm.rig.chain.mine(DEPTH, BURN_ADDRESS)
     assert sorted(r.status for r in qm.mint.refresh()[1]) == ["finalized", "finalized"]
+
+
+@pytest.mark.slow
+def test_killed_before_the_quorums_broadcast_the_restart_finds_nothing_went_out_and_it_waits(quorum_mint, tmp_path):
+    qm = quorum_mint
+    redemption = qm.redemption([500_000])
+    _approve_killed(qm, tmp_path, redemption.redemption_id, "before")
+    assert qm.spends() == []
+    [back] = qm.mint.refresh()[1]
+    assert (back.redemption_id, back.status, back.txid) == (redemption.redemption_id, "pending", None)
+    assert "was dropped" in back.reason and "nothing went out" in back.reason
+    paid = qm.mint.approve_redemption(redemption.redemption_id, "op")
+    assert paid.status == "broadcast" and qm.spends() == [paid.txid]
