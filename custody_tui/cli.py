@@ -7,6 +7,7 @@
     custody-tui audit list|verify|export
     custody-tui chain status|mine|watch|utxos|history|broadcast|tx
     custody-tui quorum status|arm|enable|disable|spend|preflight|sign-message|verify-message
+    custody-tui policy show|validate|diff|push|history|authorize|totp-enroll
     custody-tui qr    show|split|export|join
     custody-tui bunker key|token|serve|relay|demo-client
     custody-tui mint  status|reserves|health|accounting|metrics|refresh|keys|deposit|redemptions|consolidate|attest|verify-attestation|serve|events|pause|resume|auto-pause|operator
@@ -29,6 +30,7 @@ from .commands import chain as chain_cmd
 from .commands import config as config_cmd
 from .commands import keys as keys_cmd
 from .commands import mint as mint_cmd
+from .commands import policy as policy_cmd
 from .commands import qr as qr_cmd
 from .commands import quorum as quorum_cmd
 from .config import Config, load_config
@@ -36,6 +38,7 @@ from .logs import log_to_file, log_to_stderr
 from .paths import CONFIG_ENV, default_data_dir, resolve_config_file
 
 AREA_COMMANDS = {"keys": keys_cmd, "audit": audit_cmd, "chain": chain_cmd, "quorum": quorum_cmd,
+                 "policy": policy_cmd,
                  "bunker": bunker_cmd,
                  "mint": mint_cmd}
 

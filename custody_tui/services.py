@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from backends.keystore import Keystore
     from backends.quorum import Coordinator
     from backends.mint.service import Mint
+    from backends.policy import PolicyHistory
 
 #: the keystore passphrase of the demo rig; published on purpose, shown on screen
 DEMO_PASSPHRASE = "custody-demo"
@@ -77,6 +78,7 @@ class Services:
         self._quorum: Coordinator | None = None
         self._bunker: TokenStore | None = None
         self._mint: Mint | None = None
+        self._policy_history: PolicyHistory | None = None
 
     # -- backends, opened on first use ----------------------------------------------------
 
@@ -143,9 +145,26 @@ class Services:
             if self._quorum is None:
                 from backends.quorum import Coordinator
 
-                self._quorum = Coordinator(quorum_spec(self.config, self.data_dir), self.data_dir,
-                                           chain=lambda: self.chain, audited=self.audited)
+                spec = quorum_spec(self.config, self.data_dir)
+                history = self._open_policy_history()
+                self._quorum = Coordinator(spec, self.data_dir, chain=lambda: self.chain, audited=self.audited,
+                                           intended_policy=history.latest_policy)
             return self._quorum
+
+    @property
+    def policy_history(self) -> PolicyHistory:
+        """Every HSM policy version pushed (``DATA_DIR/policy.sqlite3``); the newest is the
+        policy the quorum verifies its signers against."""
+        with self._lock:
+            return self._open_policy_history()
+
+    def _open_policy_history(self) -> PolicyHistory:
+        if self._policy_history is None:
+            from backends.policy import PolicyHistory
+
+            self._policy_history = PolicyHistory(ensure_private_dir(self.data_dir),
+                                                 clock=lambda: self.clocks.wall().timestamp())
+        return self._policy_history
 
     @property
     def runs_demo_devices(self) -> bool:
@@ -260,6 +279,9 @@ class Services:
             if self._bunker is not None:
                 self._bunker.close()
                 self._bunker = None
+            if self._policy_history is not None:
+                self._policy_history.close()
+                self._policy_history = None
             if self._audit is not None:
                 self._audit.close()
                 self._audit = None

@@ -54,7 +54,8 @@ class Coordinator:
 
     def __init__(self, spec: QuorumSpec, data_dir: Path, *, chain: Any = None, audited: Audited | None = None,
                  on_event: Callable[[Any], None] | None = None, client_factory: Callable[[str], Any] | None = None,
-                 gates: list[Callable] | None = None) -> None:
+                 gates: list[Callable] | None = None,
+                 intended_policy: Callable[[], dict | None] | None = None) -> None:
         from backends.coldcard.client import ColdcardClient
 
         self.spec = spec
@@ -69,6 +70,11 @@ class Coordinator:
         self.gates: list[Callable] = list(gates or [])
         self.ledger = SpendLedger(self.data_dir / "quorum.sqlite3")
         self.accepted_hashes = accepted_policy_hashes(spec.policy)
+        #: where the policy last pushed is kept (``backends.policy``); it wins over the
+        #: configured file and is read again at every status read, so a push made by another
+        #: process (the CLI while the app polls) is what this coordinator verifies and heals with
+        self._intended_policy = intended_policy
+        self._follow_intended_policy()
         self.heal = HealTracker(spec.heal_cooldown_seconds, spec.heal_max_attempts)
         self._lock = threading.Lock()
         self._statuses: dict[str, SignerStatus] = {
@@ -113,8 +119,26 @@ class Coordinator:
         """From the newest statuses (a signer never read counts as not live)."""
         return health_of(self.statuses(), self.spec.threshold)
 
+    def adopt_policy(self, policy: dict) -> None:
+        """Expect ``policy`` from now on: a signer running another is stale (not live), and
+        arming and auto-heal upload this one. The caller has validated it."""
+        from dataclasses import replace
+
+        accepted = accepted_policy_hashes(policy)
+        with self._lock:
+            self.spec = replace(self.spec, policy=policy)
+            self.accepted_hashes = accepted
+
+    def _follow_intended_policy(self) -> None:
+        if self._intended_policy is None:
+            return
+        policy = self._intended_policy()
+        if policy is not None and policy != self.spec.policy:
+            self.adopt_policy(policy)
+
     def refresh(self, names: list[str] | None = None) -> list[SignerStatus]:
         """Read the named signers (all by default) now, in parallel; returns their statuses."""
+        self._follow_intended_policy()
         signers = [self.spec.signer(n) for n in names] if names else list(self.spec.signers)
         overrides = self.ledger.enabled_overrides()
 
