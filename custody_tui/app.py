@@ -21,9 +21,9 @@ from screens.help import HelpScreen
 from screens.keys import KeysScreen, format_ttl
 from screens.placeholders import (
     CeremoniesScreen,
-    PolicyScreen,
     ReservesScreen,
 )
+from screens.policy import PolicyScreen
 from screens.quorum import QuorumScreen
 from screens.quorum_parts import health_words, never_read
 from screens.widgets import StatusLine

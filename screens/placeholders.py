@@ -24,15 +24,6 @@ class PlaceholderScreen(AreaScreen):
             yield Static(f"Planned: {self.PLANNED}", classes="placeholder-planned")
 
 
-class PolicyScreen(PlaceholderScreen):
-    AREA = "policy"
-    TITLE = "Policy"
-    PLANNED = (
-        "edit, validate, diff and push the Coldcard HSM policy (per-transaction cap, velocity, "
-        "whitelist, TOTP-gated surge tier) and the coordinator's global velocity cap."
-    )
-
-
 class CeremoniesScreen(PlaceholderScreen):
     AREA = "ceremonies"
     TITLE = "MPC ceremonies"
