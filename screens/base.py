@@ -222,3 +222,62 @@ class AreaScreen(Screen):
         # markup off: messages quote what the operator typed (an address, a path, a label)
         self.notify(message, title=error_title(exc), severity="error", timeout=8, markup=False)
         self.refresh_bindings()
+
+
+class OperationScreen(AreaScreen):
+    """An area whose actions ask devices (``OPERATIONS``): one runs at a time, the others
+    are dimmed (and say why) until it ends, its failure goes to the screen's log and a
+    notification. Subclasses provide ``log_line`` and may override ``operation_started``."""
+
+    OPERATIONS: ClassVar[tuple[str, ...]] = ()
+    #: where the screen's running operations write, as the operator knows it
+    LOG_NAME: ClassVar[str] = "the log"
+
+    running: str | None = None  # the operation in flight, in words
+
+    def log_line(self, line: Any) -> None:
+        raise NotImplementedError
+
+    def operation_started(self, what: str, title: str) -> None:
+        """The operation ``what`` begins (``title`` heads its lines, if given)."""
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if self.running and action in self.OPERATIONS:
+            return None
+        return super().check_action(action, parameters)
+
+    def on_key(self, event: events.Key) -> None:
+        operation_keys = {a.key for a in self.ACTIONS if a.action in self.OPERATIONS}
+        if self.running and event.key in operation_keys:
+            self._say_wait()
+            event.stop()
+            return
+        super().on_key(event)
+
+    def _say_wait(self) -> None:
+        self.notify(f"Wait: {self.running} is still running (see {self.LOG_NAME}).", severity="warning",
+                    markup=False)
+
+    def operate(self, what: str, call: Callable[[], Any], done: Callable[[Any], None], *, title: str = "") -> None:
+        """Run one device operation in a worker; the screen says it runs until it ends. The
+        palette reaches here without the keys' check, hence the second one."""
+        from rich.text import Text
+
+        if self.running:
+            self._say_wait()
+            return
+        self.running = what
+        self.operation_started(what, title)
+        self.refresh_bindings()
+
+        def finished(result: Any) -> None:
+            self.running = None
+            done(result)
+
+        def refused(exc: CustodyError) -> None:
+            self.running = None
+            self.log_line(Text(f"✗ {what}: {exc}", style="bold red"))
+            self.show_error(exc)
+            self.refresh_state()
+
+        self.run_backend(call, done=finished, description=what.capitalize(), refused=refused)

@@ -14,7 +14,7 @@ from textual.widgets import RichLog, Static
 
 from backends.errors import CustodyError
 
-from .base import AreaAction, AreaScreen, error_text
+from .base import AreaAction, OperationScreen, error_text
 from .widgets import FormField, FormScreen, ResultScreen
 
 NEEDS_CONFIG = "configure [quorum] first (README: Signer quorum)"
@@ -28,7 +28,7 @@ def _enrol_ready(services) -> bool:
     return services.quorum_configured and services.keystore.is_unlocked
 
 
-class PolicyScreen(AreaScreen):
+class PolicyScreen(OperationScreen):
     AREA = "policy"
     TITLE = "Policy"
     ACTIONS = (
@@ -47,11 +47,11 @@ class PolicyScreen(AreaScreen):
                    needs=NEEDS_CONFIG, show=False),
     )
     OPERATIONS = ("edit", "push_file", "authorize", "totp")
+    LOG_NAME = "the push log"
 
     def __init__(self) -> None:
         super().__init__()
         self.view: Any = None
-        self.running: str | None = None
 
     def compose_body(self) -> ComposeResult:
         if not self.services.quorum_configured:
@@ -91,6 +91,7 @@ class PolicyScreen(AreaScreen):
         self.view = view
         self.query_one("#policy-intended", Static).update(tier_lines(view))
         self.query_one("#policy-signers", Static).update(signer_lines(view.signers))
+        self.app.poll_status()  # the status line says the health just read, not at its next poll
 
     def show_unavailable(self, exc: CustodyError) -> None:
         self.query_one("#policy-intended", Static).update(Text(f"policy unavailable: {error_text(exc)}", style="red"))
@@ -98,33 +99,8 @@ class PolicyScreen(AreaScreen):
     def log_line(self, line: Text | str) -> None:
         self.query_one("#policy-log", RichLog).write(line)
 
-    # -- one push at a time -------------------------------------------------------------
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if self.running and action in self.OPERATIONS:
-            return None
-        return super().check_action(action, parameters)
-
-    def operate(self, what: str, call, done) -> None:
-        if self.running:
-            self.notify(f"Wait: {self.running} is still running (see the push log).", severity="warning",
-                        markup=False)
-            return
-        self.running = what
-        self.log_line(Text(f"— {what}", style="bold"))
-        self.refresh_bindings()
-
-        def finished(result: Any) -> None:
-            self.running = None
-            done(result)
-
-        def refused(exc: CustodyError) -> None:
-            self.running = None
-            self.log_line(Text(f"✗ {what}: {exc}", style="bold red"))
-            self.show_error(exc)
-            self.refresh_state()
-
-        self.run_backend(call, done=finished, description=what.capitalize(), refused=refused)
+    def operation_started(self, what: str, title: str) -> None:
+        self.log_line(Text(f"— {title or what}", style="bold"))
 
     def device_event(self, event: Any) -> None:
         """From a worker thread: one device's progress or outcome, onto the push log."""

@@ -6,11 +6,10 @@ coordinator (``backends.quorum``) in a worker; its events are rendered as they c
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from rich.text import Text
-from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -19,7 +18,7 @@ from textual.widgets import RichLog, Static
 from backends.errors import CustodyError
 from backends.outside_input import is_decimal
 
-from .base import AreaAction, AreaScreen, error_text
+from .base import AreaAction, OperationScreen, error_text
 from .quorum_parts import (
     PreflightScreen,
     SignerCard,
@@ -45,7 +44,7 @@ def _demo_devices_here(services) -> bool:
     return services.quorum_configured and services.runs_demo_devices
 
 
-class QuorumScreen(AreaScreen):
+class QuorumScreen(OperationScreen):
     AREA = "quorum"
     TITLE = "Signer quorum"
     ACTIONS = (
@@ -69,6 +68,7 @@ class QuorumScreen(AreaScreen):
     )
     #: actions that ask the devices: one at a time, and none while an operation runs
     OPERATIONS = ("spend", "sign_message", "arm", "enable", "disable", "power_cycle")
+    LOG_NAME = "the step log"
     BINDINGS = [
         Binding("left", "select(-1)", "previous signer", show=False, priority=True),
         Binding("right", "select(1)", "next signer", show=False, priority=True),
@@ -192,45 +192,10 @@ class QuorumScreen(AreaScreen):
 
     # -- one operation at a time ------------------------------------------------------------
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if self.running and action in self.OPERATIONS:
-            return None
-        return super().check_action(action, parameters)
-
-    def on_key(self, event: events.Key) -> None:
-        operation_keys = {a.key for a in self.ACTIONS if a.action in self.OPERATIONS}
-        if self.running and event.key in operation_keys:
-            self.notify(f"Wait: {self.running} is still running (see the step log).", severity="warning",
-                        markup=False)
-            event.stop()
-            return
-        super().on_key(event)
-
-    def operate(self, what: str, call: Callable[[], Any], done: Callable[[Any], None], *, title: str = "") -> None:
-        """Run one device operation in a worker (``title`` heads its lines in the step log);
-        the screen says it runs until it ends. The palette reaches here without the keys'
-        check, hence the second one."""
-        if self.running:
-            self.notify(f"Wait: {self.running} is still running (see the step log).", severity="warning",
-                        markup=False)
-            return
+    def operation_started(self, what: str, title: str) -> None:
         if title:
             self.begin(title)
-        self.running = what
-        self.refresh_bindings()
         self.show_statuses()
-
-        def finished(result: Any) -> None:
-            self.running = None
-            done(result)
-
-        def refused(exc: CustodyError) -> None:
-            self.running = None
-            self.log_line(Text(f"✗ {what}: {exc}", style="bold red"))
-            self.show_error(exc)
-            self.refresh_state()
-
-        self.run_backend(call, done=finished, description=what.capitalize(), refused=refused)
 
     def stream(self, operation: Iterator[Any]) -> Any:
         """In the worker: hand each event to the step log as it comes; returns the last."""

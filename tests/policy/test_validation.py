@@ -168,3 +168,18 @@ def test_any_policy_file_is_taken_or_refused_with_a_typed_error(data):
         assert "Traceback" not in str(exc)
         return
     assert isinstance(policy, dict) and len(policy_hash(policy)) == 64
+
+
+FORM_NAMES = ["period", "auto_max", "auto_velocity", "surge_max", "surge_velocity", "surge_users",
+              "surge_min_users", "whitelist", "msg_paths", "share_xpubs", "share_addrs", "notes"]
+
+
+@given(st.sampled_from(FORM_NAMES), odd_text | st.sampled_from(["²", "1" * 5000, "-1", "1e3", SINK.upper(), "m/1'/*"]))
+def test_whatever_is_typed_in_the_editor_is_taken_or_refused_with_a_typed_error(name, typed):
+    tiers = TwoTierPolicy.from_policy(two_tier())
+    try:
+        checked = check_policy(from_form(to_form(tiers) | {name: typed}, tiers), network="regtest", wallets=[WALLET])
+    except CustodyError as exc:
+        assert str(exc)
+        return
+    assert len(checked.hash()) == 64
