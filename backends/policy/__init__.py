@@ -19,7 +19,7 @@ firmware decides: validation and the policy hash are the HSM engine's
 from importlib import import_module
 
 _WHERE = {
-    "FieldChange": "diff", "SignerPolicy": "diff", "armed_policies": "diff", "field_changes": "diff",
+    "FieldChange": "diff", "SignerPolicy": "diff", "armed_policies": "diff", "field_changes": "diff", "masked": "diff",
     "check_policy": "document", "parse_policy": "document", "policy_hash": "document",
     "read_policy_file": "document",
     "EnrolmentError": "errors", "NotTwoTier": "errors", "PolicyError": "errors", "PolicyFileError": "errors",

@@ -28,9 +28,14 @@ class FieldChange:
         return f"{self.field}: {_shown(self.old)} -> {_shown(self.new)}"
 
     def as_dict(self) -> dict:
-        masked = self.field.split(".")[-1] in _MASKED
-        return {"field": self.field, "old": "…" if masked else self.old, "new": "…" if masked else self.new,
+        hidden = self.field.split(".")[-1] in _MASKED
+        return {"field": self.field, "old": "…" if hidden else self.old, "new": "…" if hidden else self.new,
                 "text": self.text()}
+
+
+def masked(policy: dict) -> dict:
+    """``policy`` for printing: the boot code and the storage locker's text left out."""
+    return {k: ("…" if k in _MASKED else v) for k, v in policy.items()}
 
 
 def _shown(value: object) -> str:

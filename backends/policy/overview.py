@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .diff import FieldChange, SignerPolicy, armed_policies, field_changes
+from .diff import FieldChange, SignerPolicy, armed_policies, field_changes, masked
 from .document import check_policy, policy_hash
 from .errors import NotTwoTier
 from .history import PolicyHistory, PolicyVersion
@@ -24,7 +24,7 @@ class Overview:
 
     def as_dict(self) -> dict:
         return {"hash": self.hash, "version": None if self.version is None else self.version.number,
-                "source": self.source, "policy": self.policy,
+                "source": self.source, "policy": masked(self.policy),
                 "signers": [s.as_dict() for s in self.signers]}
 
 

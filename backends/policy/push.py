@@ -136,7 +136,8 @@ def authorize_destination(coordinator, history: PolicyHistory, address: str, *, 
         cleaned = cleanup_payment_address(address.strip())
     except (WalletError, BadAddress) as exc:
         raise PolicyError(f"cannot authorise it: {exc}") from None
-    policy = copy.deepcopy(coordinator.spec.policy)
+    # the newest pushed version: this coordinator may not have seen another process's push yet
+    policy = copy.deepcopy(history.latest_policy() or coordinator.spec.policy)
     listed = [rule for rule in policy.get("rules") or [] if rule.get("whitelist")]
     if not listed:
         raise PolicyError("the policy has no whitelist: every destination is allowed already",

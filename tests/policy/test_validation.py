@@ -19,6 +19,7 @@ from backends.policy import (
     check_policy,
     field_changes,
     from_form,
+    masked,
     parse_policy,
     policy_hash,
     read_policy_file,
@@ -156,6 +157,7 @@ def test_a_diff_names_each_field_that_changes_and_hides_codes():
     assert "rules[1].max_amount: 1000000 -> 2000000" in texts_
     assert any(t.startswith("rules[1].whitelist: +bcrt1qft5p") for t in texts_)
     assert field_changes(two_tier(), two_tier()) == []
+    assert masked(new)["boot_to_hsm"] == "…" and masked(new)["period"] == 120
     assert [c.field for c in field_changes(two_tier(), two_tier(rules=two_tier()["rules"][:1]))] == ["rules[2]"]
 
 
