@@ -178,6 +178,33 @@ class Board:
             self.sync()
         return path
 
+    def put_signed(self, data: bytes, *, sync: bool = True) -> Post:
+        """Add a post someone else signed (a courier carrying an offline node's post, or an
+        offline node taking in the board's posts): verified against the roster first, then
+        committed like one's own post. Returns the verified post."""
+        post = self.verify_file(data)
+        path = layout.post_path(post.ceremony, post.phase, post.poster.hex())
+        with self._locked():
+            self._commit_post(self._ref(VIEW), path, data)
+        if sync:
+            self.sync()
+        return post
+
+    def verify_file(self, data: bytes) -> Post:
+        """The verified post in a post file found outside the board (bounded, canonical,
+        signed by a roster key), or its :class:`PostRejected`."""
+        if not isinstance(data, bytes) or len(data) > MAX_POST_BYTES:
+            raise MalformedPost(f"a post file is at most {MAX_POST_BYTES} bytes", path="(file)")
+        try:
+            head = json.loads(data) if data[:1] == b"{" else None
+        except (ValueError, RecursionError):
+            head = None
+        fields = head if isinstance(head, dict) else {}
+        ceremony, phase, poster = (fields.get(k) for k in ("ceremony", "phase", "poster"))
+        if not (layout.is_ceremony_id(ceremony) and layout.is_phase(phase) and layout.is_poster(poster)):
+            raise MalformedPost("the file is not a board post (no valid ceremony, phase and poster)", path="(file)")
+        return parse_post(data, ceremony=ceremony, phase=phase, poster_hex=poster, roster=self.roster)
+
     def _commit_post(self, base: str | None, path: str, data: bytes) -> str | None:
         base_commit = self._repo.commit(base) if base else None
         try:
@@ -285,6 +312,35 @@ class Board:
         return True
 
     # -- reading ----------------------------------------------------------------------------
+
+    def remote_head(self) -> str | None:
+        """The remote's head as last fetched (None before the first sync)."""
+        return self._ref(self._remote_ref)
+
+    def history(self, since: str | None = None) -> list[tuple[str, str]]:
+        """``(commit, post path)`` of every post commit on the remote's branch after
+        ``since`` (an earlier remote head), oldest first: the board's order, the same for
+        every node that syncs (the branch is only ever fast-forwarded). Commits that do not
+        name a post (written by other tools) are skipped."""
+        head = self.remote_head()
+        if head is None or head == since:
+            return []
+        span = f"{since}..{head}" if since else head
+        out = self._repo.git.log("--first-parent", "--reverse", "--format=%H %s", span)
+        found = []
+        for line in out.splitlines():
+            sha, _, subject = line.partition(" ")
+            if subject.startswith(_MESSAGE_PREFIX):
+                found.append((sha, subject.removeprefix(_MESSAGE_PREFIX).strip()))
+        return found
+
+    def raw_post(self, ceremony: str, phase: str, poster: bytes) -> bytes | None:
+        """The file bytes of a post, verified first (for carrying it to an offline node)."""
+        if self.read_post(ceremony, phase, poster) is None:
+            return None
+        tree = self._ceremony_tree(ceremony)
+        entry = trees.get(tree, [phase, poster.hex() + layout.SUFFIX]) if tree is not None else None
+        return entry.data_stream.read() if isinstance(entry, Blob) else None
 
     def _ceremony_tree(self, ceremony: str) -> Tree | None:
         layout.check_ceremony_id(ceremony)

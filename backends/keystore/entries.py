@@ -35,6 +35,8 @@ class EntryKind(str, Enum):
     NOSTR = "nostr"  # 32-byte secp256k1 secret key
     RSA = "rsa"  # private key, DER or PEM bytes
     MPC_SHARE = "mpc_share"  # a threshold key share, serialized by backends.mpc
+    MPC_HOST = "mpc_host"  # a ceremony node's 32-byte host secret key (signs its board posts)
+    MPC_SESSION = "mpc_session"  # one ceremony's one-time secrets: DKG randomness, secret nonces
 
     @classmethod
     def parse(cls, value: str | EntryKind) -> EntryKind:
@@ -112,10 +114,10 @@ def check_raw_secret(kind: EntryKind, secret: bytes | bytearray) -> None:
         raise InvalidSecret(f"a {kind.value} secret must be bytes")
     if not 0 < len(secret) <= SECRET_MAX_BYTES:
         raise InvalidSecret(f"a {kind.value} secret must be 1 byte to 1 MiB long")
-    if kind is EntryKind.NOSTR and (
+    if kind in (EntryKind.NOSTR, EntryKind.MPC_HOST) and (
         len(secret) != 32 or not 0 < int.from_bytes(secret, "big") < _SECP256K1_ORDER
     ):
-        raise InvalidSecret("a nostr secret key is 32 bytes in 1..n-1 of secp256k1")
+        raise InvalidSecret(f"a {kind.value} secret key is 32 bytes in 1..n-1 of secp256k1")
 
 
 def raw_secret_fingerprint(kind: EntryKind, secret: bytes | bytearray) -> str:
