@@ -10,6 +10,7 @@
     custody-tui policy show|validate|diff|push|history|authorize|totp-enroll
     custody-tui qr    show|split|export|join
     custody-tui bunker key|token|serve|relay|demo-client
+    custody-tui ceremony node|roster|dkg|sign|sync|export|import|status|list|recover
     custody-tui mint  status|reserves|health|accounting|metrics|refresh|keys|deposit|redemptions|consolidate|attest|verify-attestation|serve|events|pause|resume|auto-pause|operator
 
 Exit codes: 0 done, 1 refused or failed (the message says why), 2 bad usage.
@@ -26,6 +27,7 @@ from backends.errors import CustodyError, os_error_message
 from . import __version__
 from .commands import audit as audit_cmd
 from .commands import bunker as bunker_cmd
+from .commands import ceremony as ceremony_cmd
 from .commands import chain as chain_cmd
 from .commands import config as config_cmd
 from .commands import keys as keys_cmd
@@ -39,7 +41,7 @@ from .paths import CONFIG_ENV, default_data_dir, resolve_config_file
 
 AREA_COMMANDS = {"keys": keys_cmd, "audit": audit_cmd, "chain": chain_cmd, "quorum": quorum_cmd,
                  "policy": policy_cmd,
-                 "bunker": bunker_cmd,
+                 "bunker": bunker_cmd, "ceremony": ceremony_cmd,
                  "mint": mint_cmd}
 
 

@@ -34,6 +34,7 @@ class CeremonyStatus:
     mismatches: list[str] = field(default_factory=list)
     waiting_on_me: str | None = None
     waiting_on: list[str] = field(default_factory=list)
+    result: dict[str, Any] = field(default_factory=dict)  # group key, address; signatures, txid
 
     def to_dict(self) -> dict[str, Any]:
         return dict(vars(self))
@@ -45,6 +46,7 @@ class CeremonyStatus:
         out.append("  mine:  " + (", ".join(f"{p} ({s})" for p, s in self.mine.items()) or "nothing yet"))
         for phase, names in self.board.items():
             out.append(f"  board: {phase}: {', '.join(names)}")
+        out += [f"  {name}: {value}" for name, value in self.result.items()]
         out += [f"  MISMATCH: {m}" for m in self.mismatches]
         if self.waiting_on_me:
             out.append(f"  waiting on me: {self.waiting_on_me}")
@@ -79,7 +81,19 @@ def ceremony_status(node: Node, row: CeremonyRow) -> CeremonyStatus:
             mismatches.append(f"the board holds a {phase} post by me that this node never made "
                               "(an older copy of the node's data dir?)")
     return CeremonyStatus(row.id, row.kind, row.state, title_of(row), row.note, mine, board, mismatches,
-                          _WAITING_ON_ME.get(row.state), _waiting_on(node, row, view))
+                          _WAITING_ON_ME.get(row.state), _waiting_on(node, row, view), _result(node, row))
+
+
+def _result(node: Node, row: CeremonyRow) -> dict[str, Any]:
+    if row.kind == "dkg" and "thresh_pk" in row.info:
+        group = node.group(row.id)
+        return {"group key": group.thresh_pk.hex(), "address": group.address}
+    out: dict[str, Any] = {}
+    if row.info.get("sigs"):
+        out["signatures"] = ", ".join(row.info["sigs"])
+    if row.info.get("txid"):
+        out["txid"] = row.info["txid"]
+    return out
 
 
 def _waiting_on(node: Node, row: CeremonyRow, view: CeremonyView) -> list[str]:
