@@ -225,17 +225,23 @@ class Node:
 
     # -- posting -----------------------------------------------------------------------------
 
-    def flush(self) -> None:
+    def flush(self, *, push: bool = True) -> None:
         """Post every queued body that has not reached the board (or, offline, the node's
-        own view, from where it is exported by file)."""
+        own view, from where it is exported by file). Without ``push`` the posts are only
+        committed to the node's copy; the next board sync carries them."""
         pending = self.store.unposted()
         if not pending:
             return
         secret = self.host_secret()
         for cid, phase, body in pending:
             self.board.post(cid, phase, body, secret, sync=False)
+        if self.online and not push:
+            return
         if self.online:
             self.board.sync()
+        self._mark_posted(pending)
+
+    def _mark_posted(self, pending: list[tuple[str, str, dict]]) -> None:
         for cid, phase, _ in pending:
             self.store.mark_posted(cid, phase)
             self.emit(cid, "posted", f"posted {phase}" + ("" if self.online else " (to export)"))
@@ -286,9 +292,11 @@ class Node:
 
         self._progress = progress
         try:
-            self.flush()
+            pending = self.store.unposted()
+            self.flush(push=False)
             if self.online:
                 self.board.sync()
+                self._mark_posted(pending)
                 self._index()
             self._discover()
             for row in self.store.ceremonies():

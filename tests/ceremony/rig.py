@@ -44,3 +44,19 @@ def sync_all(nodes, rounds: int = 8, **kwargs) -> None:
     for _ in range(rounds):
         for node in nodes:
             node.sync(**kwargs)
+
+
+def copy_rig(template: Path, root: Path, names: list[str]):
+    """A copy of a rig made by :func:`make_nodes` (a DKG is the slow part of most tests:
+    it is made once and copied), its nodes pointed at the copied board."""
+    import shutil
+
+    shutil.copytree(template, root, dirs_exist_ok=True)
+    board = root / "board.git"
+    nodes = {}
+    for name in names:
+        node = reopen(root, name)
+        if node.online:
+            node.store.set("board", str(board))
+        nodes[name] = node
+    return board, nodes
