@@ -159,6 +159,20 @@ def opened(args, services: Services, *, unlock: bool = True):
         keystore.lock()
 
 
+def find_or_sync(node: Node, ident: str):
+    """The ceremony ``ident``; an online node that does not know it yet syncs once first
+    (a keyholder told "approve 3f2a9c..." should not have to sync by hand)."""
+    from backends.ceremony import UnknownCeremony
+
+    try:
+        return node.find(ident)
+    except UnknownCeremony:
+        if not node.online:
+            raise
+        node.sync()
+        return node.find(ident)
+
+
 def _chain(services: Services):
     return services.chain if services.chain_configured else None
 
@@ -259,7 +273,7 @@ def run_dkg(args, services: Services) -> int:
                 result["ceremony"] = cid
             row = node.ceremony(cid)
         else:
-            row = node.find(args.id)
+            row = find_or_sync(node, args.id)
             with services.audited("ceremony", "dkg join", node=node.name, ceremony=row.id):
                 dkg.join(node, row.id)
         phash = dkg.params_hash(row)
@@ -323,7 +337,7 @@ def run_sign(args, services: Services) -> int:
                 result["ceremony"] = cid
             emit(args, {"ceremony": cid}, f"signing ceremony {cid} requested")
             return 0
-        row = node.find(args.id)
+        row = find_or_sync(node, args.id)
         if args.action == "approve":
             review = signing.review(node, row.info)
             with services.audited("ceremony", "sign approve", node=node.name, ceremony=row.id,

@@ -20,12 +20,14 @@ def open_keystore(node_dir: Path) -> Keystore:
     return keystore
 
 
-def make_nodes(root: Path, names: list[str], *, offline: tuple[str, ...] = (), network: str = "regtest"):
-    """Nodes ``names`` on a new bare board under ``root``, each with everyone on its roster."""
+def make_nodes(root: Path, names: list[str], *, offline: tuple[str, ...] = (), network: str = "regtest",
+               subdir: str = "nodes"):
+    """Nodes ``names`` on a new bare board under ``root``, each with everyone on its roster
+    (``subdir="ceremony"`` lays them out as ``custody-tui --data-dir ROOT ceremony`` does)."""
     board = init_board(root / "board.git")
     nodes = {}
     for name in names:
-        node_dir = root / "nodes" / name
+        node_dir = root / subdir / name
         nodes[name] = Node.create(node_dir, name, open_keystore(node_dir),
                                   board=None if name in offline else str(board), network=network)
     for node in nodes.values():
@@ -35,8 +37,8 @@ def make_nodes(root: Path, names: list[str], *, offline: tuple[str, ...] = (), n
     return board, nodes
 
 
-def reopen(root: Path, name: str) -> Node:
-    node_dir = root / "nodes" / name
+def reopen(root: Path, name: str, subdir: str = "nodes") -> Node:
+    node_dir = root / subdir / name
     return Node.open(node_dir, open_keystore(node_dir))
 
 
