@@ -29,6 +29,7 @@ from typing import Any
 from git import Actor, Repo
 from git.exc import GitCommandError
 from git.objects import Blob, Commit, Tree
+from git.refs import Reference
 
 from backends.errors import os_error_message
 from backends.fsutil import atomic_write, ensure_private_dir
@@ -136,13 +137,14 @@ class Board:
     # -- refs -------------------------------------------------------------------------------
 
     def _ref(self, name: str) -> str | None:
+        # read in this process (loose ref file or packed-refs); every ref here names a commit
         try:
-            return self._repo.git.rev_parse("--verify", "--quiet", f"{name}^{{commit}}")
-        except GitCommandError:
+            return Reference(self._repo, name, check_path=False).commit.hexsha
+        except (ValueError, OSError):
             return None
 
     def _set_ref(self, name: str, sha: str) -> None:
-        self._repo.git.update_ref(name, sha)
+        Reference(self._repo, name, check_path=False).set_object(sha)
 
     def head(self) -> str | None:
         """The commit this node reads from (None before the first post or sync)."""

@@ -12,7 +12,7 @@ from io import BytesIO
 from git import Repo
 from git.objects import Blob, Tree
 from git.objects.fun import tree_to_stream
-from gitdb import IStream
+from gitdb import IStream, LooseObjectDB
 
 from .errors import PostConflict
 
@@ -20,8 +20,14 @@ BLOB_MODE = 0o100644
 TREE_MODE = 0o040000
 
 
+def _store(repo: Repo, kind: bytes, data: bytes) -> bytes:
+    # written as a loose object in this process: GitPython's default database would start
+    # one `git hash-object` per object, six per post
+    return LooseObjectDB.store(repo.odb, IStream(kind, len(data), BytesIO(data))).binsha
+
+
 def store_blob(repo: Repo, data: bytes) -> bytes:
-    return repo.odb.store(IStream(Blob.type, len(data), BytesIO(data))).binsha
+    return _store(repo, Blob.type, data)
 
 
 def _store_tree(repo: Repo, entries: dict[str, tuple[bytes, int]]) -> bytes:
@@ -31,7 +37,7 @@ def _store_tree(repo: Repo, entries: dict[str, tuple[bytes, int]]) -> bytes:
     stream = BytesIO()
     tree_to_stream(ordered, stream.write)
     data = stream.getvalue()
-    return repo.odb.store(IStream(Tree.type, len(data), BytesIO(data))).binsha
+    return _store(repo, Tree.type, data)
 
 
 def _entries(tree: Tree | None) -> dict[str, tuple[bytes, int]]:
