@@ -288,8 +288,8 @@ class Board:
 
     def _pending(self, remote: str | None) -> list[str]:
         view = self._ref(VIEW)
-        if view is None:
-            return []
+        if view is None or view == remote:
+            return []  # nothing of ours waits (the common case: spares a git process per sync)
         span = f"{remote}..{view}" if remote else view
         out = self._repo.git.rev_list("--reverse", "--first-parent", span)
         return out.split() if out else []

@@ -94,6 +94,8 @@ class Node:
         self._board: Board | None = None
         self._events: list[NodeEvent] = []
         self._progress: Progress | None = None
+        #: the board head of the last full pass over the ceremonies (None: do one)
+        self._advanced_at: str | None = None
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -192,6 +194,7 @@ class Node:
         except Exception:  # noqa: BLE001 - any refusal means the same to the operator
             raise CeremonyError("a host public key is 33 bytes (66 hex digits), a point on secp256k1") from None
         self.store.add_to_roster(bytes(hostpubkey), name)
+        self._advanced_at = None
         if self._board is not None:
             self._board.roster = self._board_roster()
 
@@ -298,6 +301,9 @@ class Node:
                 self.board.sync()
                 self._mark_posted(pending)
                 self._index()
+            head = self.board.head()
+            if chain is None and head is not None and head == self._advanced_at:
+                return self._take_events()  # nothing new on the board since the last pass
             self._discover()
             for row in self.store.ceremonies():
                 if row.state in FINAL_STATES:
@@ -310,6 +316,7 @@ class Node:
                 else:
                     signing.advance(self, row, view, chain=chain)
             self.flush()
+            self._advanced_at = head if not self.store.unposted() and head == self.board.head() else None
             return self._take_events()
         finally:
             self._progress = None
