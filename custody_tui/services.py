@@ -86,19 +86,24 @@ class Services:
     def keystore(self) -> Keystore:
         with self._lock:
             if self._keystore is None:
-                from backends.keystore import KdfParams, Keystore
-
-                kdf = KdfParams(
-                    opslimit=self.config.keystore.kdf_opslimit,
-                    memlimit=self.config.keystore.kdf_memlimit_mib * 1024 * 1024,
-                )
-                self._keystore = Keystore(
-                    ensure_private_dir(self.data_dir / "keystore"),
-                    kdf=kdf,
-                    clock=self.clocks.monotonic,
-                    wall_clock=lambda: self.clocks.wall().timestamp(),
-                )
+                self._keystore = self.keystore_at(self.data_dir / "keystore")
             return self._keystore
+
+    def keystore_at(self, directory: Path) -> Keystore:
+        """A keystore in ``directory`` with the configured cost and this instance's clocks
+        (the main one, or a ceremony node's own)."""
+        from backends.keystore import KdfParams, Keystore
+
+        kdf = KdfParams(
+            opslimit=self.config.keystore.kdf_opslimit,
+            memlimit=self.config.keystore.kdf_memlimit_mib * 1024 * 1024,
+        )
+        return Keystore(
+            ensure_private_dir(directory),
+            kdf=kdf,
+            clock=self.clocks.monotonic,
+            wall_clock=lambda: self.clocks.wall().timestamp(),
+        )
 
     @property
     def audit(self) -> AuditLog:

@@ -132,13 +132,7 @@ def node_dir(args, services: Services) -> Path:
 
 
 def node_keystore(services: Services, directory: Path):
-    from backends.fsutil import ensure_private_dir
-    from backends.keystore import KdfParams, Keystore
-
-    kdf = KdfParams(opslimit=services.config.keystore.kdf_opslimit,
-                    memlimit=services.config.keystore.kdf_memlimit_mib * 1024 * 1024)
-    return Keystore(ensure_private_dir(directory / "keystore"), kdf=kdf, clock=services.clocks.monotonic,
-                    wall_clock=lambda: services.clocks.wall().timestamp())
+    return services.keystore_at(directory / "keystore")
 
 
 @contextmanager
