@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from backends.board import Board, CeremonyView, Post, PostRejected, new_ceremony_id
 from backends.board import layout as board_layout
+from backends.errors import CustodyError
 from backends.fsutil import ensure_private_dir
 from backends.keystore import EntryExists, EntryNotFound, Keystore
 from backends.mpc import chilldkg, taproot
@@ -311,10 +312,15 @@ class Node:
                 view = self.board.read_ceremony(row.id)
                 self._report_rejected(view)
                 self.check_own_posts(row.id, view)
-                if row.kind == "dkg":
-                    dkg.advance(self, row, view)
-                else:
-                    signing.advance(self, row, view, chain=chain)
+                try:
+                    if row.kind == "dkg":
+                        dkg.advance(self, row, view)
+                    else:
+                        signing.advance(self, row, view, chain=chain)
+                except StaleNode:
+                    raise
+                except CustodyError as exc:  # one ceremony's refusal never stalls the others
+                    self.emit(row.id, "refused", str(exc))
             self.flush()
             self._advanced_at = head if not self.store.unposted() and head == self.board.head() else None
             return self._take_events()

@@ -306,7 +306,11 @@ def _aggregate(node: Node, row: CeremonyRow, view: CeremonyView, group: GroupKey
     pubnonces = [nonces for _, nonces in approvals]
     sigs = []
     for k, message in enumerate(rev.messages):
-        ctx, session, nonces_k = _session(group, dkg_info, ids, pubnonces, k, message)
+        try:
+            ctx, session, nonces_k = _session(group, dkg_info, ids, pubnonces, k, message)
+        except InvalidContributionError as exc:
+            who = node.participant_label(hostpubkeys, ids[exc.participant] if exc.participant is not None else None)
+            raise CeremonyFailed(f"invalid {exc.contrib} from {who}", culprit=who) from None
         tweaks, is_xonly = taproot.signing_tweaks(group.thresh_pk)
         psigs = []
         for i in ids:

@@ -222,3 +222,39 @@ def test_a_lost_node_recovers_its_share_from_its_host_secret_and_the_board(keyed
     signing.approve(nodes["alice"], sid)
     sync_all(nodes.values(), 2)
     assert fresh.ceremony(sid).state == "complete"
+
+
+def test_an_approval_with_a_bad_nonce_commitment_fails_the_ceremony_naming_its_poster(keyed):
+    _, nodes, cid = keyed
+    sid = request_message(nodes, cid)
+    carol = nodes["carol"]
+    bad = "02" + "00" * 32  # 33 bytes, not a point
+    with carol.store.transaction() as db:  # carol's node is compromised: its commitment is garbage
+        carol.store.queue_post(db, sid, "decision", {"approve": True, "pubnonces": [bad + bad]})
+        carol.store.set_state(sid, "approved", db=db)
+    carol.flush()
+    signing.approve(nodes["alice"], sid)
+    sync_all([nodes["alice"], nodes["bob"]], 1)
+    row = nodes["alice"].ceremony(sid)
+    assert row.state == "failed" and row.info["culprit"].startswith("carol"), (row.state, row.note)
+    assert nodes["alice"].secret(nonce_label(sid)) is None  # destroyed, never used
+
+
+def test_a_psbt_spending_anything_but_the_groups_coin_is_refused_before_any_nonce(keyed):
+    from embit.script import Script
+    from embit.transaction import Transaction, TransactionInput, TransactionOutput
+
+    from backends.ceremony import MessageRefused
+    from backends.wallet.psbt import Psbt, serialize_psbt
+
+    _, nodes, cid = keyed
+    group = nodes["alice"].group(cid)
+    foreign = b"\x51\x20" + bytes(range(32))
+    tx = Transaction(version=2, vin=[TransactionInput(b"\x11" * 32, 0), TransactionInput(b"\x22" * 32, 1)],
+                     vout=[TransactionOutput(90_000, Script(group.output_script))])
+    psbt = Psbt(tx)
+    psbt.inputs[0].witness_utxo = TransactionOutput(50_000, Script(group.output_script))
+    psbt.inputs[1].witness_utxo = TransactionOutput(50_000, Script(foreign))
+    with pytest.raises(MessageRefused, match="input 1 .* not the group's taproot coin"):
+        signing.request(nodes["bob"], cid, reason="sweep", psbt=serialize_psbt(psbt))
+    assert [row.kind for row in nodes["bob"].ceremonies()] == ["dkg"]
