@@ -23,8 +23,6 @@ from typing import Any
 
 from .errors import MessageRefused
 
-DKG_PHASES = ("start", "round1", "coord1", "round2", "coord2", "done")
-SIGN_PHASES = ("request", "decision", "psig", "result")
 MAX_PARTICIPANTS = 64
 MAX_MESSAGE_BYTES = 16 * 1024
 MAX_REASON_CHARS = 500

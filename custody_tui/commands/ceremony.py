@@ -348,13 +348,11 @@ def run_sign(args, services: Services) -> int:
 def run_sync(args, services: Services) -> int:
     chain = _chain(services)
     events_all = []
-    with opened(args, services) as node:
+    with opened(args, services) as node, services.audited("ceremony", "sync", node=node.name) as result:
         deadline = time.monotonic() + args.timeout
         quiet = 0
         while True:
-            with services.audited("ceremony", "sync", node=node.name) as result:
-                events = node.sync(chain=chain, progress=None)
-                result["events"] = len(events)
+            events = node.sync(chain=chain)
             _events(args, events)
             events_all += events
             if not args.until_idle:
@@ -363,6 +361,8 @@ def run_sync(args, services: Services) -> int:
             if quiet >= 3 or time.monotonic() > deadline:
                 break
             time.sleep(0.2)
+        result["posted"] = sum(1 for e in events_all if e.kind == "posted")
+        result["refused"] = sum(1 for e in events_all if e.kind == "refused")
     if getattr(args, "json", False):
         emit(args, [vars(e) for e in events_all], "")
     return 0
