@@ -244,10 +244,11 @@ class Board:
         with self._locked():
             for attempt in range(1, MAX_ATTEMPTS + 1):
                 remote = self._fetch()
+                previous = self.seen_head()
                 self._check_not_rewound(remote)
                 if remote is not None:
                     self._remember(remote)
-                pending = self._pending(remote)
+                pending = self._pending(remote, previous)
                 head = remote
                 for sha in pending:
                     path, data = self._post_of(sha)
@@ -279,6 +280,8 @@ class Board:
         if remote is None:
             raise BoardRewound(f"the board's branch {self._branch!r} at {self._remote} is gone, "
                                f"but this node saw commit {seen[:12]} on it", seen=seen, now=None)
+        if self._walk_back(remote, seen) is not None:
+            return  # the usual case: the remote moved forward a few posts
         try:
             self._repo.git.merge_base("--is-ancestor", seen, remote)
         except GitCommandError:
@@ -286,13 +289,33 @@ class Board:
                                f"contain commit {seen[:12]} this node saw (a force-push)",
                                seen=seen, now=remote) from None
 
-    def _pending(self, remote: str | None) -> list[str]:
+    def _pending(self, remote: str | None, previous: str | None = None) -> list[str]:
         view = self._ref(VIEW)
         if view is None or view == remote:
             return []  # nothing of ours waits (the common case: spares a git process per sync)
+        # the view is the remote head of the last sync plus our unpushed posts on top
+        stops = frozenset(sha for sha in (remote, previous) if sha)
+        walked = self._walk_back(view, stops) if stops else None
+        if walked is not None:
+            return [commit.hexsha for commit in reversed(walked)]
         span = f"{remote}..{view}" if remote else view
         out = self._repo.git.rev_list("--reverse", "--first-parent", span)
         return out.split() if out else []
+
+    def _walk_back(self, tip: str, stop: str | frozenset[str], limit: int = 256) -> list[Commit] | None:
+        """The commits from ``tip`` back along first parents to ``stop`` (a commit, or the
+        first of a set; excluded), newest first; None when it is not met within ``limit``. Read through the
+        object database already open, so a sync that moved a few posts starts no git
+        process for it (callers fall back to git for anything longer or stranger)."""
+        stops = {stop} if isinstance(stop, str) else stop
+        walked: list[Commit] = []
+        commit = self._repo.commit(tip)
+        while commit.hexsha not in stops:
+            walked.append(commit)
+            if len(walked) > limit or not commit.parents:
+                return None
+            commit = commit.parents[0]
+        return walked
 
     def _post_of(self, sha: str) -> tuple[str, bytes]:
         commit = self._repo.commit(sha)
@@ -327,14 +350,15 @@ class Board:
         head = self.remote_head()
         if head is None or head == since:
             return []
-        span = f"{since}..{head}" if since else head
-        out = self._repo.git.log("--first-parent", "--reverse", "--format=%H %s", span)
-        found = []
-        for line in out.splitlines():
-            sha, _, subject = line.partition(" ")
-            if subject.startswith(_MESSAGE_PREFIX):
-                found.append((sha, subject.removeprefix(_MESSAGE_PREFIX).strip()))
-        return found
+        walked = self._walk_back(head, since, limit=1024) if since else None
+        if walked is not None:
+            lines = [(c.hexsha, str(c.message).split("\n", 1)[0]) for c in reversed(walked)]
+        else:
+            span = f"{since}..{head}" if since else head
+            out = self._repo.git.log("--first-parent", "--reverse", "--format=%H %s", span)
+            lines = [(sha, subject) for sha, _, subject in (line.partition(" ") for line in out.splitlines())]
+        return [(sha, subject.removeprefix(_MESSAGE_PREFIX).strip()) for sha, subject in lines
+                if subject.startswith(_MESSAGE_PREFIX)]
 
     def raw_post(self, ceremony: str, phase: str, poster: bytes) -> bytes | None:
         """The file bytes of a post, verified first (for carrying it to an offline node)."""
