@@ -131,6 +131,8 @@ class UiConfig:
 XFP_DIGITS = frozenset("0123456789abcdefABCDEF")
 #: sat/vB; above every fee rate the network has ever needed, far below what a slipped digit gives
 MAX_QUORUM_FEE_RATE = 1000
+#: every bitcoin there will ever be, in sat: no cap above it means anything
+MAX_MONEY_SAT = 21_000_000 * 100_000_000
 
 
 @dataclass(frozen=True)
@@ -184,6 +186,16 @@ class QuorumConfig:
     heal_max_attempts: int = field(
         default=5, metadata=doc("Auto-heal: attempts per signer before it waits for an operator.")
     )
+    global_cap_sat: int = field(
+        default=0, metadata=doc("Coordinator-wide cap on what the quorum sends out per period, counted "
+                                "from the chain (0: none).")
+    )
+    global_period_minutes: int = field(
+        default=1440, metadata=doc("The global cap's rolling window, in minutes.")
+    )
+    surge_global_cap_sat: int = field(
+        default=0, metadata=doc("The global cap when a spend carries the owner's TOTP code (0: the global cap).")
+    )
     signers: list[QuorumSignerConfig] = field(
         default_factory=list, metadata=doc("One [[quorum.signers]] table per Coldcard.")
     )
@@ -201,6 +213,17 @@ class QuorumConfig:
         _require(self.poll_seconds >= 0.5, f"{key}.poll_seconds", "must be at least 0.5")
         _require(self.heal_cooldown_seconds >= 0, f"{key}.heal_cooldown_seconds", "must be 0 or more")
         _require(self.heal_max_attempts >= 0, f"{key}.heal_max_attempts", "must be 0 or more")
+        _require(0 <= self.global_cap_sat <= MAX_MONEY_SAT, f"{key}.global_cap_sat",
+                 f"must be 0 (no cap) to 21,000,000 BTC in sat, got {self.global_cap_sat}")
+        _require(1 <= self.global_period_minutes <= 366 * 1440, f"{key}.global_period_minutes",
+                 f"must be 1 minute to a year, got {self.global_period_minutes}")
+        _require(0 <= self.surge_global_cap_sat <= MAX_MONEY_SAT, f"{key}.surge_global_cap_sat",
+                 f"must be 0 (the global cap) to 21,000,000 BTC in sat, got {self.surge_global_cap_sat}")
+        _require(not self.surge_global_cap_sat or self.global_cap_sat, f"{key}.surge_global_cap_sat",
+                 "needs quorum.global_cap_sat: a surge raises the global cap")
+        _require(not self.surge_global_cap_sat or self.surge_global_cap_sat >= self.global_cap_sat,
+                 f"{key}.surge_global_cap_sat",
+                 f"must be at least quorum.global_cap_sat ({self.global_cap_sat}), got {self.surge_global_cap_sat}")
         for n, signer in enumerate(self.signers):
             signer.validate(f"{key}.signers[{n}]")
         for what in ("name", "xfp", "target"):

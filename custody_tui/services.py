@@ -315,7 +315,8 @@ def quorum_spec(config: Config, data_dir: Path):
         policy=load_policy(policy_path), network=config.network, message_path=q.message_path,
         fee_rate=q.fee_rate, sign_timeout_seconds=q.sign_timeout_seconds, poll_seconds=q.poll_seconds,
         heal_cooldown_seconds=q.heal_cooldown_seconds, heal_max_attempts=q.heal_max_attempts,
-        policy_source=str(policy_path),
+        policy_source=str(policy_path), global_cap_sat=q.global_cap_sat,
+        global_period_minutes=q.global_period_minutes, surge_global_cap_sat=q.surge_global_cap_sat,
     )
 
 

@@ -69,6 +69,11 @@ class Coordinator:
         #: (``gate(plan)`` raises ``GateRefused``); see ``spend.SpendPlan``
         self.gates: list[Callable] = list(gates or [])
         self.ledger = SpendLedger(self.data_dir / "quorum.sqlite3")
+        #: the coordinator-wide velocity cap (``global_cap``), the first gate; None when not configured
+        self.global_cap = self._open_global_cap()
+        if self.global_cap is not None:
+            self.gates.insert(0, self.global_cap.gate)
+        self._relayed_codes = None
         self.accepted_hashes = accepted_policy_hashes(spec.policy)
         #: where the policy last pushed is kept (``backends.policy``); it wins over the
         #: configured file and is read again at every status read, so a push made by another
@@ -81,6 +86,29 @@ class Coordinator:
             s.name: SignerStatus(s.name, self.enabled(s.name)) for s in spec.signers}
         self._read: set[str] = set()
         self._poller: StatusPoller | None = None
+
+    def _open_global_cap(self):
+        if not self.spec.global_cap_sat:
+            return None
+        from .global_cap import GlobalCap
+
+        return GlobalCap(self.data_dir / "global_cap.sqlite3", chain=lambda: self.chain,
+                         descriptor=self.spec.descriptor, limit_sat=self.spec.global_cap_sat,
+                         period_minutes=self.spec.global_period_minutes,
+                         surge_limit_sat=self.spec.surge_global_cap_sat, spend_state=self.ledger.state_of)
+
+    def global_usage(self, *, surge: bool = False):
+        """The global cap's figure now (``GlobalUsage``), or None when no cap is configured."""
+        return self.global_cap.usage(surge=surge) if self.global_cap is not None else None
+
+    def relayed_codes(self):
+        """The TOTP codes relayed from this data dir (``surge.RelayedCodes``), opened on first use."""
+        with self._lock:
+            if self._relayed_codes is None:
+                from .surge import RelayedCodes
+
+                self._relayed_codes = RelayedCodes(self.data_dir / "relayed_codes.sqlite3")
+            return self._relayed_codes
 
     # -- the chain ------------------------------------------------------------------------
     @property
@@ -226,6 +254,10 @@ class Coordinator:
     def close(self) -> None:
         self.stop_polling()
         self.ledger.close()
+        if self.global_cap is not None:
+            self.global_cap.close()
+        if self._relayed_codes is not None:
+            self._relayed_codes.close()
 
     # -- the wallet -------------------------------------------------------------------------
     def balance(self) -> Balance:
@@ -271,12 +303,15 @@ class Coordinator:
         plan = plan_spend(self, amount_sat, destination)
         return plan.preflight
 
-    def spend(self, amount_sat: int, destination: str, note: str = "") -> Iterator[Event]:
+    def spend(self, amount_sat: int, destination: str, note: str = "", *, totp: str | None = None,
+              totp_user: str | None = None) -> Iterator[Event]:
         """Pay ``amount_sat`` to ``destination``: a generator of events ending in ``Done``
-        or ``Failed``. See ``spend.run_spend`` for the stages."""
+        or ``Failed``. See ``spend.run_spend`` for the stages. ``totp`` (the owner's code)
+        asks for the surge tier: the code is relayed to each signer asked and the surge
+        global cap applies (``surge``)."""
         from .spend import run_spend
 
-        return run_spend(self, amount_sat, destination, note)
+        return run_spend(self, amount_sat, destination, note, totp=totp, totp_user=totp_user)
 
     def sign_message(self, text: str) -> Iterator[Event]:
         """Proof of control: ``threshold`` signers sign ``text`` (BIP-137) on their message

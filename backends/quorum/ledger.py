@@ -115,6 +115,12 @@ class SpendLedger:
         (row,) = self._rows("SELECT * FROM spends WHERE id=?", (spend_id,))
         return row
 
+    def state_of(self, spend_id: int) -> tuple[str, str | None] | None:
+        """A spend's ``(state, txid)``, or None if there is no such spend."""
+        with self._lock:
+            row = self._db.execute("SELECT state, txid FROM spends WHERE id=?", (spend_id,)).fetchone()
+        return (row[0], row[1]) if row else None
+
     def change_indexes_used(self) -> set[int]:
         """Change indexes of spends that may be on the chain (not refused, failed, dropped)."""
         with self._lock:

@@ -42,6 +42,9 @@ class QuorumSpec:
     heal_cooldown_seconds: float = 30.0
     heal_max_attempts: int = 5
     policy_source: str = ""  # where the policy came from, for messages
+    global_cap_sat: int = 0  # the coordinator-wide velocity cap (0: none); see ``global_cap``
+    global_period_minutes: int = 1440
+    surge_global_cap_sat: int = 0  # with the owner's TOTP code (0: the global cap)
 
     @property
     def threshold(self) -> int:

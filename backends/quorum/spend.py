@@ -2,7 +2,8 @@
 
 Stages (each a ``Step`` event): plan (coins by ``quorum_policy``, PSBT with change back
 to the quorum's change branch) → pre-flight (every live signer's policy, locally) →
-**gates** → sign (two live signers in parallel, those pre-flight expects to approve
+**gates** (the global cap first, when configured; then, for a surge spend, the check that
+its TOTP code was never relayed before) → sign (two live signers in parallel, those pre-flight expects to approve
 first, a spare for each refusal or timeout) →
 combine → finalize → broadcast → record.
 
@@ -14,7 +15,11 @@ read ``plan.preflight`` (which rule each signer would apply) and ``plan.psbt``.
 
 Every spend is one ledger row moved through its states (``ledger``), and one audit
 entry: ``started`` before anything happens, then ``ok`` (with the txid), ``refused`` or
-``error``. A spend that cannot gather ``threshold`` signatures broadcasts nothing.
+``error``. A spend that cannot gather ``threshold`` signatures broadcasts nothing. When the
+spend ends, its global cap reservation is settled (released, or counted as broadcast).
+
+A surge spend (``totp``) relays the owner's code to each signer just before asking it to
+sign; the code itself is in no event, audit entry or error (``surge``).
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from .events import Done, Event, Preflight, Step
 from .gather import ending_in_failed, gather, live_signers
 from .preflight import preflight as run_preflight
 from .preflight import tx_summary
+from .surge import SurgeCode, parse_totp_code, surge_user
 
 if TYPE_CHECKING:
     from .coordinator import Coordinator
@@ -50,6 +56,7 @@ class SpendPlan:
     preflight: Preflight
     spend_id: int | None = None
     note: str = ""
+    surge: SurgeCode | None = None  # the owner's TOTP code: the surge tier
 
 
 def plan_spend(coordinator: Coordinator, amount_sat: int, destination: str) -> SpendPlan:
@@ -84,15 +91,22 @@ def plan_spend(coordinator: Coordinator, amount_sat: int, destination: str) -> S
     return SpendPlan(amount_sat, destination, psbt, selection.fee, change_index, verdicts)
 
 
-def run_spend(coordinator: Coordinator, amount_sat: int, destination: str, note: str) -> Iterator[Event]:
-    return ending_in_failed(_audited_spend(coordinator, amount_sat, destination, note))
+def run_spend(coordinator: Coordinator, amount_sat: int, destination: str, note: str, *,
+              totp: str | None = None, totp_user: str | None = None) -> Iterator[Event]:
+    return ending_in_failed(_audited_spend(coordinator, amount_sat, destination, note, totp, totp_user))
 
 
-def _audited_spend(coordinator: Coordinator, amount_sat: int, destination: str, note: str):
+def _audited_spend(coordinator: Coordinator, amount_sat: int, destination: str, note: str,
+                   totp: str | None, totp_user: str | None):
+    surge = None
+    if totp is not None:
+        surge = SurgeCode(surge_user(coordinator.spec.policy, totp_user), parse_totp_code(totp))
+    # the code is a secret: the audit entry says whose code unlocked the surge tier, never the code
+    extra = {"surge_user": surge.user} if surge else {}
     with coordinator.exclusive():
         went_out = yield from recover_events(coordinator)
         with coordinator.audited("quorum", "spend", irreversible=True, amount_sat=amount_sat,
-                                 destination=destination, note=note) as result:
+                                 destination=destination, note=note, **extra) as result:
             if went_out:
                 # a spend cut short after its broadcast was never answered: this request is
                 # most likely its retry, and building another would pay twice
@@ -101,11 +115,15 @@ def _audited_spend(coordinator: Coordinator, amount_sat: int, destination: str, 
                     + "; ".join(f"spend #{r.id}, {r.amount_sat} sat to {r.destination} ({r.txid})"
                                 for r in went_out) + "; nothing new was built",
                     hint="check it, then ask again only if this spend is still needed")
-            return (yield from _pipeline(coordinator, amount_sat, destination, note, result))
+            try:
+                return (yield from _pipeline(coordinator, amount_sat, destination, note, result, surge))
+            finally:
+                if coordinator.global_cap is not None and result.get("spend_id") is not None:
+                    coordinator.global_cap.settle(result["spend_id"])
 
 
 def _pipeline(coordinator: Coordinator, amount_sat: int, destination: str, note: str,
-              result: dict) -> Iterator[Event]:
+              result: dict, surge: SurgeCode | None) -> Iterator[Event]:
     from backends.chain.errors import ChainError, TransactionRejected
     from backends.wallet import combine, extract, finalize, serialize_psbt
 
@@ -114,6 +132,7 @@ def _pipeline(coordinator: Coordinator, amount_sat: int, destination: str, note:
     yield Step("plan", "choosing coins and building the PSBT")
     plan = plan_spend(coordinator, amount_sat, destination)
     plan.note = note
+    plan.surge = surge
     plan.spend_id = ledger.begin(amount_sat, destination, note)
     result["spend_id"] = plan.spend_id
     psbt_bytes = serialize_psbt(plan.psbt, "binary")
@@ -123,6 +142,8 @@ def _pipeline(coordinator: Coordinator, amount_sat: int, destination: str, note:
     try:
         for gate in coordinator.gates:
             gate(plan)
+        if surge is not None:
+            coordinator.relayed_codes().consume(surge, plan.spend_id)
     except GateRefused as exc:
         ledger.move(plan.spend_id, "refused", str(exc))
         raise
@@ -139,7 +160,11 @@ def _pipeline(coordinator: Coordinator, amount_sat: int, destination: str, note:
     def ask(name: str):
         from backends.wallet import parse_psbt
 
-        raw = coordinator.clients[name].sign_psbt(psbt_bytes, timeout=spec.sign_timeout_seconds)
+        client = coordinator.clients[name]
+        if surge is not None:
+            # queued on the device for the next PSBT, which it checks before any rule
+            client.user_auth(surge.user, surge.code)
+        raw = client.sign_psbt(psbt_bytes, timeout=spec.sign_timeout_seconds)
         answer = parse_psbt(raw)
         # only signatures over the transaction pre-flight showed may reach the chain, whatever
         # the link to the device handed it

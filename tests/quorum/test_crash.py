@@ -19,8 +19,8 @@ from tests.coldcard.emulators import REPO
 pytestmark = pytest.mark.slow
 
 
-def spend_killed(rig, data_dir, socket, when: str, amount: int) -> None:
-    spec = dataclasses.asdict(rig.spec())
+def spend_killed(rig, data_dir, socket, when: str, amount: int, spec=None) -> None:
+    spec = dataclasses.asdict(spec or rig.spec())
     process = subprocess.run(
         [sys.executable, "-m", "tests.quorum.crashing_spend", json.dumps(spec), str(data_dir), str(socket),
          when, str(amount), SINK], cwd=REPO, capture_output=True, text=True, timeout=120)
