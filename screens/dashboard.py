@@ -57,6 +57,9 @@ def quorum_summary(services) -> AreaSummary:
         state = f"{health}: {live} of {len(statuses)} live, {coordinator.spec.threshold} needed"
         if services.chain_configured:
             state += f" · {btc(coordinator.balance().confirmed_sat)}"
+            usage = coordinator.global_usage()
+            if usage is not None:
+                state += f" · {usage.brief()}"
     except CustodyError as exc:
         return AreaSummary("quorum", "Signer quorum", "2", f"unavailable: {exc}", "bad")
     return AreaSummary("quorum", "Signer quorum", "2", state, HEALTH_LEVEL[health])

@@ -140,6 +140,7 @@ class QuorumScreen(OperationScreen):
             try:
                 state["balance"] = coordinator.balance()
                 state["address"] = coordinator.receive_address()
+                state["global"] = coordinator.global_usage()
             except CustodyError as exc:
                 state["wallet_error"] = str(exc)
         return state
@@ -154,7 +155,8 @@ class QuorumScreen(OperationScreen):
             balance = state["balance"]
             wallet.update(Text.assemble(
                 ("balance ", "dim"), (btc(balance.confirmed_sat), "bold"), ("  unconfirmed ", "dim"),
-                btc(balance.unconfirmed_sat), ("\nreceive ", "dim"), state["address"]))
+                btc(balance.unconfirmed_sat), ("\nreceive ", "dim"), state["address"],
+                *((("\nglobal cap ", "dim"), state["global"].summary()) if state.get("global") else ())))
         else:
             wallet.update(Text("wallet: no chain configured (chain.backend)", style="dim"))
 

@@ -86,6 +86,21 @@ class GlobalUsage:
     def headroom_sat(self) -> int:
         return max(0, self.limit_sat - self.used_sat)
 
+    def summary(self, now: float | None = None) -> str:
+        """'1,000,378 sat used of 1,200,000 sat; rolls in 42 min (16:12 UTC)', and 'from cache'
+        when the chain could not be asked: the words the CLI and the screens show."""
+        rolls = rolls_in(self.window_resets_at, time.time() if now is None else now)
+        text = f"{sats(self.used_sat)} used of {sats(self.limit_sat)}; " + (
+            f"rolls {rolls}" if self.window_resets_at is not None else rolls)
+        return text + ("; from cache (chain unreachable)" if self.source == "cache" else "")
+
+    def brief(self, now: float | None = None) -> str:
+        """'cap 1,000,378/1,200,000 sat, rolls in 42 min' for a one-line summary."""
+        text = f"cap {self.used_sat:,}/{self.limit_sat:,} sat"
+        if self.window_resets_at is not None:
+            text += ", rolls " + rolls_in(self.window_resets_at, time.time() if now is None else now).split(" (")[0]
+        return text + (" (from cache)" if self.source == "cache" else "")
+
     def as_dict(self) -> dict[str, Any]:
         return {"used_sat": self.used_sat, "limit_sat": self.limit_sat,
                 "window_resets_at": utc_text(self.window_resets_at), "source": self.source}
@@ -107,7 +122,12 @@ def rolls_in(when: float | None, now: float) -> str:
         return "nothing counted in the window"
     left = max(0, int(when - now))
     hours, rest = divmod(left, 3600)
-    span = f"{hours} h {rest // 60} min" if hours else f"{rest // 60} min {rest % 60} s" if rest < 600 else f"{rest // 60} min"
+    if hours:
+        span = f"{hours} h {rest // 60} min"
+    elif rest < 60:
+        span = f"{rest} s"
+    else:
+        span = f"{rest // 60} min {rest % 60} s" if rest < 600 else f"{rest // 60} min"
     return f"in {span} ({datetime.fromtimestamp(when, UTC).strftime('%H:%M')} UTC)"
 
 

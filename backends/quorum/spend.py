@@ -100,7 +100,8 @@ def _audited_spend(coordinator: Coordinator, amount_sat: int, destination: str, 
                    totp: str | None, totp_user: str | None):
     surge = None
     if totp is not None:
-        surge = SurgeCode(surge_user(coordinator.spec.policy, totp_user), parse_totp_code(totp))
+        code = parse_totp_code(totp)
+        surge = SurgeCode(surge_user(coordinator.spec.policy, totp_user), code)
     # the code is a secret: the audit entry says whose code unlocked the surge tier, never the code
     extra = {"surge_user": surge.user} if surge else {}
     with coordinator.exclusive():

@@ -39,6 +39,10 @@ def register(subparsers) -> None:
         p.add_argument("--to", required=True, metavar="ADDRESS", help="the address paid (on the policy's whitelist)")
         if verb == "spend":
             p.add_argument("--note", default="", help="a note kept with the spend")
+            p.add_argument("--totp", metavar="CODE", help="the owner's TOTP code: the surge tier (relayed to "
+                           "each signer; quorum.surge_global_cap_sat applies)")
+            p.add_argument("--totp-user", metavar="NAME", help="whose code it is (default: the one user the "
+                           "policy's rules name)")
         add_json_flag(p)
 
     p = actions.add_parser("sign-message", help="proof of control: two signers sign TEXT (BIP-137)")
@@ -116,14 +120,28 @@ def _status(args, services: Services, coordinator) -> int:
     data = {"health": coordinator.health(),
             "signers": [{k: v for k, v in s.as_dict().items() if k in _STATUS_KEYS} for s in statuses],
             "balance_sat": balance}
+    usage = _global_usage(args, services, coordinator)
+    data["global"] = usage.as_dict() if usage is not None else None
     lines = [f"health: {data['health']}"] + [_signer_line(s) for s in statuses]
     for s in statuses:
         if s.last_refusal:
             lines.append(f"{s.name}: last refusal: {s.last_refusal}")
     if balance is not None:
         lines.append(f"balance: {balance['confirmed']} sat confirmed, {balance['unconfirmed']} sat unconfirmed")
+    if usage is not None:
+        lines.append(f"global cap: {usage.summary()}")
     emit(args, data, "\n".join(lines))
     return 0
+
+
+def _global_usage(args, services: Services, coordinator):
+    if coordinator.global_cap is None or not services.chain_configured:
+        return None
+    try:
+        return coordinator.global_usage()
+    except CustodyError as exc:
+        _progress(args, f"global cap unavailable: {exc}")
+        return None
 
 
 _STATUS_KEYS = ("name", "xfp", "reachable", "hsm_active", "policy_ok", "live", "approvals", "refusals",
@@ -150,7 +168,7 @@ def _spend(args, coordinator) -> int:
     from backends.quorum import DeviceResult, Done, Failed, Preflight, Refusal, Step
 
     last = None
-    for event in coordinator.spend(args.amount, args.to, args.note):
+    for event in coordinator.spend(args.amount, args.to, args.note, totp=args.totp, totp_user=args.totp_user):
         last = event
         if isinstance(event, Step):
             _progress(args, f"{event.name}: {event.text}")

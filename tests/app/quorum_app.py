@@ -39,16 +39,16 @@ class QuorumApp:
             raise
         (data_dir / POLICY_FILE).write_text(json.dumps(policy()))
 
-    def config(self):
+    def config(self, **quorum_changes):
         signers = [QuorumSignerConfig(name=name, target=target, xfp=xfp_to_str(key.xfp))
                    for name, target, key in zip(NAMES, self.rig.targets, self.rig.keys, strict=True)]
         quorum = QuorumConfig(descriptor=self.rig.descriptor, wallet_name=WALLET_NAME, policy_file=POLICY_FILE,
                               message_path=MESSAGE_PATH, sign_timeout_seconds=10.0, poll_seconds=0.5,
-                              heal_cooldown_seconds=0.0, signers=signers)
+                              heal_cooldown_seconds=0.0, signers=signers, **quorum_changes)
         return test_config(chain=ChainConfig(backend="embedded"), quorum=quorum)
 
-    def app(self, *, armed: bool = True):
-        app = make_app(self.config(), self.data_dir, clocks=self.clocks, poll=False, actor="operator@test")
+    def app(self, *, armed: bool = True, **quorum_changes):
+        app = make_app(self.config(**quorum_changes), self.data_dir, clocks=self.clocks, poll=False, actor="operator@test")
         if armed:
             assert all(s.live for s in app.services.quorum.arm())
         return app
