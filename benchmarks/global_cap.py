@@ -1,0 +1,113 @@
+"""The global cap's figure (``backends.quorum.global_cap``) over a 2-of-3 wsh(sortedmulti)
+wallet with 10,000 past spends on the embedded chain, every one paying out of the wallet
+within the window (the worst case: all of them count).
+
+- cold: a coordinator that has never read the chain (a new ``GlobalCap``): the chain's
+  history, the outflow of each transaction, and the cache of what counted written to SQLite
+  (target under 500 ms);
+- cached by tip: the next reads while no block came (target under 50 ms);
+- gate: what the spend gate adds before any device is asked (a fresh chain read, the
+  reservation under ``BEGIN IMMEDIATE``), and the reservation released again.
+
+Reference in the same run: the chain's ``history`` call alone.
+
+    .venv/bin/python benchmarks/global_cap.py [--txs 10000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from backends.chain import EmbeddedChain  # noqa: E402
+from backends.quorum.global_cap import GlobalCap  # noqa: E402
+from tests.chain.wallets import coin_of, multisig_wallet, spend  # noqa: E402
+
+BURN = "bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080"
+FEE = 1_000
+FAN_OUT = 500
+PER_BLOCK = 2_000
+
+
+def build(chain: EmbeddedChain, txs: int) -> str:
+    """A wallet with ``txs`` spends, each paying 10,000 sat out and the rest back as change."""
+    from backends.chain.addresses import payout_script
+
+    wallet = multisig_wallet()
+    chain.watch(wallet.descriptor, range_end=FAN_OUT + 10)
+    chain.mine(txs // FAN_OUT + 1, wallet.address(0))
+    chain.mine(100, BURN)
+    coinbases = [coin_of(u, wallet) for u in chain.utxos(wallet.descriptor) if u.coinbase]
+    for coin in coinbases:
+        share = (coin.amount_sat - FEE * 50) // FAN_OUT
+        chain.broadcast(spend([coin], [(wallet.script(i), share) for i in range(1, FAN_OUT + 1)]))
+    chain.mine(1, BURN)
+    burn = payout_script(BURN, "regtest")
+    coins = [coin_of(u, wallet) for u in chain.utxos(wallet.descriptor) if not u.coinbase][:txs]
+    signed = [spend([c], [(burn, 10_000), (wallet.script(c.index % 10, branch=1), c.amount_sat - 10_000 - FEE)])
+              for c in coins]
+    for start in range(0, len(signed), PER_BLOCK):
+        chain.submit_block(chain.propose_block(signed[start:start + PER_BLOCK], BURN))
+    return wallet.descriptor
+
+
+def timed(call, repeat: int = 5) -> tuple[float, float]:
+    """(first, best of the next ``repeat``) runs of ``call``, in ms."""
+    runs = []
+    for _ in range(repeat + 1):
+        began = time.perf_counter()
+        call()
+        runs.append((time.perf_counter() - began) * 1000)
+    return runs[0], min(runs[1:])
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--txs", type=int, default=10_000, help="past spends of the wallet")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp, EmbeddedChain(Path(tmp) / "chain") as chain:
+        began = time.perf_counter()
+        descriptor = build(chain, args.txs)
+        print(f"wallet of {args.txs} past spends built in {time.perf_counter() - began:.0f} s")
+        history = timed(lambda: chain.history(descriptor))
+        print(f"reference: chain.history alone    {history[0]:7.1f} ms first, {history[1]:7.1f} ms again")
+
+        def new_cap() -> GlobalCap:
+            return GlobalCap(Path(tmp) / "global_cap.sqlite3", chain=lambda: chain, descriptor=descriptor,
+                             limit_sat=10**15, period_minutes=24 * 60)
+
+        caps: list[GlobalCap] = []
+
+        def cold() -> None:
+            caps.append(new_cap())
+            usage = caps[-1].usage()
+            # each spend paid 10,000 sat out and a 1,000 sat fee; the fan-out splits paid fees too
+            assert usage.used_sat >= args.txs * (10_000 + FEE), usage
+
+        first, best = timed(cold)
+        print(f"cold figure (new coordinator)     {first:7.1f} ms first (writes the cache), {best:7.1f} ms again"
+              "   target < 500 ms")
+        cap = caps[-1]
+        cached = timed(cap.usage, repeat=50)
+        print(f"cached by tip                     {cached[0]:7.1f} ms first, {cached[1]:7.1f} ms best of 50"
+              "   target < 50 ms")
+
+        def gate() -> None:
+            cap.reserve(1, 1_000)
+            cap.spend_state = lambda _id: ("refused", None)
+            cap.settle(1)
+            cap.spend_state = lambda _id: None
+
+        gated = timed(gate)
+        print(f"gate: fresh read + reservation    {gated[0]:7.1f} ms first, {gated[1]:7.1f} ms again")
+        for one in caps:
+            one.close()
+
+
+if __name__ == "__main__":
+    main()
