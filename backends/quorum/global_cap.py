@@ -21,8 +21,9 @@ what actually left the wallet:
 The window rolls: a spend stops counting ``period`` minutes after it was first seen, so
 ``window_resets_at`` is when the oldest counted spend leaves it.
 
-The chain's figure is cached by tip (and by the reservations' generation) for screens
-that poll; the gate always reads the chain afresh. The transactions counted are also kept
+The chain's figure is cached by tip and by the wallet's coins (any spend, mined or in the
+mempool, conflicted or replaced, changes them; reading them is far cheaper than reading
+the history) and the reservations' generation; the gate always reads the chain afresh. The transactions counted are also kept
 in SQLite: when the chain cannot be reached, the figure is computed from them and says
 ``source="cache"``.
 """
@@ -30,6 +31,7 @@ in SQLite: when the chain cannot be reached, the figure is computed from them an
 from __future__ import annotations
 
 import bisect
+import hashlib
 import threading
 import time
 from collections.abc import Callable
@@ -65,11 +67,6 @@ _VERSION = 1
 #: spend ledger states after which a spend's reservation no longer holds
 _ENDED = ("refused", "failed", "dropped")
 _WENT_OUT = ("broadcast", "recorded")
-
-#: how long a cached figure may stand without a new block: spends other coordinators put
-#: in the mempool show within this time on screens (the gate never uses the cache)
-CACHE_SECONDS = 15.0
-
 
 @dataclass(frozen=True)
 class GlobalUsage:
@@ -139,7 +136,6 @@ class _ChainRead:
     times: tuple[float, ...]
     outflows: tuple[int, ...]
     txids: frozenset[str]
-    at: float
 
 
 class GlobalCap:
@@ -165,7 +161,7 @@ class GlobalCap:
         self.clock = clock
         self._db = open_wal_database(Path(path), _SCHEMA, _VERSION, what="global cap ledger", error=QuorumError)
         self._lock = threading.Lock()
-        self._cached: tuple[tuple[str, str], _ChainRead] | None = None
+        self._cached: tuple[tuple[str, str, str], _ChainRead] | None = None
 
     def close(self) -> None:
         with self._lock:
@@ -199,14 +195,20 @@ class GlobalCap:
         chain = self._chain()
         tip = chain.tip().hash_hex
         with self._lock:
-            key = (tip, self._fact("generation") or "0")
+            generation = self._fact("generation") or "0"
+        # every spend of the wallet, mined or in the mempool, spends one of its coins, and a
+        # conflict or a replacement brings coins back or changes them: while the tip and the
+        # coins are the same, so is the chain's part of the figure
+        coins = hashlib.sha256("".join(sorted(f"{u.txid}:{u.vout};" for u in chain.utxos(self.descriptor)))
+                               .encode()).hexdigest()
+        key = (tip, coins, generation)
         if cached and self._cached is not None:
             was, read = self._cached
-            if was == key and self.clock() - read.at < CACHE_SECONDS:
+            if was == key:
                 return read
         counted = sorted((h.time, h.outflow_sat, h.txid) for h in chain.history(self.descriptor) if h.outflow_sat)
         read = _ChainRead(tip, tuple(float(t) for t, _, _ in counted), tuple(o for _, o, _ in counted),
-                          frozenset(x for _, _, x in counted), self.clock())
+                          frozenset(x for _, _, x in counted))
         self._cached = (key, read)
         self._keep(read, counted)
         return read
@@ -231,7 +233,7 @@ class GlobalCap:
             rows = self._db.execute("SELECT seen, outflow_sat, txid FROM counted ORDER BY seen").fetchall()
             tip = self._fact("cached_tip") or ""
         return _ChainRead(tip, tuple(r[0] for r in rows), tuple(r[1] for r in rows),
-                          frozenset(r[2] for r in rows), self.clock())
+                          frozenset(r[2] for r in rows))
 
     # -- reservations -----------------------------------------------------------------------
     def _reserved(self, read: _ChainRead) -> int:
@@ -372,4 +374,4 @@ def _period_words(minutes: int) -> str:
     return f"{minutes} min"
 
 
-__all__ = ["CACHE_SECONDS", "GlobalCap", "GlobalUsage", "rolls_in", "sats", "utc_text"]
+__all__ = ["GlobalCap", "GlobalUsage", "rolls_in", "sats", "utc_text"]
