@@ -29,6 +29,8 @@ from backends.chain import EmbeddedChain  # noqa: E402
 from backends.quorum.global_cap import GlobalCap  # noqa: E402
 from tests.chain.wallets import Coin, coin_of, multisig_wallet, spend  # noqa: E402
 
+from chain import _timed as timed  # noqa: E402  (benchmarks/chain.py: first run, best of the next)
+
 BURN = "bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080"
 FEE = 1_000
 CHAINS = 20  # coins the wallet holds; each starts a chain of spends
@@ -59,16 +61,6 @@ def build(chain: EmbeddedChain, txs: int) -> str:
     for start in range(0, len(signed), PER_BLOCK):
         chain.submit_block(chain.propose_block(signed[start:start + PER_BLOCK], BURN))
     return wallet.descriptor
-
-
-def timed(call, repeat: int = 5) -> tuple[float, float]:
-    """(first, best of the next ``repeat``) runs of ``call``, in ms."""
-    runs = []
-    for _ in range(repeat + 1):
-        began = time.perf_counter()
-        call()
-        runs.append((time.perf_counter() - began) * 1000)
-    return runs[0], min(runs[1:])
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -44,10 +44,13 @@ def live_signers(coordinator) -> Iterator[Step]:
 
 
 def gather(names: list[str], threshold: int, ask: Callable[[str], Any],
-           results: dict[str, Any], problems: dict[str, str]) -> Iterator[Step | DeviceResult | Refusal]:
+           results: dict[str, Any], problems: dict[str, str], *,
+           no_spare_after: Callable[[str], bool] = lambda _reason: False) -> Iterator[Step | DeviceResult | Refusal]:
     """Fill ``results`` (signer -> answer) with up to ``threshold`` answers and ``problems``
     (signer -> reason) with every failure, yielding an event per answer. ``ask`` raises
-    ``SigningRefused`` for a policy refusal and another ``CustodyError`` for anything else."""
+    ``SigningRefused`` for a policy refusal and another ``CustodyError`` for anything else.
+    A refusal for which ``no_spare_after(reason)`` holds (every signer would refuse it the
+    same way) asks no spare: each refusal counts on a device."""
     from backends.coldcard.errors import SigningRefused
 
     spares = list(names[threshold:])
@@ -68,6 +71,8 @@ def gather(names: list[str], threshold: int, ask: Callable[[str], Any],
                 except SigningRefused as exc:
                     problems[name] = exc.reason or str(exc)
                     yield Refusal(name, problems[name])
+                    if no_spare_after(problems[name]):
+                        spares.clear()
                 except CustodyError as exc:
                     problems[name] = str(exc)
                     yield DeviceResult(name, False, str(exc))

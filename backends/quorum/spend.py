@@ -176,7 +176,9 @@ def _pipeline(coordinator: Coordinator, amount_sat: int, destination: str, note:
         return answer
 
     try:
-        yield from gather(live, spec.threshold, ask, signed, problems)
+        # a code a device found wrong (or replayed) is the same code for the spare
+        yield from gather(live, spec.threshold, ask, signed, problems,
+                          no_spare_after=lambda reason: surge is not None and "gave wrong auth value" in reason)
         if len(signed) < spec.threshold:
             raise SpendRefused(f"{len(signed)} of {spec.threshold} signatures; nothing was broadcast",
                                refusals={**not_live, **problems})

@@ -71,11 +71,14 @@ def test_a_right_code_unlocks_the_surge_rule_and_cap_and_is_never_written_anywhe
     assert not [w for w in written if code in w]
 
 
-def test_a_wrong_code_is_refused_in_the_devices_words(surge):
+def test_a_wrong_code_is_refused_in_the_devices_words_and_no_spare_is_asked_to_refuse_it_too(rig, surge):
     wrong = f"{(int(code_now()) + 1) % 1_000_000:06d}"
+    before = device_decisions(rig)
     _, failed = run(surge.spend(2_000_000, SINK, totp=wrong))
     assert isinstance(failed, Failed)
     assert set(failed.refusals.values()) == {f"User '{OWNER}' gave wrong auth value: mismatch"}
+    after = device_decisions(rig)
+    assert sum(after[n][1] - before[n][1] for n in "abc") == 2  # the two asked; the spare never was
     assert wrong not in failed.reason + repr(failed.refusals)
     assert surge.global_usage().used_sat == 0
 
@@ -89,7 +92,7 @@ def test_a_code_already_relayed_is_refused_by_the_coordinator_before_any_device_
     assert isinstance(again, Failed) and "already relayed for spend #1" in again.reason
     assert device_decisions(rig) == before
     # a coordinator that never saw the code (another data dir): the two devices that took it
-    # refuse it as a replay in their own words, and the third alone cannot make a quorum
+    # refuse it as a replay in their own words (the third, which never saw it, is not asked)
     elsewhere = rig.coordinator(tmp_path / "elsewhere", policy=surge_policy())
     try:
         _, replayed = run(elsewhere.spend(500_000, SINK, totp=code))
