@@ -4,9 +4,10 @@
 The coordinator sees the PSBT as the device will: outputs rendered as addresses of the
 chain, our change recognised by its derivation, the fee and the device's "Big Fee"
 warning. Velocity state comes from each signer's last ``hsts`` (per-rule totals and the
-seconds left in the period). What the local engine cannot know: user and local-code
-confirmations (none are given by an unattended coordinator) and a period that ends
-between the poll and the signing.
+seconds left in the period). What the local engine cannot know: whether a user's code is
+right (a surge spend's user is judged as having given a right code; the devices check
+it), local-code confirmations (none are given by an unattended coordinator) and a period
+that ends between the poll and the signing.
 """
 
 from __future__ import annotations
@@ -49,25 +50,29 @@ def tx_summary(psbt, *, wallet_name: str, network: str, change_outputs: set[int]
     )
 
 
-def judge(policy, summary, status: SignerStatus, *, chain: str = "XRT", scratch: str | None = None) -> PreflightVerdict:
+def judge(policy, summary, status: SignerStatus, *, chain: str = "XRT", scratch: str | None = None,
+          users: tuple[str, ...] = ()) -> PreflightVerdict:
     """Run ``policy`` (the signer's verified, armed policy: JSON or a parsed ``HsmPolicy``)
-    with the signer's velocity state. Nothing is kept: ``scratch`` is an empty directory
-    the engine may use while it judges (a temporary one by default)."""
+    with the signer's velocity state, ``users`` having given right codes. Nothing is kept:
+    ``scratch`` is an empty directory the engine may use while it judges (a temporary one
+    by default)."""
     from backends.coldcard.hsm import HsmEngine, HsmPolicy, HsmRefusal, UserStore
 
     parsed = policy if isinstance(policy, HsmPolicy) else HsmPolicy.from_json(policy)
     if scratch is None:
         with tempfile.TemporaryDirectory(prefix="custody-preflight-") as scratch:
-            return judge(parsed, summary, status, chain=chain, scratch=scratch)
+            return judge(parsed, summary, status, chain=chain, scratch=scratch, users=users)
     now = time.time()
-    engine = HsmEngine(parsed, scratch, users=UserStore(scratch), chain=chain, new_file=False, clock=lambda: now)
+    scratch = tempfile.mkdtemp(dir=scratch)  # each signer's users start unused
+    engine = HsmEngine(parsed, scratch, users=_confirmed(scratch, users), chain=chain, new_file=False,
+                       clock=lambda: now)
     engine.velocity.reset()
     if status.has_spent and status.period_ends is not None and parsed.period:
         engine.velocity.spent = list(status.has_spent) + [0] * (len(parsed.rules) - len(status.has_spent))
         engine.velocity.period_started = now - (parsed.period * 60 - status.period_ends)
     spent = list(engine.velocity.spent)
     try:
-        rule, reason = engine.approve_transaction(summary), None
+        rule, reason = engine.approve_transaction(summary, auth=_right_codes(users, now)), None
     except HsmRefusal as refusal:
         rule, reason = None, str(refusal)
     velocity_rules = [r for r in parsed.rules if r.per_period is not None]
@@ -79,10 +84,32 @@ def judge(policy, summary, status: SignerStatus, *, chain: str = "XRT", scratch:
                             status.period_ends if status.has_spent else None)
 
 
-def preflight(policy: dict, summary, live: list[SignerStatus], *, threshold: int, chain: str) -> Preflight:
+#: the stand-in secret of a user judged as having given a right code (never a real one)
+_STAND_IN_SECRET = bytes(10)
+
+
+def _confirmed(scratch: str, users: tuple[str, ...]):
+    from backends.coldcard.hsm import USER_AUTH_TOTP, UserStore
+
+    store = UserStore(scratch)
+    for name in users:
+        store.create(name, USER_AUTH_TOTP, _STAND_IN_SECRET)
+    return store
+
+
+def _right_codes(users: tuple[str, ...], now: float) -> dict:
+    from backends.coldcard.hsm.otp import calc_hotp, totp_counter
+
+    counter = totp_counter(now)
+    return {name: (calc_hotp(_STAND_IN_SECRET, counter), counter) for name in users}
+
+
+def preflight(policy: dict, summary, live: list[SignerStatus], *, threshold: int, chain: str,
+              users: tuple[str, ...] = ()) -> Preflight:
     from backends.coldcard.hsm import HsmPolicy
 
     parsed = HsmPolicy.from_json(policy)
     with tempfile.TemporaryDirectory(prefix="custody-preflight-") as scratch:
-        verdicts = tuple(judge(parsed, summary, status, chain=chain, scratch=scratch) for status in live)
+        verdicts = tuple(judge(parsed, summary, status, chain=chain, scratch=scratch, users=users)
+                         for status in live)
     return Preflight(verdicts, summary.total_out, summary.fee_sat, threshold)

@@ -59,8 +59,10 @@ class SpendPlan:
     surge: SurgeCode | None = None  # the owner's TOTP code: the surge tier
 
 
-def plan_spend(coordinator: Coordinator, amount_sat: int, destination: str) -> SpendPlan:
-    """Choose coins, build the PSBT and pre-flight it against the live signers."""
+def plan_spend(coordinator: Coordinator, amount_sat: int, destination: str, *,
+               surge_user: str | None = None) -> SpendPlan:
+    """Choose coins, build the PSBT and pre-flight it against the live signers (with
+    ``surge_user`` judged as having given a right code)."""
     from backends.wallet import (
         Payment,
         create_psbt,
@@ -87,7 +89,7 @@ def plan_spend(coordinator: Coordinator, amount_sat: int, destination: str) -> S
     change_outputs = {len(psbt.tx.vout) - 1} if selection.change else set()
     summary = tx_summary(psbt, wallet_name=spec.wallet_name, network=spec.network, change_outputs=change_outputs)
     verdicts = run_preflight(spec.policy, summary, coordinator.live(), threshold=spec.threshold,
-                             chain=HSM_CHAIN.get(spec.network, "XTN"))
+                             chain=HSM_CHAIN.get(spec.network, "XTN"), users=(surge_user,) if surge_user else ())
     return SpendPlan(amount_sat, destination, psbt, selection.fee, change_index, verdicts)
 
 
@@ -131,7 +133,7 @@ def _pipeline(coordinator: Coordinator, amount_sat: int, destination: str, note:
     spec, ledger = coordinator.spec, coordinator.ledger
     live, not_live = yield from live_signers(coordinator)
     yield Step("plan", "choosing coins and building the PSBT")
-    plan = plan_spend(coordinator, amount_sat, destination)
+    plan = plan_spend(coordinator, amount_sat, destination, surge_user=surge.user if surge else None)
     plan.note = note
     plan.surge = surge
     plan.spend_id = ledger.begin(amount_sat, destination, note)

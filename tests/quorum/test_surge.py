@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from backends.coldcard.client import ColdcardClient
 from backends.coldcard.hsm.otp import b32decode, calc_hotp
-from backends.quorum import Done, Failed, QuorumError
+from backends.quorum import Done, Failed, Preflight, QuorumError
 from backends.quorum.surge import BadTotpCode, parse_totp_code
 
 from .rig import PER_PERIOD, SINK, WALLET_NAME, policy
@@ -62,6 +62,8 @@ def test_a_right_code_unlocks_the_surge_rule_and_cap_and_is_never_written_anywhe
     code = code_now()
     events, done = run(surge.spend(2_000_000, SINK, note="surge refill", totp=code))
     assert isinstance(done, Done), done
+    flight = next(e for e in events if isinstance(e, Preflight))  # the owner's code assumed right
+    assert flight.would_pass and {v.rule for v in flight.verdicts} == {2}
     assert surge.global_usage(surge=True).limit_sat == SURGE_CAP
     assert surge.global_usage().used_sat == 2_000_000 + done.fee_sat
     entries = services.audit.entries(limit=None, newest_first=False)
