@@ -30,6 +30,10 @@ SINK_KEY = "demo-treasury"
 CONFIG_HEADER = "# custody-tui demo rig: regtest, deterministic seeds, published passphrase.\n"
 
 
+#: the coordinator-wide cap of the demo quorum: 0.3 BTC a day, counted from the chain
+DEMO_GLOBAL_CAP_SAT = 30_000_000
+
+
 def demo_sink() -> str:
     return demo_address(SINK_KEY)
 
@@ -46,7 +50,8 @@ def quorum_config(data_dir: Path, descriptor: str) -> QuorumConfig:
                for name, xfp in zip(DEVICE_NAMES, _device_xfps(), strict=True)]
     assert {s.xfp for s in signers} == fingerprints, "the demo devices' seeds changed"
     return QuorumConfig(descriptor=descriptor, wallet_name=WALLET_NAME, policy_file=POLICY_FILE,
-                        sign_timeout_seconds=20.0, poll_seconds=2.0, heal_cooldown_seconds=5.0, signers=signers)
+                        sign_timeout_seconds=20.0, poll_seconds=2.0, heal_cooldown_seconds=5.0, signers=signers,
+                        global_cap_sat=DEMO_GLOBAL_CAP_SAT, global_period_minutes=24 * 60)
 
 
 def _device_xfps() -> list[str]:

@@ -56,6 +56,9 @@ def test_headless_demo_spends_to_the_sink_and_the_devices_refuse_over_cap_and_of
         assert main(["--data-dir", str(data_dir), "chain", "mine", "1", "--to", demo_sink()]) == 0
         assert main(["--data-dir", str(data_dir), "chain", "tx", spent["txid"], "--json"]) == 0
         capsys.readouterr()
+        code, status = cli(data_dir, capsys, "status")  # the demo's global cap counts it from the chain
+        assert (status["global"]["used_sat"], status["global"]["limit_sat"], status["global"]["source"]) == (
+            2_000_000 + spent["fee_sat"], 30_000_000, "chain")
 
         for amount, to, reason in ((6_000_000, demo_sink(), "Rejected: rule #1: amount exceeded"),
                                    (10_000, OFF_LIST, f"Rejected: rule #1: non-whitelisted address: {OFF_LIST}")):
