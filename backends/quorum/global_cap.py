@@ -68,6 +68,7 @@ _VERSION = 1
 _ENDED = ("refused", "failed", "dropped")
 _WENT_OUT = ("broadcast", "recorded")
 
+
 @dataclass(frozen=True)
 class GlobalUsage:
     """The cap's figure now. ``used_sat`` includes ``reserved_sat`` (spends in flight)."""
@@ -210,23 +211,24 @@ class GlobalCap:
         read = _ChainRead(tip, tuple(float(t) for t, _, _ in counted), tuple(o for _, o, _ in counted),
                           frozenset(x for _, _, x in counted))
         self._cached = (key, read)
-        self._keep(read, counted)
+        self._keep(read, counted, f"{tip}:{coins}")
         return read
 
-    def _keep(self, read: _ChainRead, counted: list) -> None:
-        """What the chain showed within the window, for when it cannot be reached."""
+    def _keep(self, read: _ChainRead, counted: list, chain_state: str) -> None:
+        """What the chain showed within the window, for when it cannot be reached (written
+        again only when the chain's state changed)."""
         horizon = self.clock() - self.period_seconds
         recent = [(txid, t, o) for t, o, txid in counted if t > horizon]
         with self._lock:
-            if self._fact("cached_tip") == read.tip and self._fact("cached_count") == str(len(recent)):
+            if self._fact("cached_state") == chain_state:
                 return
             from backends.sqlite import immediate_transaction
 
             with immediate_transaction(self._db):
                 self._db.execute("DELETE FROM counted")
                 self._db.executemany("INSERT INTO counted (txid, seen, outflow_sat) VALUES (?, ?, ?)", recent)
+                self._set_fact("cached_state", chain_state)
                 self._set_fact("cached_tip", read.tip)
-                self._set_fact("cached_count", str(len(recent)))
 
     def _cached_read(self) -> _ChainRead:
         with self._lock:
