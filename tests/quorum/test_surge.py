@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from backends.coldcard.client import ColdcardClient
 from backends.coldcard.hsm.otp import b32decode, calc_hotp
 from backends.quorum import Done, Failed, Preflight, QuorumError
-from backends.quorum.surge import BadTotpCode, parse_totp_code
+from backends.quorum.surge import BadTotpCode, SurgeCode, parse_totp_code
 
 from .rig import PER_PERIOD, SINK, WALLET_NAME, policy
 from .test_global_cap import device_decisions
@@ -126,3 +126,4 @@ def test_a_code_for_a_user_the_policy_does_not_name_is_refused(surge):
     assert isinstance(failed, Failed) and "no rule of the armed policy names user 'mallory'" in failed.reason
     with pytest.raises(QuorumError):
         parse_totp_code("12345a")
+    assert "123456" not in repr(SurgeCode(OWNER, "123456")) + str(SurgeCode(OWNER, "123456"))
