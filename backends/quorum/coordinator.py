@@ -72,7 +72,7 @@ class Coordinator:
         #: the coordinator-wide velocity cap (``global_cap``), the first gate; None when not configured
         self.global_cap = self._open_global_cap()
         if self.global_cap is not None:
-            self.gates.insert(0, self.global_cap.gate)
+            self.gates.insert(0, self.global_cap)
         self._relayed_codes = None
         self.accepted_hashes = accepted_policy_hashes(spec.policy)
         #: where the policy last pushed is kept (``backends.policy``); it wins over the

@@ -273,7 +273,10 @@ class GlobalCap:
         with self._lock:
             self._settle(spend_id)
 
-    def gate(self, plan) -> None:
+    #: how lists of the coordinator's gates name this one
+    __name__ = "global cap"
+
+    def __call__(self, plan) -> None:
         """The coordinator gate (``spend.SpendPlan``): reserve the spend's outflow (amount and
         fee) under the cap, or the surge cap when the spend carries the owner's code."""
         self.reserve(plan.spend_id, plan.amount_sat + plan.fee_sat, surge=plan.surge is not None)
