@@ -1,10 +1,11 @@
 """The global cap where an operator sees it: the Quorum screen's wallet panel, the Dashboard's
-quorum line and ``quorum status``; and ``quorum spend --totp`` from the command line (three
+quorum line and ``quorum status``; and a bad ``quorum spend --totp`` code from the command line (three
 emulated Coldcards over ckcc and the embedded chain, tests/app/quorum_app.py)."""
 
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from textual.widgets import Static
@@ -35,11 +36,12 @@ async def test_the_quorum_screen_dashboard_and_status_show_used_of_limit_and_whe
     used = 400_000 + done.fee_sat
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(app, pilot)
-        assert f"cap {used:,}/1,200,000 sat, rolls in 59 min" in str(
-            app.screen.query_one("#dashboard-areas", Static).render()).replace("\n", " ")
+        dashboard = str(app.screen.query_one("#dashboard-areas", Static).render()).replace("\n", " ")
+        assert re.search(f"cap {used:,}/1,200,000 sat, rolls in 5[0-9] min", dashboard), dashboard
         screen = await open_quorum(app, pilot)
         wallet = str(screen.query_one("#quorum-wallet", Static).render())
-        assert f"global cap {used:,} sat used of 1,200,000 sat; rolls in 59 min" in wallet
+        assert re.search(f"global cap {used:,} sat used of 1,200,000 sat; rolls in 5[0-9] min [(][0-9:]+ UTC[)]",
+                         wallet), wallet
     app.services.close()
 
     assert main(cli(quorum_app, "quorum", "status", "--json")) == 0
@@ -47,12 +49,9 @@ async def test_the_quorum_screen_dashboard_and_status_show_used_of_limit_and_whe
     assert (found["used_sat"], found["limit_sat"], found["source"]) == (used, 1_200_000, "chain")
     assert found["window_resets_at"].endswith("Z")
     assert main(cli(quorum_app, "quorum", "status")) == 0
-    assert f"global cap: {used:,} sat used of 1,200,000 sat; rolls in 59 min" in capsys.readouterr().out
-
-
-@pytest.mark.slow
-def test_a_totp_code_that_is_not_six_digits_is_refused_without_being_repeated(quorum_app, capsys):
-    quorum_app.app(**CAP).services.close()
+    assert re.search(f"global cap: {used:,} sat used of 1,200,000 sat; rolls in 5[0-9] min",
+                     capsys.readouterr().out)
+    # a surge code that is not one is refused, and not repeated
     assert main(cli(quorum_app, "quorum", "spend", "--amount", "1000", "--to", SINK, "--totp", "98x765")) == 1
     out = capsys.readouterr()
     assert "a TOTP code is 6 digits" in out.out + out.err and "98x765" not in out.out + out.err
