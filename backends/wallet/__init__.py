@@ -3,8 +3,9 @@
 Owns, one module each:
 
 - ``network``: the four networks (main, test, signet, regtest) and their encodings;
-- ``descriptors``: ``wsh(sortedmulti(...))``, ``wpkh(...)`` and key-path ``tr(...)``
-  descriptors with BIP-380 checksums, their scripts, addresses and key origins;
+- ``descriptors``: ``wsh(sortedmulti(...))``, ``wpkh(...)``, both nested in ``sh(...)``, and
+  key-path ``tr(...)`` descriptors with BIP-380 checksums, their scripts, addresses and key
+  origins;
 - ``addresses``: network-aware address parsing (a mainnet address on regtest is refused)
   and addresses of scripts;
 - ``psbt``: BIP-174 version-0 PSBTs, strictly parsed and serialized;
@@ -54,6 +55,7 @@ from .errors import (
     WalletError,
 )
 from .fees import (
+    SH_WPKH,
     TR_KEYPATH,
     WPKH,
     ScriptKind,
@@ -93,6 +95,7 @@ __all__ = [
     "PsbtVersionError",
     "RECEIVE",
     "REGTEST",
+    "SH_WPKH",
     "SIGNET",
     "ScriptKind",
     "Selection",

@@ -4,8 +4,12 @@ Supported forms (BIP-380..386):
 
 - ``wsh(sortedmulti(k, KEY, ...))`` (and ``wsh(multi(...))``): the Coldcard quorum, keys at
   ``m/48h/coin'/0h/2h``;
-- ``wpkh(KEY)``;
+- ``sh(wsh(sortedmulti(k, KEY, ...)))`` (and ``sh(wsh(multi(...)))``): the same multisig nested
+  in P2SH for senders that cannot pay to bech32, keys at ``m/48h/coin'/0h/1h``;
+- ``wpkh(KEY)`` and ``sh(wpkh(KEY))`` (BIP-49 nested segwit);
 - ``tr(KEY)``: key path only (no script tree).
+
+Nothing else is accepted: no bare or legacy P2SH scripts (``sh(multi)``), no ``sh(tr)``.
 
 ``KEY`` is ``[fingerprint/origin/path]xpub`` followed by ``/<0;1>/*`` (receive and change,
 BIP-389), ``/0/*`` (receive only) or ``/1/*`` (change only). Private keys are refused: this is a
@@ -26,7 +30,7 @@ from backends.outside_input import excerpt, is_decimal
 
 from .addresses import address_from_script
 from .errors import DescriptorChecksumError, DescriptorError, NetworkMismatch
-from .fees import TR_KEYPATH, WPKH, ScriptKind, wsh_multisig
+from .fees import SH_WPKH, TR_KEYPATH, WPKH, ScriptKind, wsh_multisig
 from .network import XPUB_VERSION_MAIN, XPUB_VERSION_TEST, Network
 
 HARDENED = 0x80000000
@@ -229,7 +233,7 @@ def _parse_key(expr: str, position: int, network: Network) -> DescriptorKey:
 class Descriptor:
     """A parsed, network-checked wallet descriptor. Derives scripts, addresses and key origins."""
 
-    form: str  # "wsh-sortedmulti", "wsh-multi", "wpkh" or "tr"
+    form: str  # "wsh-sortedmulti", "wsh-multi", "wpkh" or "tr"; "sh-" before a nested one
     keys: tuple[DescriptorKey, ...]
     threshold: int  # k of k-of-n; 1 for single-key forms
     network: Network
@@ -241,13 +245,23 @@ class Descriptor:
     @property
     def kind(self) -> ScriptKind:
         """Fee model of this descriptor's inputs and outputs."""
-        if self.form.startswith("wsh"):
-            return wsh_multisig(self.threshold, len(self.keys))
-        return WPKH if self.form == "wpkh" else TR_KEYPATH
+        if self.is_multisig:
+            return wsh_multisig(self.threshold, len(self.keys), nested=self.is_nested)
+        return {"wpkh": WPKH, "sh-wpkh": SH_WPKH}.get(self.form, TR_KEYPATH)
 
     @property
     def is_multisig(self) -> bool:
-        return self.form.startswith("wsh")
+        return self.inner_form.startswith("wsh")
+
+    @property
+    def is_nested(self) -> bool:
+        """Segwit nested in P2SH (``sh(wpkh)``, ``sh(wsh(...))``): spends push a redeem script."""
+        return self.form.startswith("sh-")
+
+    @property
+    def inner_form(self) -> str:
+        """The form without its P2SH wrapper."""
+        return self.form.removeprefix("sh-")
 
     def to_string(self, *, branch: int | None = None) -> str:
         """The descriptor text without checksum; with ``branch``, a single-path ``/b/*`` form."""
@@ -260,12 +274,14 @@ class Descriptor:
                 head, _, _ = head.rpartition("/")
                 text = f"{head}/{branch}/*"
             keys.append(text)
-        if self.form == "wpkh":
-            return f"wpkh({keys[0]})"
-        if self.form == "tr":
-            return f"tr({keys[0]})"
-        inner = "sortedmulti" if self.form == "wsh-sortedmulti" else "multi"
-        return f"wsh({inner}({self.threshold},{','.join(keys)}))"
+        if self.inner_form == "wpkh":
+            text = f"wpkh({keys[0]})"
+        elif self.form == "tr":
+            text = f"tr({keys[0]})"
+        else:
+            inner = "sortedmulti" if self.inner_form == "wsh-sortedmulti" else "multi"
+            text = f"wsh({inner}({self.threshold},{','.join(keys)}))"
+        return f"sh({text})" if self.is_nested else text
 
     def with_checksum(self, *, branch: int | None = None) -> str:
         """The descriptor text with its ``#checksum`` (what Core's importdescriptors expects)."""
@@ -295,7 +311,7 @@ class Descriptor:
         if not self.is_multisig:
             return None
         pubkeys = [k.pubkey for k in self.derived_keys(branch, index)]
-        if self.form == "wsh-sortedmulti":
+        if self.inner_form == "wsh-sortedmulti":
             pubkeys.sort()
         return (
             bytes([0x50 + self.threshold])
@@ -303,15 +319,24 @@ class Descriptor:
             + bytes([0x50 + len(pubkeys), 0xAE])
         )
 
+    def redeem_script(self, branch: int, index: int) -> bytes | None:
+        """The P2SH redeem script at ``branch/index`` (the nested witness program); None
+        unless the descriptor is ``sh(...)``."""
+        return self._witness_program(branch, index) if self.is_nested else None
+
     def script_pubkey(self, branch: int, index: int) -> bytes:
         """The scriptPubKey of address ``branch/index``."""
+        if self.is_nested:
+            return b"\xa9\x14" + _hash160(self._witness_program(branch, index)) + b"\x87"
+        return self._witness_program(branch, index)
+
+    def _witness_program(self, branch: int, index: int) -> bytes:
         if self.is_multisig:
             ws = self.witness_script(branch, index)
             return b"\x00\x20" + hashlib.sha256(ws).digest()
         (key,) = self.derived_keys(branch, index)
-        if self.form == "wpkh":
-            h160 = hashlib.new("ripemd160", hashlib.sha256(key.pubkey).digest()).digest()
-            return b"\x00\x14" + h160
+        if self.inner_form == "wpkh":
+            return b"\x00\x14" + _hash160(key.pubkey)
         output_key = ec.PublicKey.parse(key.pubkey).taproot_tweak(b"")  # BIP-86: no script tree
         return b"\x51\x20" + output_key.xonly()
 
@@ -333,7 +358,16 @@ class Descriptor:
         return None
 
 
+def _hash160(data: bytes) -> bytes:
+    return hashlib.new("ripemd160", hashlib.sha256(data).digest()).digest()
+
+
 _FORM_RE = re.compile(r"^(wsh\((sortedmulti|multi)\((.*)\)\)|wpkh\((.*)\)|tr\((.*)\))$", re.S)
+_NESTED_RE = re.compile(r"^sh\((.*)\)$", re.S)
+_SUPPORTED = (
+    "use wsh(sortedmulti(k,...)), sh(wsh(sortedmulti(k,...))), wpkh(KEY), sh(wpkh(KEY)) or tr(KEY) "
+    "with ranged xpub keys"
+)
 
 
 def parse_descriptor(
@@ -346,12 +380,16 @@ def parse_descriptor(
     """
     network = Network.of(network)
     body = split_checksum(text, require=require_checksum)
+    nested = _NESTED_RE.match(body)
+    if nested:
+        body = nested.group(1)
+        if not body.startswith(("wpkh(", "wsh(")):
+            # bare P2SH scripts (sh(multi), sh(pkh)...) and sh(tr) are not wallets we keep
+            raise DescriptorError("unsupported descriptor form: sh() may only wrap wpkh() or wsh()",
+                                  hint=_SUPPORTED)
     m = _FORM_RE.match(body)
     if not m:
-        raise DescriptorError(
-            "unsupported descriptor form",
-            hint="use wsh(sortedmulti(k,...)), wpkh(KEY) or tr(KEY) with ranged xpub keys",
-        )
+        raise DescriptorError("unsupported descriptor form", hint=_SUPPORTED)
     _, multi_kind, multi_args, wpkh_arg, tr_arg = m.groups()
     if multi_kind:
         threshold_text, *key_texts = multi_args.split(",")
@@ -373,4 +411,4 @@ def parse_descriptor(
         raise DescriptorError("all keys must use the same branch step (<0;1>, 0 or 1)")
     if len({k.xpub.key.sec() for k in keys}) != len(keys):
         raise DescriptorError("the same key appears twice in the multisig")
-    return Descriptor(form, keys, threshold, network)
+    return Descriptor(f"sh-{form}" if nested else form, keys, threshold, network)

@@ -38,6 +38,7 @@ class ScriptKind:
     name: str
     input_weight: int  # weight units of one input spending it, witness included
     output_size: int  # bytes of one txout paying to it (value, script length, script)
+    witness_output: bool = True  # its scriptPubKey is a witness program (Core's dust rule asks)
 
     @property
     def input_vbytes(self) -> float:
@@ -49,11 +50,12 @@ class ScriptKind:
 
     @property
     def dust_threshold(self) -> int:
-        return dust_threshold_for_size(self.output_size, witness=self.name != "p2pkh")
+        return dust_threshold_for_size(self.output_size, witness=self.witness_output)
 
 
-def wsh_multisig(threshold: int, keys: int) -> ScriptKind:
-    """A P2WSH k-of-n CHECKMULTISIG input: witness ``[] sig_1..sig_k script``."""
+def wsh_multisig(threshold: int, keys: int, *, nested: bool = False) -> ScriptKind:
+    """A P2WSH k-of-n CHECKMULTISIG input: witness ``[] sig_1..sig_k script``; with
+    ``nested``, the same inside P2SH (``sh(wsh(...))``)."""
     script_len = 3 + keys * (1 + COMPRESSED_PUBKEY)
     witness = (
         compact_size_len(threshold + 2)
@@ -61,7 +63,8 @@ def wsh_multisig(threshold: int, keys: int) -> ScriptKind:
         + threshold * _push_len(ECDSA_SIG_MAX)
         + _push_len(script_len)
     )
-    return ScriptKind(f"wsh {threshold}-of-{keys}", TXIN_BASE * 4 + witness, 8 + 1 + 34)
+    kind = ScriptKind(f"wsh {threshold}-of-{keys}", TXIN_BASE * 4 + witness, 8 + 1 + 34)
+    return p2sh_nested(kind, 34) if nested else kind  # scriptSig: <OP_0 <32-byte script hash>>
 
 
 WPKH = ScriptKind(
@@ -72,6 +75,22 @@ WPKH = ScriptKind(
 TR_KEYPATH = ScriptKind(
     "tr key path", TXIN_BASE * 4 + compact_size_len(1) + _push_len(SCHNORR_SIG), 8 + 1 + 34
 )
+
+
+P2SH_OUTPUT_SIZE = 8 + 1 + 23  # OP_HASH160 <20 bytes> OP_EQUAL
+
+
+def p2sh_nested(kind: ScriptKind, program_len: int) -> ScriptKind:
+    """``kind`` wrapped in P2SH (BIP-141 nested segwit): the scriptSig pushes the witness
+    program of ``program_len`` bytes (22 for wpkh, 34 for wsh), counted at full weight; the
+    witness is unchanged. Its output is a P2SH script, which Core's dust rule treats as
+    non-witness."""
+    script_sig = _push_len(program_len)  # the empty scriptSig's length byte is in TXIN_BASE
+    return ScriptKind(f"sh-{kind.name}", kind.input_weight + 4 * script_sig, P2SH_OUTPUT_SIZE,
+                      witness_output=False)
+
+
+SH_WPKH = p2sh_nested(WPKH, 22)  # scriptSig: <OP_0 <20-byte key hash>>
 
 
 def output_size(script_pubkey: bytes) -> int:

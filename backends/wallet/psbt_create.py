@@ -1,7 +1,8 @@
 """The Creator and Updater roles of BIP-174 for this wallet's descriptors.
 
 Every input carries PSBT_IN_WITNESS_UTXO (and PSBT_IN_NON_WITNESS_UTXO when the funding
-transaction is known), its witness script and the BIP-32 origin of every key; the change
+transaction is known), its redeem script when nested in P2SH, its witness script and the
+BIP-32 origin of every key; the change
 output carries the same origins, which is how a Coldcard recognises it as change rather than
 a payment. The multisig's account xpubs go in PSBT_GLOBAL_XPUB.
 """
@@ -67,6 +68,10 @@ def _fill_keys(scope, descriptor: Descriptor, branch: int, index: int) -> None:
         scope.taproot_internal_key = internal
         scope.taproot_bip32_derivations[internal] = ([], _derivation(key))
         return
+    # BIP-174: a nested input or change output carries its redeem script (the witness
+    # program) beside the witness script, so signer and finalizer can rebuild both layers
+    redeem = descriptor.redeem_script(branch, index)
+    scope.redeem_script = Script(redeem) if redeem is not None else None
     scope.witness_script = (
         Script(descriptor.witness_script(branch, index)) if descriptor.is_multisig else None
     )

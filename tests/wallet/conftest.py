@@ -58,3 +58,14 @@ def taproot(roots):
 @pytest.fixture(scope="session")
 def wpkh(roots):
     return parse_descriptor("wpkh(%s)" % account_key(roots[1], "m/84h/1h/0h"), REGTEST)
+
+
+@pytest.fixture(scope="session")
+def sh_wpkh(roots):
+    return parse_descriptor("sh(wpkh(%s))" % account_key(roots[1], "m/49h/1h/0h"), REGTEST)
+
+
+@pytest.fixture(scope="session")
+def sh_multisig(roots):
+    keys = ",".join(account_key(r, "m/48h/1h/0h/1h") for r in roots)
+    return parse_descriptor("sh(wsh(sortedmulti(2,%s)))" % keys, REGTEST)

@@ -131,13 +131,16 @@ def test_psbt_reading_and_finalizing_raise_only_psbt_errors(valid_psbt, data):
 
 @settings(max_examples=120)
 @given(data=st.data())
-def test_descriptor_parsing_raises_only_wallet_errors(multisig_text, data):
-    valid = multisig_text.encode()
+def test_descriptor_parsing_raises_only_wallet_errors(multisig_text, roots, data):
+    # every template: the wsh multisig, and both nested forms (sh(wsh(...)), sh(wpkh(...)))
+    base = data.draw(st.sampled_from([
+        multisig_text, f"sh({multisig_text})", "sh(wpkh(%s))" % account_key(roots[1], "m/49h/1h/0h")]))
+    valid = base.encode()
     text = data.draw(
         mutations(valid).map(lambda b: b.decode("utf-8", "replace"))
         | odd_text
-        | huge_numbers.map(lambda n: multisig_text.replace("(2,", f"({n},"))
-        | huge_numbers.map(lambda n: multisig_text.replace("/48h/", f"/{n}/", 1))
+        | huge_numbers.map(lambda n: base.replace("(2,", f"({n},"))
+        | huge_numbers.map(lambda n: base.replace("h/1h/0h", f"h/{n}/0h", 1))
     )
     if data.draw(st.booleans()):
         try:

@@ -1,6 +1,9 @@
 import pytest
 from embit.descriptor import Descriptor as EmbitDescriptor
 from embit.descriptor.checksum import checksum as embit_checksum
+from embit.networks import NETWORKS
+
+EMBIT_REGTEST = NETWORKS["regtest"]
 
 from backends.wallet import (
     CHANGE,
@@ -15,6 +18,8 @@ from backends.wallet import (
     descriptor_checksum,
     parse_descriptor,
 )
+
+from backends.wallet.fees import dust_threshold
 
 from .conftest import account_key
 
@@ -137,8 +142,42 @@ def test_fee_model_of_the_multisig_is_2_of_3(multisig, taproot, wpkh):
     assert wpkh.kind.input_vbytes == 68
 
 
+def test_nested_descriptors_derive_what_embit_derives_and_round_trip(sh_wpkh, sh_multisig):
+    for descriptor in (sh_wpkh, sh_multisig):
+        text = descriptor.to_string()
+        assert text.startswith(("sh(wpkh(", "sh(wsh(sortedmulti(2,")) and descriptor.is_nested
+        reference = EmbitDescriptor.from_string(text)
+        for branch in (RECEIVE, CHANGE):
+            for index in (0, 1, 17):
+                ref = reference.derive(index, branch_index=branch)
+                assert descriptor.script_pubkey(branch, index) == ref.script_pubkey().data
+                assert descriptor.redeem_script(branch, index) == ref.redeem_script().data
+                assert descriptor.address(branch, index) == ref.address(EMBIT_REGTEST)
+                assert descriptor.address(branch, index).startswith("2")  # P2SH on test networks
+        assert descriptor_checksum(text) == embit_checksum(text)
+        assert parse_descriptor(descriptor.with_checksum(), REGTEST) == descriptor
+        assert descriptor.with_checksum(branch=CHANGE).startswith(text[:3])
+    assert sh_multisig.witness_script(RECEIVE, 4) == (
+        EmbitDescriptor.from_string(sh_multisig.to_string()).derive(4).witness_script().data)
+    assert sh_wpkh.witness_script(RECEIVE, 0) is None
+
+
+def test_nested_fee_models_count_the_redeem_script_push_and_the_p2sh_output(sh_wpkh, sh_multisig, multisig):
+    assert sh_wpkh.kind.input_vbytes == 91  # 68 + the 23-byte scriptSig
+    assert sh_multisig.kind.input_vbytes == multisig.kind.input_vbytes + 35 == 139.5
+    for kind in (sh_wpkh.kind, sh_multisig.kind):
+        assert kind.output_size == 32
+        assert kind.dust_threshold == 540 == dust_threshold(sh_wpkh.script_pubkey(CHANGE, 0))
+
+
 BAD = [
     ("unsupported form", "sh(multi(1,{k}))"),
+    ("bare p2sh key", "sh(pkh({k}))"),
+    ("nested taproot", "sh(tr({k}))"),
+    ("doubly nested", "sh(sh(wpkh({k})))"),
+    ("p2sh inside wsh", "wsh(sh(wpkh({k})))"),
+    ("unclosed nesting", "sh(wpkh({k})"),
+    ("nested threshold above key count", "sh(wsh(sortedmulti(3,{k},{k2})))"),
     ("threshold above key count", "wsh(sortedmulti(4,{k},{k2}))"),
     ("threshold zero", "wsh(sortedmulti(0,{k}))"),
     ("unranged key", "wpkh({bare})"),

@@ -21,12 +21,15 @@ from backends.wallet import (
     Utxo,
     combine,
     create_psbt,
+    estimate_vsize,
     extract,
     finalize,
     parse_address,
     parse_psbt,
     serialize_psbt,
 )
+
+from backends.wallet.fees import output_size
 
 from .conftest import funding_coin
 
@@ -194,6 +197,36 @@ def test_wpkh_spend(wpkh, roots):
     assert psbt.sign_with(roots[1]) == 1
     raw = extract(finalize(psbt))
     assert consensus_accepts(raw, [(coin.value, coin.script_pubkey)])
+
+
+@pytest.mark.parametrize("name", ["sh_wpkh", "sh_multisig"])
+def test_nested_spend_carries_both_scripts_and_finalizes_to_a_redeem_script_push(request, roots, name):
+    descriptor = request.getfixturevalue(name)
+    coin = funding_coin(descriptor.script_pubkey(RECEIVE, 2), 90_000, RECEIVE, 2, seed=b"\x34")
+    psbt = create_psbt(descriptor, [coin], [Payment(parse_address(PAY_TO, REGTEST), 50_000)],
+                       change_amount=39_000, change_index=4)
+    for scope, branch, index in ((psbt.inputs[0], RECEIVE, 2), (psbt.outputs[1], CHANGE, 4)):
+        assert scope.redeem_script.data == descriptor.redeem_script(branch, index)
+        ws = descriptor.witness_script(branch, index)
+        assert (scope.witness_script.data if scope.witness_script else None) == ws
+    assert EmbitDescriptor.from_string(descriptor.to_string()).owns(psbt.outputs[1])
+    signers = [roots[0], roots[2]] if descriptor.is_multisig else [roots[1]]
+    final = finalize(combine([signed_by(psbt, root) for root in signers]))
+    raw = extract(final)
+    tx = Transaction.parse(raw)
+    assert tx.vin[0].script_sig.data == bytes([len(descriptor.redeem_script(RECEIVE, 2))]) + descriptor.redeem_script(
+        RECEIVE, 2)
+    assert len(tx.vin[0].witness.items) == (4 if descriptor.is_multisig else 2)
+    assert consensus_accepts(raw, [(coin.value, coin.script_pubkey)])
+    # the estimate is an upper bound within a few vbytes (ECDSA signatures are 71 or 72 bytes)
+    actual = (len(_stripped(tx)) * 3 + len(raw) + 3) // 4
+    estimate = estimate_vsize(descriptor.kind, 1, [output_size(o.script_pubkey.data) for o in tx.vout])
+    assert 0 <= estimate - actual <= 2
+
+
+def _stripped(tx: Transaction) -> bytes:
+    return Transaction(version=tx.version, vin=[type(i)(i.txid, i.vout, script_sig=i.script_sig, sequence=i.sequence)
+                                                for i in tx.vin], vout=tx.vout, locktime=tx.locktime).serialize()
 
 
 def test_version_2_psbt_is_refused_with_a_clear_error(unsigned):
