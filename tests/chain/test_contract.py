@@ -8,7 +8,7 @@ from backends.chain import Chain, ChainError, TransactionRejected, TxStatus
 
 from .funding import BURN_ADDRESS, RANGE_END, fund, watch_all
 from .wallets import (
-    coin_of, flip_signature_byte, multisig_wallet, sh_multisig_wallet, sh_wpkh_wallet, spend, taproot_wallet, wpkh_wallet,
+    ROOTS, coin_of, flip_signature_byte, multisig_wallet, sh_multisig_wallet, sh_wpkh_wallet, spend, taproot_wallet, wpkh_wallet,
 )
 
 COIN = 100_000_000
@@ -161,6 +161,35 @@ def test_every_read_agrees_for_each_descriptor_template(chain, template):
         assert {chain.tx_status(t) for t in (incoming, outgoing)} == {
             TxStatus("confirmed", 1) if confirmations else TxStatus("mempool", 0)}
         chain.mine(1, BURN_ADDRESS)
+
+
+@pytest.mark.parametrize("template", TEMPLATES)
+def test_a_spend_the_wallet_layer_builds_signs_and_finalizes_is_accepted_then_confirmed(chain, template):
+    """Not hand-signed: the PSBT path every custody flow uses (create, sign, combine, finalize,
+    extract), for each template, accepted by the backend's mempool and mined."""
+    from backends.wallet import CHANGE, Payment, combine, create_psbt, extract, finalize, parse_descriptor, spendable_coins
+
+    from ..wallet.conftest import signed_copy
+
+    wallet = TEMPLATES[template]()
+    descriptor = parse_descriptor(wallet.descriptor, chain.network)
+    chain.watch(wallet.descriptor, range_end=RANGE_END, label=wallet.name)
+    chain.mine(1, wallet.address(6))
+    chain.mine(100, BURN_ADDRESS)
+    [coin] = spendable_coins(chain.utxos(wallet.descriptor))
+    unsigned = create_psbt(descriptor, [coin], [Payment(EXTERNAL, 10 * COIN)],
+                           change_amount=coin.value - 10 * COIN - FEE, change_index=2)
+    signed = [signed_copy(unsigned, root) for root in ROOTS
+              if any(k.origin.fingerprint == root.my_fingerprint for k in descriptor.keys)]
+    raw = extract(finalize(combine(signed[: descriptor.threshold])))
+    txid = chain.broadcast(raw)
+    assert chain.tx_status(txid) == TxStatus("mempool", 0)
+    chain.mine(1, BURN_ADDRESS)
+    assert chain.tx_status(txid) == TxStatus("confirmed", 1)
+    [change] = chain.utxos(wallet.descriptor)
+    assert (change.txid, change.branch, change.index, change.amount_sat) == (txid, CHANGE, 2, 40 * COIN - FEE)
+    [spent] = [e for e in chain.history(wallet.descriptor) if e.txid == txid]
+    assert (spent.sent_sat, spent.fee_sat, spent.outflow_sat) == (50 * COIN, FEE, 10 * COIN + FEE)
 
 
 def test_double_spend_of_a_mempool_coin_is_rejected(chain):

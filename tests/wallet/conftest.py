@@ -10,7 +10,7 @@ from embit.networks import NETWORKS
 from embit.script import Script
 from embit.transaction import Transaction, TransactionInput, TransactionOutput
 
-from backends.wallet import REGTEST, Utxo, parse_descriptor
+from backends.wallet import REGTEST, Utxo, parse_descriptor, parse_psbt, serialize_psbt
 
 
 def cosigner_root(i: int) -> bip32.HDKey:
@@ -33,6 +33,18 @@ def funding_coin(script_pubkey: bytes, value: int, branch: int, index: int, *, s
         locktime=0,
     )
     return Utxo(fund.txid().hex(), 0, value, script_pubkey, branch, index, fund.serialize(), 6)
+
+
+def signed_copy(unsigned, root):
+    """A copy of ``unsigned`` signed by ``root`` as a signer hands it back: partial signatures,
+    and PSBT_IN_TAP_KEY_SIG (not a final witness) for a taproot key path."""
+    copy = parse_psbt(serialize_psbt(unsigned))
+    assert copy.sign_with(root) >= 1
+    for inp in copy.inputs:
+        if inp.taproot_internal_key is not None and inp.final_scriptwitness is not None:
+            inp.taproot_key_sig = inp.final_scriptwitness.items[0]
+            inp.final_scriptwitness = None
+    return copy
 
 
 @pytest.fixture(scope="session")

@@ -11,18 +11,21 @@ from embit.networks import NETWORKS
 
 from backends.wallet import (
     CHANGE, MAIN, RECEIVE, REGTEST, SIGNET, TEST, Payment, combine, create_psbt, descriptor_checksum, extract,
-    finalize, parse_address, parse_descriptor, parse_psbt, serialize_psbt,
+    finalize, mint_policy, parse_address, parse_descriptor, parse_psbt, select_coins, serialize_psbt, spendable_coins,
 )
 
-from .conftest import cosigner_root, funding_coin
+from .conftest import cosigner_root, funding_coin, signed_copy
 
-TEMPLATES = ("wsh(sortedmulti(2,{0},{1},{2}))", "wpkh({1})", "tr({0})")
-PURPOSE = {"wsh": "48h/{coin}h/0h/2h", "wpkh": "84h/{coin}h/0h", "tr": "86h/{coin}h/0h"}
+TEMPLATES = ("wsh(sortedmulti(2,{0},{1},{2}))", "sh(wsh(sortedmulti(2,{0},{1},{2})))", "wpkh({1})", "sh(wpkh({1}))",
+             "tr({0})")
+PURPOSE = {"wsh": "48h/{coin}h/0h/2h", "sh(wsh": "48h/{coin}h/0h/1h", "wpkh": "84h/{coin}h/0h",
+           "sh(wpkh": "49h/{coin}h/0h", "tr": "86h/{coin}h/0h"}
 ADDRESSES = 25  # indexes 0..24 of each branch
 
 
 def _descriptor_text(template: str, network) -> str:
-    path = PURPOSE[template.split("(")[0]].format(coin=network.coin_type)
+    head = template.split("(")
+    path = PURPOSE["(".join(head[:2]) if head[0] == "sh" else head[0]].format(coin=network.coin_type)
     keys = []
     for i in (1, 2, 3):
         root = cosigner_root(i)
@@ -93,16 +96,6 @@ def _roots():
     return [cosigner_root(i) for i in (1, 2, 3)]
 
 
-def _signed(unsigned, root):
-    copy = parse_psbt(serialize_psbt(unsigned))
-    assert copy.sign_with(root) >= 1
-    for inp in copy.inputs:  # a taproot signer hands back PSBT_IN_TAP_KEY_SIG, not a final witness
-        if inp.taproot_internal_key is not None and inp.final_scriptwitness is not None:
-            inp.taproot_key_sig = inp.final_scriptwitness.items[0]
-            inp.final_scriptwitness = None
-    return copy
-
-
 def _spend(template):
     """An unsigned PSBT of ``template`` spending two coins to a payee and change."""
     descriptor = parse_descriptor(_descriptor_text(template, REGTEST), REGTEST)
@@ -134,8 +127,8 @@ def test_core_reads_our_psbt_alike_and_signs_it_through_to_the_same_transaction(
                                            for i in analyzed["inputs"])
 
     roots = _roots()
-    signers = [roots[0], roots[2]] if descriptor.is_multisig else [roots[1] if template.startswith("wpkh") else roots[0]]
-    parts = [_signed(unsigned, root) for root in signers]
+    signers = [roots[0], roots[2]] if descriptor.is_multisig else [roots[1] if "wpkh" in template else roots[0]]
+    parts = [signed_copy(unsigned, root) for root in signers]
     if descriptor.is_multisig:  # one of two signatures: Core still waits for a signer
         assert regtest_rpc.call("analyzepsbt", serialize_psbt(parts[0]))["next"] == "signer"
     ours = combine([unsigned, *parts])
@@ -147,3 +140,43 @@ def test_core_reads_our_psbt_alike_and_signs_it_through_to_the_same_transaction(
     finalized = regtest_rpc.call("finalizepsbt", serialize_psbt(ours))
     assert finalized["complete"]
     assert finalized["hex"] == extract(finalize(ours)).hex()
+
+
+# -- a whole spend, from coins on Core's chain to a mined transaction
+
+FEE_RATE = 3.0
+
+
+@pytest.mark.parametrize("template", TEMPLATES)
+def test_core_accepts_and_mines_a_spend_we_select_build_sign_and_finalize(core_chain, bitcoind_node, template):
+    """Coins of ``template`` on Core's regtest chain, selected, built into a PSBT, signed,
+    finalized and extracted by the wallet layer: Core's testmempoolaccept takes the
+    transaction at no more than our estimated vsize, and it is mined."""
+    descriptor = parse_descriptor(_descriptor_text(template, REGTEST), REGTEST)
+    core_chain.watch(descriptor.with_checksum(), range_end=10, label="ours")
+    core_chain.mine(1, descriptor.address(RECEIVE, 1))
+    core_chain.mine(1, descriptor.address(CHANGE, 2))
+    core_chain.mine(100, PAY_TO)
+    coins = spendable_coins(core_chain.utxos(descriptor.with_checksum()))
+    assert sorted((c.branch, c.index) for c in coins) == [(RECEIVE, 1), (CHANGE, 2)]
+    payee = parse_address(PAY_TO, REGTEST)
+    selection = select_coins(coins, 70 * 100_000_000, FEE_RATE, mint_policy(descriptor.kind), payment_scripts=[payee])
+    assert len(selection.coins) == 2 and selection.has_change
+    unsigned = create_psbt(descriptor, selection.coins, [Payment(payee, selection.target)],
+                           change_amount=selection.change, change_index=3)
+    roots = _roots()
+    signers = [roots[0], roots[2]] if descriptor.is_multisig else [roots[1] if "wpkh" in template else roots[0]]
+    raw = extract(finalize(combine([signed_copy(unsigned, root) for root in signers]))).hex()
+    rpc = bitcoind_node.node.rpc()
+    try:
+        [verdict] = rpc.call("testmempoolaccept", [raw])
+        assert verdict["allowed"], verdict
+        assert verdict["vsize"] <= selection.vsize <= verdict["vsize"] + 2  # 71- or 72-byte ECDSA signatures
+        assert verdict["fees"]["base"] == _btc(selection.fee)
+    finally:
+        rpc.close()
+    txid = core_chain.broadcast(bytes.fromhex(raw))
+    core_chain.mine(1, PAY_TO)
+    assert core_chain.tx_status(txid).state == "confirmed"
+    [change] = core_chain.utxos(descriptor.with_checksum())
+    assert (change.txid, change.branch, change.index, change.amount_sat) == (txid, CHANGE, 3, selection.change)
