@@ -53,9 +53,7 @@ class QuorumSpec:
     @cached_property
     def wallet(self):
         """The parsed descriptor (parsed once: every spend and status read needs it)."""
-        from backends.wallet import parse_descriptor
-
-        return parse_descriptor(self.descriptor, self.network, require_checksum=True)
+        return quorum_wallet(self.descriptor, self.network)
 
     def signer(self, name: str) -> SignerSpec:
         for signer in self.signers:
@@ -68,9 +66,10 @@ class QuorumSpec:
         return signer.message_path or self.message_path
 
 
-def check_descriptor(descriptor: str, xfps: list[str], network: str):
-    """The parsed descriptor, if it is a checksummed ``wsh(sortedmulti)`` whose keys are
-    exactly the configured signers' fingerprints; else QuorumConfigError saying why."""
+def quorum_wallet(descriptor: str, network: str):
+    """The parsed descriptor if it is a checksummed native ``wsh(sortedmulti)``, else
+    QuorumConfigError: the Coldcards are enrolled with a P2WSH wallet file and the HSM policy
+    is written for it, so a nested ``sh(wsh(...))`` or single-key wallet is refused up front."""
     from backends.errors import CustodyError
     from backends.wallet import parse_descriptor
 
@@ -81,7 +80,17 @@ def check_descriptor(descriptor: str, xfps: list[str], network: str):
     except CustodyError as exc:
         raise QuorumConfigError(str(exc), hint=exc.hint) from None
     if wallet.form != "wsh-sortedmulti":
-        raise QuorumConfigError(f"is {wallet.form}; the quorum signs wsh(sortedmulti(...)) only")
+        raise QuorumConfigError(
+            f"is {wallet.template}; the quorum signs native wsh(sortedmulti(...)) only",
+            hint="give the quorum's wsh(sortedmulti(k,...)) descriptor; nested sh(wsh(...)) wallets are not "
+                 "enrolled on the Coldcards")
+    return wallet
+
+
+def check_descriptor(descriptor: str, xfps: list[str], network: str):
+    """The parsed descriptor, if it is a checksummed ``wsh(sortedmulti)`` whose keys are
+    exactly the configured signers' fingerprints; else QuorumConfigError saying why."""
+    wallet = quorum_wallet(descriptor, network)
     in_descriptor = sorted(k.origin.fingerprint.hex().upper() for k in wallet.keys)
     configured = sorted(x.upper() for x in xfps)
     if in_descriptor != configured:

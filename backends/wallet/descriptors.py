@@ -263,6 +263,17 @@ class Descriptor:
         """The form without its P2SH wrapper."""
         return self.form.removeprefix("sh-")
 
+    @property
+    def template(self) -> str:
+        """The form in descriptor words with the keys left out, for messages:
+        ``sh(wsh(sortedmulti(2,...)))``, ``wpkh(KEY)``."""
+        if self.is_multisig:
+            inner = "sortedmulti" if self.inner_form == "wsh-sortedmulti" else "multi"
+            text = f"wsh({inner}({self.threshold},...))"
+        else:
+            text = f"{self.inner_form}(KEY)"
+        return f"sh({text})" if self.is_nested else text
+
     def to_string(self, *, branch: int | None = None) -> str:
         """The descriptor text without checksum; with ``branch``, a single-path ``/b/*`` form."""
         keys = []

@@ -20,6 +20,7 @@ KEYS = [DeviceKeys(w, "XRT") for w in COSIGNER_WORDS]
 XFPS = [xfp_to_str(k.xfp) for k in KEYS]
 BODY = descriptor(KEYS)
 DESCRIPTOR = f"{BODY}#{descriptor_checksum(BODY)}"
+NESTED = f"sh({BODY})#{descriptor_checksum(f'sh({BODY})')}"  # the same keys, nested in P2SH
 
 
 def raw(**quorum_changes) -> dict:
@@ -56,6 +57,7 @@ def signer_change(index: int, **changes) -> dict:
     (signer_change(0, xfp="DEADBEEF"), "quorum.descriptor: its keys' fingerprints are"),
     (raw(descriptor=BODY + "#qqqqqqqq"), "quorum.descriptor"),
     (raw(descriptor=BODY), "quorum.descriptor"),
+    (raw(descriptor=NESTED), "quorum.descriptor: is sh(wsh(sortedmulti(2,...))); the quorum signs native wsh"),
     (raw(wallet_name=""), "quorum.wallet_name"),
     (raw(policy_file=""), "quorum.policy_file"),
     (raw(signers={"name": "a"}), "quorum.signers must be an array of tables"),
@@ -65,7 +67,7 @@ def signer_change(index: int, **changes) -> dict:
     (raw(sign_timeout_seconds=float("inf")), "quorum.sign_timeout_seconds must be a finite number"),
     (raw(poll_seconds=float("inf")), "quorum.poll_seconds must be a finite number"),
 ], ids=["unknown-key", "duplicate-name", "duplicate-xfp", "bad-xfp", "no-target", "dotted-socket-dir", "xfp-not-in-descriptor",
-        "bad-checksum", "no-checksum", "no-wallet-name", "no-policy", "not-an-array", "zero-fee-rate",
+        "bad-checksum", "no-checksum", "nested-in-p2sh", "no-wallet-name", "no-policy", "not-an-array", "zero-fee-rate",
         "infinite-fee-rate", "absurd-fee-rate", "infinite-sign-timeout", "infinite-poll"])
 def test_quorum_config_mistakes_are_refused_by_name(data, named):
     with pytest.raises(ConfigError) as err:
@@ -122,3 +124,15 @@ def test_quorum_commands_without_a_configured_quorum_say_how_to_configure_one(tm
     assert main(["--data-dir", str(tmp_path), "quorum", "status"]) == 1
     err = capsys.readouterr().err
     assert "no signer quorum is configured" in err and "[[quorum.signers]]" in err
+
+
+def test_a_spec_holding_a_nested_descriptor_is_refused_before_a_wallet_file_is_written(tmp_path):
+    """The config refuses sh(wsh(...)); a spec built around it anyway (a caller past the config)
+    gets the same typed refusal, never a P2WSH wallet file for P2SH addresses."""
+    import dataclasses
+
+    (tmp_path / "policy.json").write_text(json.dumps(policy()))
+    spec = dataclasses.replace(quorum_spec(config_from_dict(raw()), tmp_path), descriptor=NESTED)
+    for use in (coldcard_wallet_file, lambda s: s.threshold, lambda s: s.wallet):
+        with pytest.raises(QuorumConfigError, match=r"sh\(wsh\(sortedmulti\(2,...\)\)\)"):
+            use(spec)
