@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 
+from .bitcoind_txs import WalletTx, WalletTxs
 from .descriptors import is_ranged, single_path_descriptors, strip_checksum
 from .errors import ChainError, ChainUnavailable, DescriptorError, NotRegtest, WalletUnavailable
 from .interface import DEFAULT_RANGE_END, HistoryEntry, Tip, TxStatus, Utxo, require_txid
@@ -73,6 +74,8 @@ class Bitcoind:
         self._ranges: dict[str, int] = {}
         self._derived: dict[str, int] = {}  # how far each watched descriptor's scripts are derived
         self._coinbase: dict[str, bool] = {}  # txid -> is a coinbase
+        self._wallet_txs = WalletTxs(
+            self._wallet_call, lambda calls: self._rpc.batch(calls, wallet=self.wallet, timeout=_LONG_CALL_TIMEOUT))
         try:
             version = int(self._rpc.call("getnetworkinfo")["version"])
             if version < MIN_CORE_VERSION:
@@ -153,6 +156,7 @@ class Bitcoind:
                 requests.append(request)
             if requests:
                 results = self._wallet_call("importdescriptors", requests, timeout=_LONG_CALL_TIMEOUT)
+                self._wallet_txs.forget_cursor()  # the rescan may have added old transactions
                 for result in results:
                     if not result.get("success"):
                         error = result.get("error") or {}
@@ -240,66 +244,47 @@ class Bitcoind:
     @_answers_checked
     def history(self, descriptor: str | None = None) -> list[HistoryEntry]:
         owners = self._owners_for(descriptor)
-        wallet_txids = self._wallet_txids()
-        txs = self._decoded_wallet_txs(wallet_txids)
-        live = self._live_unconfirmed([t for t, tx in txs.items() if int(tx["confirmations"]) == 0])
-        prevout_txids = sorted({vin["txid"] for tx in txs.values() for vin in tx["decoded"]["vin"] if "txid" in vin} - set(txs))
-        prev_txs = {**txs, **self._decoded_wallet_txs(prevout_txids)}
+        with self._lock:
+            txs, tip_height = self._wallet_txs.sync()
+            txs = dict(txs)  # a snapshot: another thread's sync replaces entries
+        live = self._live_unconfirmed([t for t, tx in txs.items() if tx.confirmations == 0])
         result = []
         for txid, tx in txs.items():
-            confirmations = int(tx["confirmations"])
-            if confirmations < 0 or tx.get("abandoned") or (confirmations == 0 and txid not in live):
+            if tx.confirmations < 0 or tx.abandoned or (tx.confirmations == 0 and txid not in live):
                 continue  # conflicted, abandoned, or gone from the mempool
-            entry = self._history_entry(txid, tx, prev_txs, owners)
+            entry = self._history_entry(tx, tip_height, txs, owners)
             if entry is not None:
                 result.append(entry)
         return sorted(result, key=lambda e: (e.height is None, e.height or 0, e.time))
-
-    def _wallet_txids(self) -> list[str]:
-        """Every transaction the node's wallet holds. ``listtransactions`` is not enough: Core
-        counts an output to one of our scripts without an address-book entry (every address of
-        an imported ranged descriptor) as change, and leaves a transaction whose outputs all
-        return to the wallet (a payment between two watched descriptors) out of the list.
-        ``listsinceblock`` with ``include_change`` (Core >= 25) lists those too."""
-        # blockhash (none: all), target_confirmations, include_watchonly, include_removed, include_change
-        listed = self._wallet_call("listsinceblock", None, 1, True, False, True)
-        return list(dict.fromkeys(e["txid"] for e in listed["transactions"]))
-
-    def _decoded_wallet_txs(self, txids: list[str]) -> dict[str, dict]:
-        answers = self._rpc.batch([("gettransaction", [t, True, True]) for t in txids], wallet=self.wallet)
-        return {t: a for t, a in zip(txids, answers) if isinstance(a, dict)}
 
     def _live_unconfirmed(self, txids: list[str]) -> set[str]:
         answers = self._rpc.batch([("getmempoolentry", [t]) for t in txids])
         return {t for t, a in zip(txids, answers) if isinstance(a, dict)}
 
     @staticmethod
-    def _history_entry(txid: str, tx: dict, prev_txs: dict[str, dict], owners: dict[bytes, ScriptOwner]) -> HistoryEntry | None:
-        decoded = tx["decoded"]
-        received = sum(btc_to_sat(o["value"]) for o in decoded["vout"]
-                       if bytes.fromhex(o["scriptPubKey"]["hex"]) in owners)
-        # the fee is ours to report only when every input spends a coin of the scripts asked about
-        sent, value_in, all_watched = 0, 0, True
-        for vin in decoded["vin"]:
-            prev = prev_txs.get(vin.get("txid", ""))
+    def _history_entry(tx: WalletTx, tip_height: int, txs: dict[str, WalletTx],
+                       owners: dict[bytes, ScriptOwner]) -> HistoryEntry | None:
+        outputs = tx.decoded.outputs
+        received = sum(amount for amount, spk in outputs if spk in owners)
+        # the fee is ours to report only when every input spends a coin of the scripts asked
+        # about (a coin from outside the wallet is not known here: no fee)
+        sent, value_in, all_watched = 0, 0, bool(tx.decoded.inputs)  # a coinbase has no fee of ours
+        for prev_txid, vout in tx.decoded.inputs:
+            prev = txs.get(prev_txid)
             if prev is None:
                 all_watched = False
                 continue
-            out = prev["decoded"]["vout"][vin["vout"]]
-            amount = btc_to_sat(out["value"])
+            amount, spk = prev.decoded.outputs[vout]
             value_in += amount
-            if bytes.fromhex(out["scriptPubKey"]["hex"]) in owners:
+            if spk in owners:
                 sent += amount
             else:
                 all_watched = False
         if not received and not sent:
             return None
-        value_out = sum(btc_to_sat(o["value"]) for o in decoded["vout"])
-        fee = value_in - value_out if sent and all_watched else None
-        confirmations = int(tx["confirmations"])
-        height = tx.get("blockheight") if confirmations > 0 else None
-        time = int(tx.get("timereceived") or tx.get("time") or 0)
-        return HistoryEntry(txid, time, height, max(confirmations, 0), received, sent, fee)
+        fee = value_in - sum(amount for amount, _ in outputs) if sent and all_watched else None
+        confirmations = tx.confirmations_at(tip_height)
+        return HistoryEntry(tx.txid, tx.decoded.time, tx.height, max(confirmations, 0), received, sent, fee)
 
     @_answers_checked
     def tx_status(self, txid: str) -> TxStatus:

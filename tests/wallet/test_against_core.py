@@ -11,7 +11,7 @@ from embit.networks import NETWORKS
 
 from backends.wallet import (
     CHANGE, MAIN, RECEIVE, REGTEST, SIGNET, TEST, Payment, combine, create_psbt, descriptor_checksum, extract,
-    finalize, mint_policy, parse_address, parse_descriptor, parse_psbt, select_coins, serialize_psbt, spendable_coins,
+    finalize, mint_policy, parse_address, parse_descriptor, select_coins, serialize_psbt, spendable_coins,
 )
 
 from .conftest import cosigner_root, funding_coin, signed_copy
