@@ -47,6 +47,18 @@ def test_p2wsh_counts_its_witness_script_and_p2sh_its_redeem_script():
     assert sigops.transaction_sigop_cost(tx, [p2wpkh, p2tr]) == 1 + 0 + 4  # the bare output's checksig weighs 4
 
 
+def test_nested_segwit_counts_the_witness_behind_the_pushed_program():
+    """sh(wsh(...)) and sh(wpkh(...)): the redeem script is a witness program (no sigops of its
+    own), so the cost is the witness's, unscaled, as for the native forms."""
+    p2sh = b"\xa9\x14" + bytes(20) + b"\x87"
+    wsh_program, wpkh_program = b"\x00\x20" + bytes(32), b"\x00\x14" + bytes(20)
+    tx = Tx(version=2, inputs=[
+        TxIn(bytes(32), 0, script_sig=bytes([34]) + wsh_program, witness=[b"", b"sig", b"sig", MULTISIG_2_OF_3]),
+        TxIn(bytes(32), 1, script_sig=bytes([22]) + wpkh_program, witness=[b"sig", b"key"]),
+    ], outputs=[TxOut(1000, p2sh)], locktime=0)
+    assert sigops.transaction_sigop_cost(tx, [p2sh, p2sh]) == 3 + 1
+
+
 def _heavy_spends(chain, funded, count: int, multisigs: int) -> list[bytes]:
     """``count`` valid transactions, each with a bare output of ``multisigs`` CHECKMULTISIGs
     (sigop cost 80 apiece)."""
