@@ -2,7 +2,7 @@
 on a wallet of 10,000 transactions does not decode every one of them on every call.
 
 A transaction's inputs and outputs never change once its txid is known (the txid commits to
-them), so each one is decoded once (``gettransaction``) and kept for the connection. What does
+them), so each one is read once (``gettransaction``, its raw bytes parsed here) and kept for the connection. What does
 change (confirmations, the block it is in, conflicted or abandoned) is read incrementally:
 ``listsinceblock`` from the last block seen lists every transaction whose state can have
 changed since (unconfirmed ones, those in newer blocks, those conflicted by them, and after a
@@ -19,7 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from .rpc import RPC_INVALID_ADDRESS_OR_KEY, RpcError, btc_to_sat
+from .rpc import RPC_INVALID_ADDRESS_OR_KEY, RpcError
+from .serialize import parse_tx, to_hex
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,15 +106,19 @@ class WalletTxs:
         self._cursor = listed["lastblock"]
 
     def _decode(self, txids: list[str]) -> None:
-        answers = self._batch([("gettransaction", [t, True, True]) for t in txids])
+        # the raw bytes, parsed here: Core's own decoding (verbose) describes every output
+        # (address, descriptor, asm) and costs several times the whole of this
+        answers = self._batch([("gettransaction", [t, True, False]) for t in txids])
         for txid, answer in zip(txids, answers):
             if isinstance(answer, RpcError) and answer.code == RPC_INVALID_ADDRESS_OR_KEY:
                 continue
             if isinstance(answer, Exception):
                 raise answer
-            tx = answer["decoded"]
+            tx = parse_tx(bytes.fromhex(answer["hex"]))
+            if tx.txid_hex != txid:
+                raise ValueError(f"the transaction given for {txid} is {tx.txid_hex}")
             self._decoded[txid] = Decoded(
-                tuple((i["txid"], int(i["vout"])) for i in tx["vin"] if "txid" in i),
-                tuple((btc_to_sat(o["value"]), bytes.fromhex(o["scriptPubKey"]["hex"])) for o in tx["vout"]),
+                () if tx.is_coinbase else tuple((to_hex(i.prev_txid), i.prev_vout) for i in tx.inputs),
+                tuple((o.amount_sat, o.script_pubkey) for o in tx.outputs),
                 int(answer.get("timereceived") or answer.get("time") or 0),
             )
