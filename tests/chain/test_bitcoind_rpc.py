@@ -262,3 +262,21 @@ def test_a_utxo_answer_with_a_field_that_does_not_parse_is_unavailable(unspent):
     node.handlers["gettransaction"] = lambda params: {"txid": "11" * 32, "confirmations": 1, "details": []}
     with pytest.raises(ChainUnavailable, match="answer to utxos"):
         chain.utxos()
+
+
+def _raw_tx() -> str:
+    from backends.chain.serialize import Tx, TxIn, TxOut
+
+    return Tx(2, [TxIn(b"\x22" * 32, 0)], [TxOut(1000, b"\x00\x14" + bytes(20))], 0).serialize().hex()
+
+
+@pytest.mark.parametrize("raw_hex", ["zz", _raw_tx()[:-10], _raw_tx()], ids=["not-hex", "truncated", "another-txid"])
+def test_a_wallet_transaction_whose_bytes_do_not_parse_or_match_its_txid_is_unavailable(raw_hex):
+    node = FakeNode()
+    chain = open_backend(node)
+    listed = {"txid": "11" * 32, "confirmations": 0, "category": "receive"}
+    node.handlers["listsinceblock"] = lambda params: {"transactions": [listed], "lastblock": "11" * 32}
+    node.handlers["gettransaction"] = lambda params: {"txid": "11" * 32, "confirmations": 0, "hex": raw_hex}
+    node.handlers["getblockheader"] = lambda params: {"height": 7}
+    with pytest.raises(ChainUnavailable, match="answer to history"):
+        chain.history()
