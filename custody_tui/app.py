@@ -21,10 +21,10 @@ from screens.help import HelpScreen
 from screens.keys import KeysScreen, format_ttl
 from screens.placeholders import (
     CeremoniesScreen,
-    ReservesScreen,
 )
 from screens.policy import PolicyScreen
 from screens.quorum import QuorumScreen
+from screens.reserves import ReservesScreen, mint_configured
 from screens.quorum_parts import health_words, never_read
 from screens.widgets import StatusLine
 from screens.widgets.status import StatusItem
@@ -117,6 +117,8 @@ class CustodyApp(App[None]):
             items[0] = chain_status(self.services)
         if self.services.quorum_configured:
             items[1] = quorum_status(self.services, poll=self.poll)
+        if mint_configured(self.services):
+            items[2] = alerts_status(self.services)
         keystore = self.services.keystore
         if not keystore.exists():
             items[3] = StatusItem("keys", "not initialised", "warn")
@@ -202,6 +204,18 @@ def quorum_status(services: Services, *, poll: bool) -> StatusItem:
         return StatusItem("quorum", *health_words(coordinator))
 
     return guarded_status("quorum", read)
+
+
+def alerts_status(services: Services) -> StatusItem:
+    """The mint's active alerts (not acknowledged, not silenced)."""
+    def read() -> StatusItem:
+        alerts = services.mint.alerts()
+        if not alerts:
+            return StatusItem("alerts", "none", "ok")
+        worst = "bad" if any(a.severity == "critical" for a in alerts) else "warn"
+        return StatusItem("alerts", f"{len(alerts)} mint", worst)
+
+    return guarded_status("alerts", read)
 
 
 def make_app(

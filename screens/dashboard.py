@@ -84,6 +84,28 @@ def bunker_summary(services) -> AreaSummary:
     return AreaSummary("bunker", "Bunker tokens", "6", text, level)
 
 
+def reserves_summary(services) -> AreaSummary:
+    """Health, reserves against liabilities, and what waits for the operator."""
+    from .reserves import btc, mint_configured
+
+    if not mint_configured(services):
+        return AreaSummary("reserves", "Mint reserves", "5", "not configured", "off")
+    try:
+        mint = services.mint
+        health = mint.health()
+        books = mint.accounting()
+        pending = len(mint.redemptions("pending"))
+        alerts = len(mint.alerts())
+        paused = mint.pause_state().paused
+    except CustodyError as exc:
+        return AreaSummary("reserves", "Mint reserves", "5", f"unavailable: {exc}", "bad")
+    state = (f"{health.status}{', PAUSED' if paused else ''}: {btc(books.reserves_sat)}, "
+             f"{'surplus' if books.surplus_sat >= 0 else 'DEFICIT'} {btc(abs(books.surplus_sat))} · "
+             f"{pending} pending · {alerts} alert{'' if alerts == 1 else 's'}")
+    level = {"healthy": "ok", "warn": "warn", "critical": "bad"}[health.status]
+    return AreaSummary("reserves", "Mint reserves", "5", state, "warn" if paused and level == "ok" else level)
+
+
 def summarise(services) -> list[AreaSummary]:
     """Read each built area's state from its backend (runs in a worker)."""
     keystore = services.keystore
@@ -106,7 +128,7 @@ def summarise(services) -> list[AreaSummary]:
         quorum_summary(services),
         AreaSummary("policy", "Policy", "3", NOT_BUILT, "off"),
         AreaSummary("ceremonies", "MPC ceremonies", "4", NOT_BUILT, "off"),
-        AreaSummary("reserves", "Mint reserves", "5", NOT_BUILT, "off"),
+        reserves_summary(services),
         bunker_summary(services),
         AreaSummary("keys", "Keys", "7", keys_state, keys_level),
         AreaSummary("audit", "Audit log", "8", audit_state, audit_level),

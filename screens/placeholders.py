@@ -31,12 +31,3 @@ class CeremoniesScreen(PlaceholderScreen):
         "threshold Schnorr keys made and used through a git bulletin board (ChillDKG key "
         "generation, BIP-445 FROST signing), with QR for air-gapped steps."
     )
-
-
-class ReservesScreen(PlaceholderScreen):
-    AREA = "reserves"
-    TITLE = "Mint reserves"
-    PLANNED = (
-        "the reserve wallet of a Chaumian mint: inventory, coin selection, redemptions with "
-        "operator approval, consolidation, health, alerts, signed attestations."
-    )

@@ -1,0 +1,495 @@
+"""The mint's reserves: health and totals, the reserve's coins (a virtual table that stays
+responsive at 100,000), the redemption queue with approve and reject, events with
+acknowledge and silence, pause and resume, the consolidation plan and its execution, and
+a signed attestation as text and QR.
+
+Every figure comes from ``backends.mint`` in a worker; every change is an audited operator
+action made by the operator at this terminal (``Services.actor``), as the CLI makes it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rich.markup import escape
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import DataTable, Static, TabbedContent, TabPane
+
+from .base import AreaAction, AreaScreen
+from .quorum_parts import btc
+from .reserves_coins import HEADER, CoinTable
+from .widgets import ConfirmTypedScreen, FormField, FormScreen, ResultScreen
+
+NEEDS_CONFIG = "configure [mint] with a reserve descriptor and a chain first (README: Mint reserves)"
+NEEDS_UNLOCK = "unlock the keystore first (7, then u): the reserve key signs"
+HEALTH_MARK = {"healthy": "[green]● healthy[/]", "warn": "[yellow]● warn[/]", "critical": "[red]● critical[/]"}
+#: redemptions an operator acts on, then the most recent settled ones for context
+OPEN_STATUSES = ("pending", "approved")
+RECENT_SETTLED = 20
+
+
+def mint_configured(services) -> bool:
+    return bool(services.config.mint.reserve_descriptor) and services.chain_configured
+
+
+def _can_sign(services) -> bool:
+    return mint_configured(services) and services.keystore.is_unlocked
+
+
+@dataclass(frozen=True)
+class ReservesState:
+    """One reading of the mint, made in a worker."""
+
+    inventory: Any
+    books: Any
+    health: Any
+    recommendation: str
+    pause: Any
+    redemptions: list
+    events: list
+    alerts: frozenset[int]
+    depth: int
+
+
+def read_state(mint) -> ReservesState:
+    inventory = mint.inventory()
+    redemptions = mint.redemptions()
+    open_ = [r for r in redemptions if r.status in OPEN_STATUSES]
+    settled = [r for r in redemptions if r.status not in OPEN_STATUSES]
+    settled.sort(key=lambda r: r.updated_at, reverse=True)
+    return ReservesState(
+        inventory=inventory, books=mint.accounting(), health=mint.health(),
+        recommendation=mint.recommendation(), pause=mint.pause_state(),
+        redemptions=sorted(open_, key=lambda r: r.created_at) + settled[:RECENT_SETTLED],
+        events=mint.events(limit=200), alerts=frozenset(e.event_id for e in mint.alerts()),
+        depth=mint.settings.finalization_depth,
+    )
+
+
+def summary_lines(state: ReservesState) -> tuple[str, str]:
+    """The health line and the totals line (markup), 80 columns each at most."""
+    pause = state.pause
+    payouts = f"[red]payouts paused[/] ({escape(pause.by or '')})" if pause.paused else "payouts running"
+    health = (f"{HEALTH_MARK[state.health.status]} · {payouts} · auto-pause {'on' if pause.auto_pause else 'off'}"
+              f" · advice: {escape(state.recommendation)}")
+    inv, books = state.inventory, state.books
+    surplus = books.surplus_sat
+    totals = (f"{btc(inv.total_value_sat)} in {inv.utxo_count:,} spendable"
+              f"{f' +{inv.waiting_count} waiting' if inv.waiting_count else ''}"
+              f"{f' +{inv.locked_count} held' if inv.locked_count else ''} · frag {inv.fragmentation:.0%}"
+              f" · {'surplus' if surplus >= 0 else '[red]DEFICIT[/]'} {btc(abs(surplus))}")
+    return health, totals
+
+
+class ReservesScreen(AreaScreen):
+    AREA = "reserves"
+    TITLE = "Mint reserves"
+    AUTO_FOCUS = "#reserves-coins"
+    ACTIONS = (
+        AreaAction("a", "approve", "approve payout", "Approve the selected pending redemption: sign, "
+                   "record and broadcast its payout", _can_sign, needs=NEEDS_UNLOCK, footer="Approve"),
+        AreaAction("j", "reject", "reject redemption", "Reject the selected redemption; its notes are "
+                   "restored to the user", mint_configured, needs=NEEDS_CONFIG, footer="Reject"),
+        AreaAction("c", "consolidate", "consolidation plan", "Dry run: which small coins merge, the fee, "
+                   "the reserve after; then execute it", _can_sign, needs=NEEDS_UNLOCK, footer="Consol."),
+        AreaAction("p", "pause", "pause/resume payouts", "Pause redemption payouts (with a reason), or "
+                   "resume them", mint_configured, needs=NEEDS_CONFIG, footer="Pause"),
+        AreaAction("k", "ack", "acknowledge event", "Acknowledge the selected event",
+                   mint_configured, needs=NEEDS_CONFIG, footer="Ack"),
+        AreaAction("s", "silence", "silence alerts", "Silence the selected event's kind until a time, "
+                   "with a reason", mint_configured, needs=NEEDS_CONFIG, show=False),
+        AreaAction("t", "attest", "attestation", "Sign a reserve attestation at the tip; shown as text "
+                   "and QR", _can_sign, needs=NEEDS_UNLOCK, footer="Attest"),
+        AreaAction("o", "auto_pause", "auto-pause on/off", "Let critical reserve health pause payouts",
+                   mint_configured, needs=NEEDS_CONFIG, show=False),
+        AreaAction("f", "catch_up", "catch up with chain", "Credit deposits at depth and settle payouts "
+                   "from the chain now", mint_configured, needs=NEEDS_CONFIG, show=False),
+        AreaAction("v", "order", "smallest/largest first", "Order the coins by value, either way",
+                   mint_configured, needs=NEEDS_CONFIG, show=False),
+        AreaAction("r", "reload", "reload", "Read the reserve's coins and the mint's state again",
+                   mint_configured, needs=NEEDS_CONFIG, show=False),
+    )
+    EXTRA_HELP = (("tab", "coins, redemptions and events panes"),
+                  ("pgup pgdn home end", "page through the coins"),
+                  ("enter", "the selected row in full"))
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pages: Any = None
+        self.state: ReservesState | None = None
+
+    # -- layout ------------------------------------------------------------------------
+
+    def compose_body(self) -> ComposeResult:
+        if not mint_configured(self.services):
+            with Vertical(classes="panel") as panel:
+                panel.border_title = self.TITLE
+                yield Static("[b]No mint reserve is configured.[/b]", classes="placeholder-title")
+                yield Static(
+                    "To configure one, set chain.backend and add to the config file (`custody-tui "
+                    "config show` prints its path) a [mint] table with reserve_descriptor (the reserve "
+                    "wallet's output descriptor) and reserve_signer_label (the keystore key that signs "
+                    "its payouts). The README's 'Mint reserves' section has an example. `custody-tui "
+                    "demo` runs a mint with a fragmented reserve.", markup=False, id="reserves-unconfigured")
+            return
+        with Vertical(id="reserves-top"):
+            yield Static("reading the mint…", id="reserves-health")
+            yield Static("", id="reserves-totals")
+        with TabbedContent(id="reserves-tabs"):
+            with TabPane("Coins", id="pane-coins"):
+                yield Static("", id="reserves-reading")
+                yield Static(HEADER, id="reserves-coins-header")
+                yield CoinTable(id="reserves-coins")
+            with TabPane("Redemptions", id="pane-redemptions"):
+                table = DataTable(id="reserves-redemptions", cursor_type="row", zebra_stripes=True)
+                for key, label in [("id", "batch"), ("sat", "sat"), ("status", "status"), ("note", "reason / txid")]:
+                    table.add_column(label, key=key)
+                yield table
+            with TabPane("Events", id="pane-events"):
+                events = DataTable(id="reserves-events", cursor_type="row", zebra_stripes=True)
+                for key, label in [("id", "#"), ("sev", "severity"), ("kind", "kind"), ("state", "state"),
+                                   ("message", "message")]:
+                    events.add_column(label, key=key)
+                yield events
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        if mint_configured(self.services) and getattr(self.app, "poll", False):
+            self.set_interval(self.services.config.ui.poll_seconds * 4, self.action_reload)
+
+    def on_unmount(self) -> None:
+        if self.pages is not None:
+            self.pages.close()
+
+    def refresh_state(self) -> None:
+        super().refresh_state()
+        if mint_configured(self.services):
+            self.action_reload()
+
+    # -- reading -----------------------------------------------------------------------
+
+    def _coin_pages(self):
+        """The reserve coin cache, opened on first use (in a worker)."""
+        if self.pages is None:
+            from backends.mint.coin_pages import CoinPages
+
+            self.pages = CoinPages.in_data_dir(self.services.data_dir)
+        return self.pages
+
+    def action_reload(self) -> None:
+        services = self.services
+
+        def last_reading():  # the table paints from the last reading before the chain answers
+            pages = self._coin_pages()
+            return pages, pages.reading()
+
+        def read():
+            from backends.mint.coin_pages import read_reserve
+
+            pages = self._coin_pages()
+            reading = read_reserve(services.mint, pages, now=services.clocks.wall().timestamp())
+            return (pages, reading), read_state(services.mint)
+
+        if self.state is None:
+            self.run_backend(last_reading, done=self.show_reading, description="Reading the coin cache",
+                             changes_state=False)
+        self.run_backend(read, done=self.show_state, description="Reading the mint's reserve",
+                         changes_state=False)
+
+    def show_reading(self, result) -> None:
+        from datetime import UTC, datetime
+
+        pages, reading = result
+        table = self.query_one("#reserves-coins", CoinTable)
+        table.show_reading(pages, reading.count)
+        if reading.taken_at is None:
+            text = "no reading of the reserve yet"
+        else:
+            when = datetime.fromtimestamp(reading.taken_at, UTC).strftime("%Y-%m-%d %H:%M UTC")
+            order = "largest" if table.largest_first else "smallest"
+            text = f"{reading.count:,} coins at block #{reading.height} ({when}), {order} first"
+        self.query_one("#reserves-reading", Static).update(Text(text, style="dim"))
+
+    def show_state(self, result) -> None:
+        reading, state = result
+        self.show_reading(reading)
+        self.state = state
+        health, totals = summary_lines(state)
+        self.query_one("#reserves-health", Static).update(health)
+        self.query_one("#reserves-totals", Static).update(totals)
+        self._fill_redemptions(state)
+        self._fill_events(state)
+        self.refresh_bindings()
+
+    def _fill_redemptions(self, state: ReservesState) -> None:
+        table = self.query_one("#reserves-redemptions", DataTable)
+        keep = self._selected_key(table)
+        table.clear()
+        for r in state.redemptions:
+            note = r.reason or (r.txid[:16] + "…" if r.txid else "")
+            style = {"pending": "yellow" if r.reason else "", "rejected": "dim", "finalized": "green"}.get(r.status, "")
+            table.add_row(r.redemption_id[:12], f"{r.amount_sat:,}", Text(r.status, style=style), Text(note),
+                          key=r.redemption_id)
+        self._restore(table, keep)
+        pending = sum(r.status == "pending" for r in state.redemptions)
+        self.query_one(TabbedContent).get_tab("pane-redemptions").label = f"Redemptions ({pending})"
+
+    def _fill_events(self, state: ReservesState) -> None:
+        table = self.query_one("#reserves-events", DataTable)
+        keep = self._selected_key(table)
+        table.clear()
+        for e in state.events:
+            alert = e["event_id"] in state.alerts
+            mark = "ALERT" if alert else "silenced" if e["silenced"] else "acked" if e["acked_by"] else ""
+            style = {"critical": "red", "warn": "yellow"}.get(e["severity"], "") if alert else "dim"
+            table.add_row(str(e["event_id"]), Text(e["severity"], style=style), e["kind"], mark,
+                          Text(e["message"]), key=str(e["event_id"]))
+        self._restore(table, keep)
+        self.query_one(TabbedContent).get_tab("pane-events").label = f"Events ({len(state.alerts)} alerts)"
+
+    @staticmethod
+    def _selected_key(table: DataTable) -> str | None:
+        if table.row_count == 0 or table.cursor_row < 0:
+            return None
+        return table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+
+    @staticmethod
+    def _restore(table: DataTable, key: str | None) -> None:
+        if key is not None and key in {k.value for k in table.rows}:
+            table.move_cursor(row=table.get_row_index(key))
+
+    def selected_redemption(self):
+        if self.state is None:
+            return None
+        key = self._selected_key(self.query_one("#reserves-redemptions", DataTable))
+        return next((r for r in self.state.redemptions if r.redemption_id == key), None)
+
+    def selected_event(self) -> dict | None:
+        if self.state is None:
+            return None
+        key = self._selected_key(self.query_one("#reserves-events", DataTable))
+        return next((e for e in self.state.events if str(e["event_id"]) == key), None)
+
+    def _pane(self, pane: str) -> None:
+        self.query_one(TabbedContent).active = pane
+
+    # -- rows in full -------------------------------------------------------------------
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        import json
+
+        if event.data_table.id == "reserves-redemptions" and (r := self.selected_redemption()):
+            text = json.dumps(r.to_dict(depth_required=self.state.depth), indent=2, sort_keys=True)
+            self.app.push_screen(ResultScreen(f"Redemption {r.redemption_id[:16]}", text))
+        elif event.data_table.id == "reserves-events" and (e := self.selected_event()):
+            self.app.push_screen(ResultScreen(f"Event {e['event_id']}", json.dumps(e, indent=2, sort_keys=True)))
+
+    def on_coin_table_chosen(self, event: CoinTable.Chosen) -> None:
+        coin = event.coin
+        self.app.push_screen(ResultScreen(
+            f"Reserve coin #{coin.position:,}",
+            f"outpoint       {coin.outpoint}\nvalue          {coin.amount_sat:,} sat ({btc(coin.amount_sat)})\n"
+            f"confirmations  {coin.confirmations:,}\nstate          {coin.state}"))
+
+    # -- operator actions --------------------------------------------------------------
+
+    def action_approve(self) -> None:
+        redemption = self.selected_redemption()
+        if redemption is None or redemption.status != "pending":
+            self._pane("pane-redemptions")
+            self.notify("Select a pending redemption in the Redemptions pane first.", severity="warning")
+            return
+        services = self.services
+        batch = redemption.redemption_id
+
+        def approve():
+            with services.audited("mint", "redemption approve", irreversible=True, via="tui",
+                                  batch_id=batch) as result:
+                done = services.mint.approve_redemption(batch, services.actor)
+                result.update(status=done.status, txid=done.txid, reason=done.reason)
+            return done
+
+        warning = (f"Pay {redemption.amount_sat:,} sat to {redemption.address} from the reserve: the payout is "
+                   "signed with the reserve key and broadcast. It cannot be called back.")
+        self.app.push_screen(ConfirmTypedScreen(f"Approve redemption {batch[:12]}", warning, "approve"),
+                             lambda ok: self.run_backend(approve, done=self._approved,
+                                                         description="Approving a redemption") if ok else None)
+
+    def _approved(self, redemption) -> None:
+        if redemption.status == "pending":
+            self.notify(f"Not paid yet: {redemption.reason}", title="Waits for funding", severity="warning",
+                        markup=False, timeout=8)
+        else:
+            self.notify(f"Redemption {redemption.redemption_id[:12]} {redemption.status}: txid {redemption.txid}",
+                        markup=False)
+
+    def action_reject(self) -> None:
+        redemption = self.selected_redemption()
+        if redemption is None or redemption.status not in OPEN_STATUSES:
+            self._pane("pane-redemptions")
+            self.notify("Select a pending redemption in the Redemptions pane first.", severity="warning")
+            return
+        services = self.services
+        batch = redemption.redemption_id
+
+        def reject(values: dict[str, str]):
+            with services.audited("mint", "redemption reject", via="tui", batch_id=batch,
+                                  reason=values["reason"]) as result:
+                done = services.mint.reject_redemption(batch, services.actor, values["reason"])
+                result["status"] = done.status
+            return done
+
+        self.submit_form(FormScreen(f"Reject redemption {batch[:12]}", [FormField("reason", "Reason", placeholder=
+                                    "address on a sanctions list")], submit="Reject",
+                                    note=f"{redemption.amount_sat:,} sat of notes go back to the user."),
+                         reject, done=lambda r: self.notify(f"Redemption {batch[:12]} {r.status}."),
+                         description="Rejecting a redemption")
+
+    def action_pause(self) -> None:
+        services = self.services
+        if self.state is not None and self.state.pause.paused:
+            def resume():
+                with services.audited("mint", "resume", via="tui"):
+                    return services.mint.resume(services.actor)
+
+            self.run_backend(resume, done=lambda _: self.notify("Payouts resumed."), description="Resuming payouts")
+            return
+
+        def pause(values: dict[str, str]):
+            with services.audited("mint", "pause", via="tui", reason=values["reason"]):
+                return services.mint.pause(services.actor, values["reason"])
+
+        self.submit_form(FormScreen("Pause redemption payouts", [FormField("reason", "Reason", placeholder=
+                                    "reserve key rotation")], submit="Pause",
+                                    note="Redemptions are still accepted; none is paid until you resume."),
+                         pause, done=lambda _: self.notify("Payouts paused."), description="Pausing payouts")
+
+    def action_auto_pause(self) -> None:
+        services = self.services
+        on = not (self.state is not None and self.state.pause.auto_pause)
+
+        def switch():
+            with services.audited("mint", "auto-pause", via="tui", setting="on" if on else "off"):
+                return services.mint.set_auto_pause(on)
+
+        self.run_backend(switch, done=lambda _: self.notify(f"Auto-pause {'on' if on else 'off'}."),
+                         description="Switching auto-pause")
+
+    def action_ack(self) -> None:
+        event = self.selected_event()
+        if event is None:
+            self._pane("pane-events")
+            self.notify("Select an event in the Events pane first.", severity="warning")
+            return
+        services = self.services
+        event_id = event["event_id"]
+
+        def ack():
+            with services.audited("mint", "event ack", via="tui", event_id=event_id):
+                return services.mint.acknowledge(event_id, services.actor)
+
+        self.run_backend(ack, done=lambda _: self.notify(f"Event {event_id} acknowledged."),
+                         description="Acknowledging an event")
+
+    def action_silence(self) -> None:
+        event = self.selected_event()
+        if event is None:
+            self._pane("pane-events")
+            self.notify("Select an event in the Events pane first.", severity="warning")
+            return
+        services = self.services
+        kind = event["kind"]
+
+        def silence(values: dict[str, str]):
+            from backends.mint.errors import MintError
+            from backends.outside_input import OutsideInputRefused, parse_decimal
+
+            try:
+                hours = parse_decimal(values["hours"], what="the hours")
+            except OutsideInputRefused as exc:
+                raise MintError(str(exc)) from None
+            until = services.clocks.wall().timestamp() + hours * 3600
+            with services.audited("mint", "event silence", via="tui", kind=kind, hours=hours,
+                                  reason=values["reason"]):
+                return services.mint.silence(kind, until, values["reason"], services.actor)
+
+        self.submit_form(FormScreen(f"Silence '{kind}' alerts", [
+            FormField("hours", "For how many hours", value="4"),
+            FormField("reason", "Reason", placeholder="consolidation scheduled tonight")], submit="Silence",
+            note="Events are still recorded; they stop counting as alerts until then."),
+            silence, done=lambda s: self.notify(f"'{kind}' silenced."), description="Silencing alerts")
+
+    def action_consolidate(self) -> None:
+        services = self.services
+        self.run_backend(lambda: services.mint.consolidation_plan(), done=self._show_plan,
+                         description="Planning a consolidation", changes_state=False)
+
+    def _show_plan(self, plan) -> None:
+        if plan.reason or not plan.inputs:
+            self.app.push_screen(ResultScreen("Consolidation plan", plan.reason or "nothing to consolidate"))
+            return
+        after = plan.estimated_post_action
+        text = (f"Merge {len(plan.inputs):,} small coins ({plan.input_sat:,} sat) into one of {plan.output_sat:,} "
+                f"sat, fee {plan.fee_sat:,} sat at {plan.fee_rate:g} sat/vB.\n"
+                f"After: {after['utxo_count']:,} coins (now {after['utxo_count_before']:,}), fragmentation "
+                f"{after['fragmentation']:.0%} (now {after['fragmentation_before']:.0%}).")
+        services = self.services
+
+        def execute():
+            with services.audited("mint", "consolidate", irreversible=True, via="tui") as result:
+                done = services.mint.consolidate(services.actor)
+                result.update(consolidation_id=done.consolidation_id, txid=done.txid, inputs=done.inputs)
+            return done
+
+        self.app.push_screen(
+            ConfirmTypedScreen("Consolidation plan", text + "\nExecuting signs and broadcasts it.", "consolidate"),
+            lambda ok: self.run_backend(execute, done=lambda c: self.notify(
+                f"Consolidation {c.consolidation_id[:12]} {c.status}: {c.inputs} coins, txid {c.txid}", markup=False),
+                description="Consolidating the reserve") if ok else None)
+
+    def action_attest(self) -> None:
+        services = self.services
+
+        def attest():
+            with services.audited("mint", "attest", via="tui") as result:
+                signed = services.mint.attest(services.actor)
+                result.update(height=signed["height"], reserves_sat=signed["reserves_sat"],
+                              liabilities_sat=signed["liabilities_sat"])
+            return signed
+
+        self.run_backend(attest, done=self._show_attestation, description="Signing an attestation")
+
+    def _show_attestation(self, signed: dict) -> None:
+        import json
+
+        text = json.dumps(signed, indent=2, sort_keys=True)
+        compact = json.dumps(signed, sort_keys=True, separators=(",", ":"))
+        self.app.push_screen(ResultScreen(
+            f"Reserve attestation at #{signed['height']}",
+            f"{text}\n\nAnyone can check it offline: custody-tui mint verify-attestation FILE",
+            qr_payload=compact))
+
+    def action_catch_up(self) -> None:
+        services = self.services
+
+        def catch_up():
+            with services.audited("mint", "refresh", via="tui") as result:
+                deposits, redemptions = services.mint.refresh()
+                result.update(deposits=len(deposits), redemptions=len(redemptions))
+            return deposits, redemptions
+
+        self.run_backend(catch_up, done=lambda r: self.notify(
+            f"{len(r[0])} deposit(s) and {len(r[1])} redemption(s) changed."), description="Catching up with the chain")
+
+    def action_order(self) -> None:
+        table = self.query_one("#reserves-coins", CoinTable)
+        if table.source is None:
+            return
+        table.show_reading(table.source, table.rows, largest_first=not table.largest_first)
+        table.cursor = 0
+        table.scroll_to(y=0, animate=False, immediate=True)
+        self.run_backend(lambda: (table.source, table.source.reading()), done=self.show_reading,
+                         changes_state=False)
