@@ -168,6 +168,12 @@ def _start_bunker(services: Services) -> Running:
     return RunningBunker(services)
 
 
+def _prepare_mint(services: Services) -> None:
+    from .demo_mint import prepare_mint
+
+    prepare_mint(services)
+
+
 #: every area adds its part here, in the order the rig prepares (and starts) them
 DEMO_PARTS: list[DemoPart] = [
     DemoPart("bitcoind", lambda services: None, _start_bitcoind),  # the node, on a rig made with --bitcoind
@@ -176,6 +182,7 @@ DEMO_PARTS: list[DemoPart] = [
     DemoPart("coldcards", _prepare_coldcards, _start_coldcards),
     DemoPart("quorum", _prepare_quorum, _start_quorum),
     DemoPart("bunker", _prepare_bunker, _start_bunker),
+    DemoPart("mint", _prepare_mint),
 ]
 
 

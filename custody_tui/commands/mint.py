@@ -130,6 +130,10 @@ def register(subparsers) -> None:
     p = op_actions.add_parser("create", help="a new HMAC operator key; its secret is shown once")
     p.add_argument("key_id")
 
+    from ..demo_mint import add_wallet_parser
+
+    add_wallet_parser(actions)
+
 
 #: (action, sub-action) pairs that only read the mint: on a data dir without one they say so
 #: and create nothing (opening the ledger would make a new mint)
@@ -153,7 +157,7 @@ def run(args, services: Services) -> int:
         "status": _status, "reserves": _reserves, "health": _health, "accounting": _accounting,
         "refresh": _refresh, "metrics": lambda args, services: print(services.mint.metrics_text(), end=""), "keys": _keys, "deposit": _deposit, "redemptions": _redemptions,
         "operator": _operator, "consolidate": _consolidate, "attest": _attest,
-        "verify-attestation": _verify_attestation, "serve": _serve, "events": _events, "pause": _pause, "resume": _pause, "auto-pause": _pause,
+        "verify-attestation": _verify_attestation, "serve": _serve, "demo-wallet": _demo_wallet, "events": _events, "pause": _pause, "resume": _pause, "auto-pause": _pause,
     }[args.action]
     handler(args, services)
     return 0
@@ -446,3 +450,10 @@ def _operator(args, services: Services) -> None:
     with unlocked(services), services.audited("mint", "operator create", key_id=args.key_id):
         secret = services.mint.create_operator_key(args.key_id)
     print(f"operator key {args.key_id} created; its secret, shown only now:\n{secret.hex()}")
+
+
+def _demo_wallet(args, services: Services) -> None:
+    from ..demo_mint import run_wallet
+
+    result = run_wallet(services, args.url, deposit=args.deposit, amount_sat=args.amount, address=args.redeem_to)
+    emit(args, result, "\n".join(result["steps"]))
