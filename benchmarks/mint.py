@@ -7,6 +7,9 @@ over 100k UTXOs.
 Targets (issue 11): a blind signature within 1.5x of OpenSSL's RSA-2048 private operation;
 coin selection over 100k UTXOs under 50 ms; consolidation planning over 100k under 200 ms. Every figure is the median of ``--runs`` runs.
 
+The Reserves screen's coin table at 100k (first paint 0.5 s, page-down 50 ms) is measured by
+``benchmarks/mint_inventory.py``, run last.
+
 Rows:
 - ``blind_sign``: RFC 9474 BlindSign on a random value below n: the length and range checks,
   the private operation in OpenSSL and its check with the public key (what the mint does);
@@ -217,6 +220,9 @@ def main() -> None:
     bench_issuance(args.runs)
     bench_selection(args.utxos, args.runs)
     bench_consolidation_plan(args.utxos, args.runs)
+    from mint_inventory import bench_inventory  # the Reserves screen's coin table (first paint, page-down)
+
+    bench_inventory(args.utxos, args.runs)
 
 
 if __name__ == "__main__":
