@@ -32,6 +32,7 @@ from .services import DEMO_PASSPHRASE, Services
 
 RESERVE_KEY = "demo-reserve"
 TREASURY_KEY = "demo-treasury"
+OPERATOR_KEY = "demo-operator"
 DENOMINATIONS = (1_000, 10_000, 100_000, 1_000_000, 10_000_000)
 DEPOSIT_SAT = 10_000_000
 DEPTH = 2
@@ -88,6 +89,7 @@ def prepare_mint(services: Services, plan: ReservePlan = DEMO_RESERVE) -> None:
     keystore = services.keystore
     keystore.unlock(DEMO_PASSPHRASE, 300)
     try:
+        _operator_key(services)
         _issue_and_redeem(services, plan)
     finally:
         keystore.lock()
@@ -104,6 +106,17 @@ def _reserve_key(services: Services) -> None:
             keystore.import_mnemonic(RESERVE_KEY, demo_words(RESERVE_KEY))
     finally:
         keystore.lock()
+
+
+def _operator_key(services: Services) -> None:
+    """The operator key the Reserves screen signs admin requests with (kept in the keystore;
+    its secret is not shown: the demo's operator works at this console)."""
+    from backends.mint.local_operator import operator_key_ids
+
+    if OPERATOR_KEY in operator_key_ids(services.keystore):
+        return
+    with services.audited("mint", "operator create", key_id=OPERATOR_KEY, demo=True):
+        services.mint.create_operator_key(OPERATOR_KEY)
 
 
 def _configure(services: Services) -> None:

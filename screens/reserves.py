@@ -24,7 +24,9 @@ from .reserves_coins import HEADER, CoinTable
 from .widgets import ConfirmTypedScreen, FormField, FormScreen, ResultScreen
 
 NEEDS_CONFIG = "configure [mint] with a reserve descriptor and a chain first (README: Mint reserves)"
-NEEDS_UNLOCK = "unlock the keystore first (7, then u): the reserve key signs"
+NEEDS_OPERATOR_KEY = "create an operator key first: custody-tui mint operator create ID"
+NEEDS_OPERATOR = ("it needs the keystore unlocked (7, then u) and a mint operator key to sign with "
+                  "(custody-tui mint operator create ID)")
 HEALTH_MARK = {"healthy": "[green]● healthy[/]", "warn": "[yellow]● warn[/]", "critical": "[red]● critical[/]"}
 #: redemptions an operator acts on, then the most recent settled ones for context
 OPEN_STATUSES = ("pending", "approved")
@@ -35,8 +37,13 @@ def mint_configured(services) -> bool:
     return bool(services.config.mint.reserve_descriptor) and services.chain_configured
 
 
-def _can_sign(services) -> bool:
-    return mint_configured(services) and services.keystore.is_unlocked
+def operator_ready(services) -> bool:
+    """Configured, unlocked, and an operator key to sign admin requests with."""
+    if not (mint_configured(services) and services.keystore.is_unlocked):
+        return False
+    from backends.mint.local_operator import operator_key_ids
+
+    return bool(operator_key_ids(services.keystore))
 
 
 @dataclass(frozen=True)
@@ -90,23 +97,23 @@ class ReservesScreen(AreaScreen):
     AUTO_FOCUS = "#reserves-coins"
     ACTIONS = (
         AreaAction("a", "approve", "approve payout", "Approve the selected pending redemption: sign, "
-                   "record and broadcast its payout", _can_sign, needs=NEEDS_UNLOCK, footer="Approve"),
+                   "record and broadcast its payout", operator_ready, needs=NEEDS_OPERATOR, footer="Approve"),
         AreaAction("j", "reject", "reject redemption", "Reject the selected redemption; its notes are "
-                   "restored to the user", mint_configured, needs=NEEDS_CONFIG, footer="Reject"),
+                   "restored to the user", operator_ready, needs=NEEDS_OPERATOR, footer="Reject"),
         AreaAction("c", "consolidate", "consolidation plan", "Dry run: which small coins merge, the fee, "
-                   "the reserve after; then execute it", _can_sign, needs=NEEDS_UNLOCK, footer="Consol."),
+                   "the reserve after; then execute it", operator_ready, needs=NEEDS_OPERATOR, footer="Consol."),
         AreaAction("p", "pause", "pause/resume payouts", "Pause redemption payouts (with a reason), or "
-                   "resume them", mint_configured, needs=NEEDS_CONFIG, footer="Pause"),
+                   "resume them", operator_ready, needs=NEEDS_OPERATOR, footer="Pause"),
         AreaAction("k", "ack", "acknowledge event", "Acknowledge the selected event",
-                   mint_configured, needs=NEEDS_CONFIG, footer="Ack"),
+                   operator_ready, needs=NEEDS_OPERATOR, footer="Ack"),
         AreaAction("s", "silence", "silence alerts", "Silence the selected event's kind until a time, "
-                   "with a reason", mint_configured, needs=NEEDS_CONFIG, show=False),
+                   "with a reason", operator_ready, needs=NEEDS_OPERATOR, show=False),
         AreaAction("t", "attest", "attestation", "Sign a reserve attestation at the tip; shown as text "
-                   "and QR", _can_sign, needs=NEEDS_UNLOCK, footer="Attest"),
+                   "and QR", operator_ready, needs=NEEDS_OPERATOR, footer="Attest"),
         AreaAction("o", "auto_pause", "auto-pause on/off", "Let critical reserve health pause payouts",
-                   mint_configured, needs=NEEDS_CONFIG, show=False),
+                   operator_ready, needs=NEEDS_OPERATOR, show=False),
         AreaAction("f", "catch_up", "catch up with chain", "Credit deposits at depth and settle payouts "
-                   "from the chain now", mint_configured, needs=NEEDS_CONFIG, show=False),
+                   "from the chain now", operator_ready, needs=NEEDS_OPERATOR, show=False),
         AreaAction("v", "order", "smallest/largest first", "Order the coins by value, either way",
                    mint_configured, needs=NEEDS_CONFIG, show=False),
         AreaAction("r", "reload", "reload", "Read the reserve's coins and the mint's state again",
@@ -120,6 +127,8 @@ class ReservesScreen(AreaScreen):
         super().__init__()
         self.pages: Any = None
         self.state: ReservesState | None = None
+        self.reading_shown: float | None = None  # when the reading on screen was taken
+        self.reading = False  # a reading of the reserve is under way: polls do not pile up
 
     # -- layout ------------------------------------------------------------------------
 
@@ -196,13 +205,24 @@ class ReservesScreen(AreaScreen):
         if self.state is None:
             self.run_backend(last_reading, done=self.show_reading, description="Reading the coin cache",
                              changes_state=False)
+        if self.reading:
+            return
+        self.reading = True
+
+        def failed(exc) -> None:
+            self.reading = False
+            self.show_error(exc)
+
         self.run_backend(read, done=self.show_state, description="Reading the mint's reserve",
-                         changes_state=False)
+                         changes_state=False, refused=failed)
 
     def show_reading(self, result) -> None:
         from datetime import UTC, datetime
 
         pages, reading = result
+        if reading.taken_at is not None and self.reading_shown is not None and reading.taken_at < self.reading_shown:
+            return  # the cache's older reading, arriving after the chain's new one
+        self.reading_shown = reading.taken_at
         table = self.query_one("#reserves-coins", CoinTable)
         table.show_reading(pages, reading.count)
         if reading.taken_at is None:
@@ -215,6 +235,7 @@ class ReservesScreen(AreaScreen):
 
     def show_state(self, result) -> None:
         reading, state = result
+        self.reading = False
         self.show_reading(reading)
         self.state = state
         health, totals = summary_lines(state)
@@ -295,6 +316,30 @@ class ReservesScreen(AreaScreen):
             f"confirmations  {coin.confirmations:,}\nstate          {coin.state}"))
 
     # -- operator actions --------------------------------------------------------------
+    # Each is the signed admin request the HTTP API takes (same path and body), signed with
+    # the operator's key and verified by the mint, inside an audited action.
+
+    def _admin(self, action: str, method: str, path: str, fields: dict, run, *, irreversible: bool = False,
+               **details):
+        """A worker call: sign and verify the request as this operator, then ``run(operator,
+        result)`` inside ``Services.audited`` (``result`` takes the audit details to add)."""
+        services = self.services
+
+        def call():
+            from backends.mint.local_operator import operator_key_ids, sign_as_operator
+
+            with services.audited("mint", action, irreversible=irreversible, via="tui", **details) as result:
+                keys = operator_key_ids(services.keystore)
+                if not keys:
+                    from backends.mint.errors import OperatorAuthError
+
+                    raise OperatorAuthError("this keystore holds no mint operator key", hint=NEEDS_OPERATOR_KEY)
+                operator = sign_as_operator(services.mint, services.keystore, keys[0], method, path, fields,
+                                            now=services.clocks.wall().timestamp())
+                result["operator"] = operator
+                return run(operator, result)
+
+        return call
 
     def action_approve(self) -> None:
         redemption = self.selected_redemption()
@@ -302,20 +347,19 @@ class ReservesScreen(AreaScreen):
             self._pane("pane-redemptions")
             self.notify("Select a pending redemption in the Redemptions pane first.", severity="warning")
             return
-        services = self.services
-        batch = redemption.redemption_id
+        mint, batch = self.services.mint, redemption.redemption_id
 
-        def approve():
-            with services.audited("mint", "redemption approve", irreversible=True, via="tui",
-                                  batch_id=batch) as result:
-                done = services.mint.approve_redemption(batch, services.actor)
-                result.update(status=done.status, txid=done.txid, reason=done.reason)
+        def approve(operator: str, result: dict):
+            done = mint.approve_redemption(batch, operator)
+            result.update(status=done.status, txid=done.txid, reason=done.reason)
             return done
 
+        call = self._admin("redemption approve", "POST", "/redemptions/approve_broadcast", {"batch_id": batch},
+                           approve, irreversible=True, batch_id=batch)
         warning = (f"Pay {redemption.amount_sat:,} sat to {redemption.address} from the reserve: the payout is "
                    "signed with the reserve key and broadcast. It cannot be called back.")
         self.app.push_screen(ConfirmTypedScreen(f"Approve redemption {batch[:12]}", warning, "approve"),
-                             lambda ok: self.run_backend(approve, done=self._approved,
+                             lambda ok: self.run_backend(call, done=self._approved,
                                                          description="Approving a redemption") if ok else None)
 
     def _approved(self, redemption) -> None:
@@ -332,50 +376,49 @@ class ReservesScreen(AreaScreen):
             self._pane("pane-redemptions")
             self.notify("Select a pending redemption in the Redemptions pane first.", severity="warning")
             return
-        services = self.services
-        batch = redemption.redemption_id
+        mint, batch = self.services.mint, redemption.redemption_id
 
         def reject(values: dict[str, str]):
-            with services.audited("mint", "redemption reject", via="tui", batch_id=batch,
-                                  reason=values["reason"]) as result:
-                done = services.mint.reject_redemption(batch, services.actor, values["reason"])
-                result["status"] = done.status
-            return done
+            reason = values["reason"]
 
-        self.submit_form(FormScreen(f"Reject redemption {batch[:12]}", [FormField("reason", "Reason", placeholder=
-                                    "address on a sanctions list")], submit="Reject",
-                                    note=f"{redemption.amount_sat:,} sat of notes go back to the user."),
-                         reject, done=lambda r: self.notify(f"Redemption {batch[:12]} {r.status}."),
+            def run(operator: str, result: dict):
+                done = mint.reject_redemption(batch, operator, reason)
+                result["status"] = done.status
+                return done
+
+            return self._admin("redemption reject", "POST", "/redemptions/update",
+                               {"batch_id": batch, "action": "reject", "reason": reason}, run,
+                               batch_id=batch, reason=reason)()
+
+        form = FormScreen(f"Reject redemption {batch[:12]}",
+                          [FormField("reason", "Reason", placeholder="address on a sanctions list")],
+                          submit="Reject", note=f"{redemption.amount_sat:,} sat of notes go back to the user.")
+        self.submit_form(form, reject, done=lambda r: self.notify(f"Redemption {batch[:12]} {r.status}."),
                          description="Rejecting a redemption")
 
     def action_pause(self) -> None:
-        services = self.services
+        mint = self.services.mint
         if self.state is not None and self.state.pause.paused:
-            def resume():
-                with services.audited("mint", "resume", via="tui"):
-                    return services.mint.resume(services.actor)
-
-            self.run_backend(resume, done=lambda _: self.notify("Payouts resumed."), description="Resuming payouts")
+            call = self._admin("resume", "POST", "/policy/redemptions", {"paused": False},
+                               lambda operator, result: mint.resume(operator))
+            self.run_backend(call, done=lambda _: self.notify("Payouts resumed."), description="Resuming payouts")
             return
 
         def pause(values: dict[str, str]):
-            with services.audited("mint", "pause", via="tui", reason=values["reason"]):
-                return services.mint.pause(services.actor, values["reason"])
+            reason = values["reason"]
+            return self._admin("pause", "POST", "/policy/redemptions", {"paused": True, "reason": reason},
+                               lambda operator, result: mint.pause(operator, reason), reason=reason)()
 
-        self.submit_form(FormScreen("Pause redemption payouts", [FormField("reason", "Reason", placeholder=
-                                    "reserve key rotation")], submit="Pause",
-                                    note="Redemptions are still accepted; none is paid until you resume."),
-                         pause, done=lambda _: self.notify("Payouts paused."), description="Pausing payouts")
+        form = FormScreen("Pause redemption payouts", [FormField("reason", "Reason", placeholder="reserve key rotation")],
+                          submit="Pause", note="Redemptions are still accepted; none is paid until you resume.")
+        self.submit_form(form, pause, done=lambda _: self.notify("Payouts paused."), description="Pausing payouts")
 
     def action_auto_pause(self) -> None:
-        services = self.services
+        mint = self.services.mint
         on = not (self.state is not None and self.state.pause.auto_pause)
-
-        def switch():
-            with services.audited("mint", "auto-pause", via="tui", setting="on" if on else "off"):
-                return services.mint.set_auto_pause(on)
-
-        self.run_backend(switch, done=lambda _: self.notify(f"Auto-pause {'on' if on else 'off'}."),
+        call = self._admin("auto-pause", "POST", "/policy/redemptions", {"auto_pause": on},
+                           lambda operator, result: mint.set_auto_pause(on), setting="on" if on else "off")
+        self.run_backend(call, done=lambda _: self.notify(f"Auto-pause {'on' if on else 'off'}."),
                          description="Switching auto-pause")
 
     def action_ack(self) -> None:
@@ -384,14 +427,10 @@ class ReservesScreen(AreaScreen):
             self._pane("pane-events")
             self.notify("Select an event in the Events pane first.", severity="warning")
             return
-        services = self.services
-        event_id = event["event_id"]
-
-        def ack():
-            with services.audited("mint", "event ack", via="tui", event_id=event_id):
-                return services.mint.acknowledge(event_id, services.actor)
-
-        self.run_backend(ack, done=lambda _: self.notify(f"Event {event_id} acknowledged."),
+        mint, event_id = self.services.mint, event["event_id"]
+        call = self._admin("event ack", "POST", "/monitoring/events/ack", {"event_id": event_id},
+                           lambda operator, result: mint.acknowledge(event_id, operator), event_id=event_id)
+        self.run_backend(call, done=lambda _: self.notify(f"Event {event_id} acknowledged."),
                          description="Acknowledging an event")
 
     def action_silence(self) -> None:
@@ -400,8 +439,7 @@ class ReservesScreen(AreaScreen):
             self._pane("pane-events")
             self.notify("Select an event in the Events pane first.", severity="warning")
             return
-        services = self.services
-        kind = event["kind"]
+        services, kind = self.services, event["kind"]
 
         def silence(values: dict[str, str]):
             from backends.mint.errors import MintError
@@ -411,21 +449,27 @@ class ReservesScreen(AreaScreen):
                 hours = parse_decimal(values["hours"], what="the hours")
             except OutsideInputRefused as exc:
                 raise MintError(str(exc)) from None
+            if hours < 1:
+                raise MintError("silence for at least one hour")
             until = services.clocks.wall().timestamp() + hours * 3600
-            with services.audited("mint", "event silence", via="tui", kind=kind, hours=hours,
-                                  reason=values["reason"]):
-                return services.mint.silence(kind, until, values["reason"], services.actor)
+            reason = values["reason"]
+            return self._admin("event silence", "POST", "/monitoring/events/silence",
+                               {"kind": kind, "until": until, "reason": reason},
+                               lambda operator, result: services.mint.silence(kind, until, reason, operator),
+                               kind=kind, hours=hours, reason=reason)()
 
-        self.submit_form(FormScreen(f"Silence '{kind}' alerts", [
-            FormField("hours", "For how many hours", value="4"),
+        form = FormScreen(f"Silence '{kind}' alerts", [
+            FormField("hours", "For how many hours (whole)", value="4"),
             FormField("reason", "Reason", placeholder="consolidation scheduled tonight")], submit="Silence",
-            note="Events are still recorded; they stop counting as alerts until then."),
-            silence, done=lambda s: self.notify(f"'{kind}' silenced."), description="Silencing alerts")
+            note="Events are still recorded; they stop counting as alerts until then.")
+        self.submit_form(form, silence, done=lambda _: self.notify(f"'{kind}' silenced."),
+                         description="Silencing alerts")
 
     def action_consolidate(self) -> None:
-        services = self.services
-        self.run_backend(lambda: services.mint.consolidation_plan(), done=self._show_plan,
-                         description="Planning a consolidation", changes_state=False)
+        mint = self.services.mint
+        call = self._admin("consolidation plan", "GET", "/reserves/consolidate_plan", {},
+                           lambda operator, result: mint.consolidation_plan())
+        self.run_backend(call, done=self._show_plan, description="Planning a consolidation", changes_state=False)
 
     def _show_plan(self, plan) -> None:
         if plan.reason or not plan.inputs:
@@ -436,31 +480,31 @@ class ReservesScreen(AreaScreen):
                 f"sat, fee {plan.fee_sat:,} sat at {plan.fee_rate:g} sat/vB.\n"
                 f"After: {after['utxo_count']:,} coins (now {after['utxo_count_before']:,}), fragmentation "
                 f"{after['fragmentation']:.0%} (now {after['fragmentation_before']:.0%}).")
-        services = self.services
+        mint = self.services.mint
 
-        def execute():
-            with services.audited("mint", "consolidate", irreversible=True, via="tui") as result:
-                done = services.mint.consolidate(services.actor)
-                result.update(consolidation_id=done.consolidation_id, txid=done.txid, inputs=done.inputs)
+        def execute(operator: str, result: dict):
+            done = mint.consolidate(operator)
+            result.update(consolidation_id=done.consolidation_id, txid=done.txid, inputs=done.inputs)
             return done
 
+        call = self._admin("consolidate", "POST", "/reserves/consolidate", {}, execute, irreversible=True)
         self.app.push_screen(
             ConfirmTypedScreen("Consolidation plan", text + "\nExecuting signs and broadcasts it.", "consolidate"),
-            lambda ok: self.run_backend(execute, done=lambda c: self.notify(
+            lambda ok: self.run_backend(call, done=lambda c: self.notify(
                 f"Consolidation {c.consolidation_id[:12]} {c.status}: {c.inputs} coins, txid {c.txid}", markup=False),
                 description="Consolidating the reserve") if ok else None)
 
     def action_attest(self) -> None:
-        services = self.services
+        mint = self.services.mint
 
-        def attest():
-            with services.audited("mint", "attest", via="tui") as result:
-                signed = services.mint.attest(services.actor)
-                result.update(height=signed["height"], reserves_sat=signed["reserves_sat"],
-                              liabilities_sat=signed["liabilities_sat"])
+        def attest(operator: str, result: dict):
+            signed = mint.attest(operator)
+            result.update(height=signed["height"], reserves_sat=signed["reserves_sat"],
+                          liabilities_sat=signed["liabilities_sat"])
             return signed
 
-        self.run_backend(attest, done=self._show_attestation, description="Signing an attestation")
+        self.run_backend(self._admin("attest", "GET", "/attestations/reserves", {}, attest),
+                         done=self._show_attestation, description="Signing an attestation")
 
     def _show_attestation(self, signed: dict) -> None:
         import json
@@ -473,15 +517,15 @@ class ReservesScreen(AreaScreen):
             qr_payload=compact))
 
     def action_catch_up(self) -> None:
-        services = self.services
+        mint = self.services.mint
 
-        def catch_up():
-            with services.audited("mint", "refresh", via="tui") as result:
-                deposits, redemptions = services.mint.refresh()
-                result.update(deposits=len(deposits), redemptions=len(redemptions))
+        def catch_up(operator: str, result: dict):
+            deposits, redemptions = mint.refresh()
+            result.update(deposits=len(deposits), redemptions=len(redemptions))
             return deposits, redemptions
 
-        self.run_backend(catch_up, done=lambda r: self.notify(
+        call = self._admin("refresh", "POST", "/redemptions/update", {"action": "refresh"}, catch_up)
+        self.run_backend(call, done=lambda r: self.notify(
             f"{len(r[0])} deposit(s) and {len(r[1])} redemption(s) changed."), description="Catching up with the chain")
 
     def action_order(self) -> None:

@@ -11,6 +11,8 @@ already there.
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 from collections import OrderedDict
 from typing import Any
 
@@ -23,6 +25,8 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+
+log = logging.getLogger("custody_tui.screens")
 
 CHUNK_ROWS = 64
 CACHED_CHUNKS = 48  # about 3,000 rows: far more than any terminal shows, far less than 100k
@@ -124,7 +128,14 @@ class CoinTable(ScrollView, can_focus=True):
 
     @work(thread=True, exit_on_error=False, group="coin-pages")
     def _fetch(self, chunk: int, generation: int, source: Any, largest_first: bool) -> None:
-        rows = source.page(chunk * CHUNK_ROWS, CHUNK_ROWS, largest_first=largest_first)
+        from backends.errors import CustodyError
+
+        try:
+            rows = source.page(chunk * CHUNK_ROWS, CHUNK_ROWS, largest_first=largest_first)
+        except (CustodyError, sqlite3.Error) as exc:  # the cache closed or busy: asked again on next paint
+            log.warning("reading reserve coins %d..: %s", chunk * CHUNK_ROWS, exc)
+            self.app.call_from_thread(self._asked.discard, chunk)
+            return
         self.app.call_from_thread(self._arrived, chunk, generation, rows)
 
     def _arrived(self, chunk: int, generation: int, rows: list) -> None:

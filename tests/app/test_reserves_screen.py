@@ -80,6 +80,12 @@ async def test_the_screen_shows_health_totals_coins_and_the_queue(mint_app):
         assert statuses == [(2_000_000, "pending", False), (3_000_000, "pending", False),
                             (100_000_000, "pending", True)]
         assert screen.state.alerts  # the unfundable payout and the health changes
+        assert [(i.name, i.value) for i in app.status_items if i.name == "alerts"] == [
+            ("alerts", f"{len(screen.state.alerts)} mint")]
+        from screens.dashboard import reserves_summary
+
+        line = reserves_summary(app.services)
+        assert line.level == "bad" and line.state.startswith("critical: 1.20807840 BTC") and "3 pending" in line.state
         await pilot.press("a")  # keystore locked: the key says why instead of acting
         await settle(pilot)
         assert not audited(app, "redemption approve")
@@ -95,10 +101,26 @@ async def test_approving_a_pending_redemption_pays_it_and_is_audited(mint_app):
         await pilot.press(*"approve", "enter")
         await settle(pilot)
         paid = next(r for r in app.services.mint.redemptions() if r.amount_sat == 2_000_000)
-        assert paid.status == "broadcast" and paid.approved_by == "operator@test"
+        # approved by the operator key that signed the request, as over HTTP
+        assert paid.status == "broadcast" and paid.approved_by == "demo-operator"
         assert app.services.chain.tx_status(paid.txid).state == "mempool"
         [started, done] = audited(app, "redemption approve")[-2:]
         assert (started.outcome, done.outcome, done.details["via"]) == ("started", "ok", "tui")
+        assert (done.actor, done.details["operator"]) == ("operator@test", "demo-operator")
+
+
+async def test_without_an_operator_key_admin_actions_say_what_is_missing(mint_app):
+    app = mint_app()
+    app.services.keystore.delete("mint-operator-demo-operator")
+    async with app.run_test(size=SIZE) as pilot:
+        table = await open_pane(app, pilot, "pane-redemptions")
+        pick(table, lambda r: r.amount_sat == 2_000_000)
+        await pilot.press("a")
+        await settle(pilot)
+        assert any("mint operator create" in n.message for n in app._notifications)
+        assert app.screen.AREA == "reserves"  # no confirmation was opened
+        assert not audited(app, "redemption approve")
+        assert all(r.status == "pending" for r in app.services.mint.redemptions())
 
 
 async def test_an_unfundable_redemption_stays_pending_with_the_reason(mint_app):
@@ -116,7 +138,7 @@ async def test_an_unfundable_redemption_stays_pending_with_the_reason(mint_app):
 
 
 async def test_rejecting_asks_a_reason_and_restores_the_notes(mint_app):
-    app = mint_app(unlocked=False)
+    app = mint_app()
     async with app.run_test(size=SIZE) as pilot:
         table = await open_pane(app, pilot, "pane-redemptions")
         pick(table, lambda r: r.amount_sat == 3_000_000)
@@ -148,7 +170,7 @@ async def test_pause_needs_a_reason_refuses_payouts_and_resume_lifts_it(mint_app
 
 
 async def test_acknowledging_an_event_removes_it_from_the_alerts(mint_app):
-    app = mint_app(unlocked=False)
+    app = mint_app()
     async with app.run_test(size=SIZE) as pilot:
         table = await open_pane(app, pilot, "pane-events")
         event_id = app.screen.state.events[0]["event_id"]
