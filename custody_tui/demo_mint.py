@@ -45,7 +45,7 @@ CONFIG_HEADER = "# custody-tui demo rig: regtest, deterministic seeds, published
 class ReservePlan:
     """The shape of the demo reserve; tests use a smaller one."""
 
-    deposits: int = 40
+    deposits: int = 24
     small_coins: int = 260  # below the small-coin line (10x min_change): what consolidation merges
     medium_coins: int = 100
     #: (redemption sat per note, notes) issued from deposits and redeemed; the last is unfundable
@@ -193,10 +193,8 @@ def _issue_and_redeem(services: Services, plan: ReservePlan) -> None:
     keyset = PublishedKeyset.from_dict(mint.keyset().to_public_dict())
     reserve = services.config.mint.reserve_descriptor
     outpoints = sorted((u.txid, u.vout) for u in services.chain.utxos(reserve) if u.amount_sat == DEPOSIT_SAT)
-    deposits = []
-    for txid, vout in outpoints[: plan.deposits]:
-        with services.audited("mint", "deposit register", txid=txid, vout=vout, demo=True):
-            deposits.append(mint.register_deposit(txid, vout))
+    with services.audited("mint", "deposit register", deposits=plan.deposits, txid=outpoints[0][0], demo=True):
+        deposits = [mint.register_deposit(txid, vout) for txid, vout in outpoints[: plan.deposits]]
     with services.audited("mint", "refresh", demo=True):
         mint.refresh()
     with services.audited("mint", "auto-pause", setting="off", demo=True):
@@ -285,7 +283,8 @@ def run_wallet(services: Services, url: str, *, deposit: str | None, amount_sat:
         found = None
         for text in candidates:
             found = client.register_deposit(*_outpoint(text))
-            if found["available_sat"] >= amount_sat:
+            if isinstance(found.get("available_sat"), int) and found["available_sat"] >= amount_sat \
+                    and isinstance(found.get("mint_deposit_ref"), str):
                 break
             found = None
         if found is None:

@@ -45,12 +45,29 @@ class PublishedKeyset:
     keys: dict[int, PublicKey]
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> PublishedKeyset:
+    def from_dict(cls, data: Any) -> PublishedKeyset:
+        from backends.errors import CustodyError
+        from backends.outside_input import is_decimal
+
+        unreadable = "the mint published a keyset this wallet cannot read"
+        if not isinstance(data, dict) or not isinstance(data.get("keyset_id"), str) \
+                or not isinstance(data.get("variant"), str) or not isinstance(data.get("keys"), dict):
+            raise MintClientError(f"{unreadable}: it needs keyset_id, variant and keys")
+        keys = {}
+        for amount, der in data["keys"].items():
+            if not isinstance(amount, str) or not is_decimal(amount) or int(amount) <= 0 or not isinstance(der, str):
+                raise MintClientError(f"{unreadable}: a key is a positive sat amount and a hex SPKI")
+            try:
+                keys[int(amount)] = PublicKey.from_der(bytes.fromhex(der))
+            except (ValueError, CustodyError):
+                raise MintClientError(f"{unreadable}: the key for {amount} sat is not an RSA public key") from None
         try:
-            keys = {int(amount): PublicKey.from_der(bytes.fromhex(der)) for amount, der in data["keys"].items()}
-            return cls(data["keyset_id"], Variant.parse(data["variant"]), keys)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise MintClientError(f"the mint published a keyset this wallet cannot read: {exc}") from None
+            variant = Variant.parse(data["variant"])
+        except (ValueError, CustodyError):
+            raise MintClientError(f"{unreadable}: unknown variant") from None
+        if not keys:
+            raise MintClientError(f"{unreadable}: it has no keys")
+        return cls(data["keyset_id"], variant, keys)
 
 
 class BlindedNotes:
@@ -111,14 +128,21 @@ class MintClient:
         try:
             data = response.json()
         except ValueError:
-            data = {}
+            data = None
         if response.status_code != 200:
-            raise MintClientError(f"the mint refused {path}: {data.get('error', response.status_code)}",
-                                  hint=data.get("hint"))
+            said = data if isinstance(data, dict) else {}
+            error, hint = said.get("error"), said.get("hint")
+            raise MintClientError(f"the mint refused {path}: {error if isinstance(error, str) else response.status_code}",
+                                  hint=hint if isinstance(hint, str) else None)
+        if not isinstance(data, dict):
+            raise MintClientError(f"the mint's answer to {path} is not a JSON object")
         return data
 
     def keyset(self) -> PublishedKeyset:
-        sets = [k for k in self._call("GET", "/mint/key")["keysets"] if k.get("active")]
+        published = self._call("GET", "/mint/key").get("keysets")
+        if not isinstance(published, list):
+            raise MintClientError("the mint's /mint/key answer has no keysets list")
+        sets = [k for k in published if isinstance(k, dict) and k.get("active") is True]
         if not sets:
             raise MintClientError("the mint has no issuing keyset")
         return PublishedKeyset.from_dict(sets[0])
@@ -134,7 +158,7 @@ class MintClient:
                                                        "keyset_id": pending.keyset.keyset_id})
         try:
             sigs = [bytes.fromhex(s) for s in data["blind_signatures"]]
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, AttributeError):
             raise MintClientError("the mint's issuance answer has no readable blind_signatures") from None
         return pending.unblind(sigs)
 
