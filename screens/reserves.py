@@ -297,6 +297,22 @@ class ReservesScreen(AreaScreen):
     def _pane(self, pane: str) -> None:
         self.query_one(TabbedContent).active = pane
 
+    def _chosen_redemption(self, statuses: tuple[str, ...]):
+        """The selected redemption if an action may take it; else show the pane and say so."""
+        redemption = self.selected_redemption()
+        if redemption is None or redemption.status not in statuses:
+            self._pane("pane-redemptions")
+            self.notify("Select a pending redemption in the Redemptions pane first.", severity="warning")
+            return None
+        return redemption
+
+    def _chosen_event(self) -> dict | None:
+        event = self.selected_event()
+        if event is None:
+            self._pane("pane-events")
+            self.notify("Select an event in the Events pane first.", severity="warning")
+        return event
+
     # -- rows in full -------------------------------------------------------------------
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
@@ -342,10 +358,8 @@ class ReservesScreen(AreaScreen):
         return call
 
     def action_approve(self) -> None:
-        redemption = self.selected_redemption()
-        if redemption is None or redemption.status != "pending":
-            self._pane("pane-redemptions")
-            self.notify("Select a pending redemption in the Redemptions pane first.", severity="warning")
+        redemption = self._chosen_redemption(("pending",))
+        if redemption is None:
             return
         mint, batch = self.services.mint, redemption.redemption_id
 
@@ -371,10 +385,8 @@ class ReservesScreen(AreaScreen):
                         markup=False)
 
     def action_reject(self) -> None:
-        redemption = self.selected_redemption()
-        if redemption is None or redemption.status not in OPEN_STATUSES:
-            self._pane("pane-redemptions")
-            self.notify("Select a pending redemption in the Redemptions pane first.", severity="warning")
+        redemption = self._chosen_redemption(OPEN_STATUSES)
+        if redemption is None:
             return
         mint, batch = self.services.mint, redemption.redemption_id
 
@@ -422,10 +434,8 @@ class ReservesScreen(AreaScreen):
                          description="Switching auto-pause")
 
     def action_ack(self) -> None:
-        event = self.selected_event()
+        event = self._chosen_event()
         if event is None:
-            self._pane("pane-events")
-            self.notify("Select an event in the Events pane first.", severity="warning")
             return
         mint, event_id = self.services.mint, event["event_id"]
         call = self._admin("event ack", "POST", "/monitoring/events/ack", {"event_id": event_id},
@@ -434,10 +444,8 @@ class ReservesScreen(AreaScreen):
                          description="Acknowledging an event")
 
     def action_silence(self) -> None:
-        event = self.selected_event()
+        event = self._chosen_event()
         if event is None:
-            self._pane("pane-events")
-            self.notify("Select an event in the Events pane first.", severity="warning")
             return
         services, kind = self.services, event["kind"]
 

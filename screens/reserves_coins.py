@@ -12,7 +12,6 @@ already there.
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections import OrderedDict
 from typing import Any
 
@@ -128,6 +127,8 @@ class CoinTable(ScrollView, can_focus=True):
 
     @work(thread=True, exit_on_error=False, group="coin-pages")
     def _fetch(self, chunk: int, generation: int, source: Any, largest_first: bool) -> None:
+        import sqlite3
+
         from backends.errors import CustodyError
 
         try:

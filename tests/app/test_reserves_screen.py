@@ -43,6 +43,13 @@ def mint_app(template, data_dir, app_factory):
     return build
 
 
+async def steps(pilot, *groups: str | list[str]) -> None:
+    """Press each group of keys (a key, or a list), letting the app settle after each."""
+    for group in groups:
+        await pilot.press(*([group] if isinstance(group, str) else group))
+        await settle(pilot)
+
+
 async def open_pane(app, pilot, pane: str) -> DataTable:
     await pilot.press("5")
     await settle(pilot)
@@ -68,8 +75,7 @@ def audited(app, action: str):
 async def test_the_screen_shows_health_totals_coins_and_the_queue(mint_app):
     app = mint_app(unlocked=False)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("5")
-        await settle(pilot)
+        await steps(pilot, "5")
         screen = app.screen
         health = str(screen.query_one("#reserves-health").render())
         assert "critical" in health and "auto-pause off" in health
@@ -86,21 +92,25 @@ async def test_the_screen_shows_health_totals_coins_and_the_queue(mint_app):
 
         line = reserves_summary(app.services)
         assert line.level == "bad" and line.state.startswith("critical: 1.20807840 BTC") and "3 pending" in line.state
-        await pilot.press("a")  # keystore locked: the key says why instead of acting
-        await settle(pilot)
+        await steps(pilot, "a")  # keystore locked: the key says why instead of acting
         assert not audited(app, "redemption approve")
+
+
+async def approve(app, pilot, amount_sat: int):
+    """Select the redemption of ``amount_sat``, press a, type the word; its state after."""
+    table = await open_pane(app, pilot, "pane-redemptions")
+    pick(table, lambda r: r.amount_sat == amount_sat)
+    await pilot.press("a")
+    await settle(pilot)
+    await pilot.press(*"approve", "enter")
+    await settle(pilot)
+    return next(r for r in app.services.mint.redemptions() if r.amount_sat == amount_sat)
 
 
 async def test_approving_a_pending_redemption_pays_it_and_is_audited(mint_app):
     app = mint_app()
     async with app.run_test(size=SIZE) as pilot:
-        table = await open_pane(app, pilot, "pane-redemptions")
-        pick(table, lambda r: r.amount_sat == 2_000_000)
-        await pilot.press("a")
-        await settle(pilot)
-        await pilot.press(*"approve", "enter")
-        await settle(pilot)
-        paid = next(r for r in app.services.mint.redemptions() if r.amount_sat == 2_000_000)
+        paid = await approve(app, pilot, 2_000_000)
         # approved by the operator key that signed the request, as over HTTP
         assert paid.status == "broadcast" and paid.approved_by == "demo-operator"
         assert app.services.chain.tx_status(paid.txid).state == "mempool"
@@ -126,13 +136,7 @@ async def test_without_an_operator_key_admin_actions_say_what_is_missing(mint_ap
 async def test_an_unfundable_redemption_stays_pending_with_the_reason(mint_app):
     app = mint_app()
     async with app.run_test(size=SIZE) as pilot:
-        table = await open_pane(app, pilot, "pane-redemptions")
-        pick(table, lambda r: r.amount_sat == 100_000_000)
-        await pilot.press("a")
-        await settle(pilot)
-        await pilot.press(*"approve", "enter")
-        await settle(pilot)
-        big = next(r for r in app.services.mint.redemptions() if r.amount_sat == 100_000_000)
+        big = await approve(app, pilot, 100_000_000)
         assert big.status == "pending" and "8 largest coins" in big.reason
         assert not big.txid
 
@@ -154,17 +158,11 @@ async def test_rejecting_asks_a_reason_and_restores_the_notes(mint_app):
 async def test_pause_needs_a_reason_refuses_payouts_and_resume_lifts_it(mint_app):
     app = mint_app()
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("5")
-        await settle(pilot)
-        await pilot.press("p")
-        await settle(pilot)
-        await pilot.press(*"key rotation", "enter")
-        await settle(pilot)
+        await steps(pilot, "5", "p", [*"key rotation", "enter"])
         mint = app.services.mint
         assert mint.pause_state().paused and mint.pause_state().reason == "key rotation"
         assert "payouts paused" in str(app.screen.query_one("#reserves-health").render())
-        await pilot.press("p")
-        await settle(pilot)
+        await steps(pilot, "p")
         assert not mint.pause_state().paused
         assert audited(app, "pause")[-1].details["reason"] == "key rotation" and audited(app, "resume")
 
@@ -185,13 +183,9 @@ async def test_acknowledging_an_event_removes_it_from_the_alerts(mint_app):
 async def test_the_consolidation_plan_is_shown_then_executed_on_the_typed_word(mint_app):
     app = mint_app()
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("5")
-        await settle(pilot)
-        await pilot.press("c")
-        await settle(pilot)
+        await steps(pilot, "5", "c")
         assert "Merge 30 small coins" in app.screen.warning
-        await pilot.press(*"consolidate", "enter")
-        await settle(pilot)
+        await steps(pilot, [*"consolidate", "enter"])
         [done] = app.services.mint.consolidations()
         assert done.status == "broadcast" and done.inputs == 30
         assert audited(app, "consolidate")[-1].outcome == "ok"
@@ -202,10 +196,7 @@ async def test_the_attestation_is_shown_as_text_and_qr_and_verifies(mint_app):
 
     app = mint_app()
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("5")
-        await settle(pilot)
-        await pilot.press("t")
-        await settle(pilot)
+        await steps(pilot, "5", "t")
         result = app.screen
         assert result.query(QRCodeView)
         signed = json.loads(result.qr_payload)
@@ -297,7 +288,6 @@ def test_the_100k_coin_table_snapshot(snap_compare, big_reserve):
 
 def test_the_reserves_screen_snapshot(snap_compare, mint_app):
     async def run_before(pilot) -> None:
-        await pilot.press("5")
-        await settle(pilot)
+        await steps(pilot, "5")
 
     assert snap_compare(mint_app(unlocked=False), run_before=run_before, terminal_size=SIZE)
