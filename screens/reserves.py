@@ -503,26 +503,42 @@ class ReservesScreen(AreaScreen):
                 description="Consolidating the reserve") if ok else None)
 
     def action_attest(self) -> None:
-        mint = self.services.mint
+        services = self.services
 
         def attest(operator: str, result: dict):
-            signed = mint.attest(operator)
+            import json
+
+            from backends.fsutil import atomic_write, ensure_private_dir
+
+            signed = services.mint.attest(operator)
+            # kept beside the data: the operator publishes this file, anyone verifies it offline
+            folder = ensure_private_dir(services.data_dir / "attestations")
+            path = folder / f"reserves-{signed['height']}-{signed['issued_at']}.json"
+            atomic_write(path, (json.dumps(signed, indent=2, sort_keys=True) + "\n").encode(), mode=0o644)
             result.update(height=signed["height"], reserves_sat=signed["reserves_sat"],
-                          liabilities_sat=signed["liabilities_sat"])
-            return signed
+                          liabilities_sat=signed["liabilities_sat"], file=str(path))
+            return signed, path
 
         self.run_backend(self._admin("attest", "GET", "/attestations/reserves", {}, attest),
                          done=self._show_attestation, description="Signing an attestation")
 
-    def _show_attestation(self, signed: dict) -> None:
+    def _show_attestation(self, result) -> None:
         import json
 
-        text = json.dumps(signed, indent=2, sort_keys=True)
-        compact = json.dumps(signed, sort_keys=True, separators=(",", ":"))
-        self.app.push_screen(ResultScreen(
-            f"Reserve attestation at #{signed['height']}",
-            f"{text}\n\nAnyone can check it offline: custody-tui mint verify-attestation FILE",
-            qr_payload=compact))
+        signed, path = result
+        surplus = signed["surplus_sat"]
+        summary = (
+            f"Reserves     {btc(signed['reserves_sat'])} in {signed['utxo_count']:,} confirmed coins\n"
+            f"Liabilities  {btc(signed['liabilities_sat'])} (notes outstanding "
+            f"{btc(signed['outstanding_notes_sat'])})\n"
+            f"{'Surplus ' if surplus >= 0 else 'DEFICIT '}     {btc(abs(surplus))}\n"
+            f"At block     #{signed['height']} {signed['block_hash']}\n"
+            f"Signed by    {signed['pubkey']} (BIP-340), for {signed['requested_by']}\n"
+            f"Saved to     {path}\n"
+            "Anyone checks it offline: custody-tui mint verify-attestation FILE. The QR carries the "
+            "whole file (BBQr parts when it needs more than one code).")
+        self.app.push_screen(ResultScreen(f"Reserve attestation at #{signed['height']}", summary,
+                                          qr_payload=json.dumps(signed, sort_keys=True, separators=(",", ":"))))
 
     def action_catch_up(self) -> None:
         mint = self.services.mint

@@ -201,6 +201,10 @@ async def test_the_attestation_is_shown_as_text_and_qr_and_verifies(mint_app):
         assert result.query(QRCodeView)
         signed = json.loads(result.qr_payload)
         assert verify_attestation(signed)["reserves_sat"] == app.services.mint.accounting().reserves_sat
+        assert signed["requested_by"] == "demo-operator"
+        [saved] = (app.services.data_dir / "attestations").glob("reserves-*.json")
+        assert json.loads(saved.read_text()) == signed and str(saved) in result.text
+        assert audited(app, "attest")[-1].details["file"] == str(saved)
 
 
 # -- the virtual table at 100,000 rows ---------------------------------------------------------
