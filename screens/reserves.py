@@ -3,13 +3,13 @@ responsive at 100,000), the redemption queue with approve and reject, events wit
 acknowledge and silence, pause and resume, the consolidation plan and its execution, and
 a signed attestation as text and QR.
 
-Every figure comes from ``backends.mint`` in a worker; every change is an audited operator
-action made by the operator at this terminal (``Services.actor``), as the CLI makes it.
+Every figure comes from ``backends.mint`` in a worker (one reading of the chain per refresh:
+``backends.mint.overview``); every change is the HTTP API's signed admin request, signed here
+with the operator's key, inside ``Services.audited``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from rich.markup import escape
@@ -28,9 +28,7 @@ NEEDS_OPERATOR_KEY = "create an operator key first: custody-tui mint operator cr
 NEEDS_OPERATOR = ("it needs the keystore unlocked (7, then u) and a mint operator key to sign with "
                   "(custody-tui mint operator create ID)")
 HEALTH_MARK = {"healthy": "[green]● healthy[/]", "warn": "[yellow]● warn[/]", "critical": "[red]● critical[/]"}
-#: redemptions an operator acts on, then the most recent settled ones for context
-OPEN_STATUSES = ("pending", "approved")
-RECENT_SETTLED = 20
+OPEN_STATUSES = ("pending", "approved")  # as backends.mint.overview lists them first
 
 
 def mint_configured(services) -> bool:
@@ -46,37 +44,7 @@ def operator_ready(services) -> bool:
     return bool(operator_key_ids(services.keystore))
 
 
-@dataclass(frozen=True)
-class ReservesState:
-    """One reading of the mint, made in a worker."""
-
-    inventory: Any
-    books: Any
-    health: Any
-    recommendation: str
-    pause: Any
-    redemptions: list
-    events: list
-    alerts: frozenset[int]
-    depth: int
-
-
-def read_state(mint) -> ReservesState:
-    inventory = mint.inventory()
-    redemptions = mint.redemptions()
-    open_ = [r for r in redemptions if r.status in OPEN_STATUSES]
-    settled = [r for r in redemptions if r.status not in OPEN_STATUSES]
-    settled.sort(key=lambda r: r.updated_at, reverse=True)
-    return ReservesState(
-        inventory=inventory, books=mint.accounting(), health=mint.health(),
-        recommendation=mint.recommendation(), pause=mint.pause_state(),
-        redemptions=sorted(open_, key=lambda r: r.created_at) + settled[:RECENT_SETTLED],
-        events=mint.events(limit=200), alerts=frozenset(e.event_id for e in mint.alerts()),
-        depth=mint.settings.finalization_depth,
-    )
-
-
-def summary_lines(state: ReservesState) -> tuple[str, str]:
+def summary_lines(state) -> tuple[str, str]:
     """The health line and the totals line (markup), 80 columns each at most."""
     pause = state.pause
     payouts = f"[red]payouts paused[/] ({escape(pause.by or '')})" if pause.paused else "payouts running"
@@ -126,7 +94,7 @@ class ReservesScreen(AreaScreen):
     def __init__(self) -> None:
         super().__init__()
         self.pages: Any = None
-        self.state: ReservesState | None = None
+        self.state: Any = None  # the last backends.mint.overview.Overview
         self.reading_shown: float | None = None  # when the reading on screen was taken
         self.reading = False  # a reading of the reserve is under way: polls do not pile up
 
@@ -196,11 +164,9 @@ class ReservesScreen(AreaScreen):
             return pages, pages.reading()
 
         def read():
-            from backends.mint.coin_pages import read_reserve
+            from backends.mint.overview import read_overview
 
-            pages = self._coin_pages()
-            reading = read_reserve(services.mint, pages, now=services.clocks.wall().timestamp())
-            return (pages, reading), read_state(services.mint)
+            return read_overview(services.mint, self._coin_pages(), now=services.clocks.wall().timestamp())
 
         if self.state is None:
             self.run_backend(last_reading, done=self.show_reading, description="Reading the coin cache",
@@ -233,10 +199,9 @@ class ReservesScreen(AreaScreen):
             text = f"{reading.count:,} coins at block #{reading.height} ({when}), {order} first"
         self.query_one("#reserves-reading", Static).update(Text(text, style="dim"))
 
-    def show_state(self, result) -> None:
-        reading, state = result
+    def show_state(self, state) -> None:
         self.reading = False
-        self.show_reading(reading)
+        self.show_reading((self.pages, state.reading))
         self.state = state
         health, totals = summary_lines(state)
         self.query_one("#reserves-health", Static).update(health)
@@ -245,7 +210,7 @@ class ReservesScreen(AreaScreen):
         self._fill_events(state)
         self.refresh_bindings()
 
-    def _fill_redemptions(self, state: ReservesState) -> None:
+    def _fill_redemptions(self, state) -> None:
         table = self.query_one("#reserves-redemptions", DataTable)
         keep = self._selected_key(table)
         table.clear()
@@ -258,7 +223,7 @@ class ReservesScreen(AreaScreen):
         pending = sum(r.status == "pending" for r in state.redemptions)
         self.query_one(TabbedContent).get_tab("pane-redemptions").label = f"Redemptions ({pending})"
 
-    def _fill_events(self, state: ReservesState) -> None:
+    def _fill_events(self, state) -> None:
         table = self.query_one("#reserves-events", DataTable)
         keep = self._selected_key(table)
         table.clear()

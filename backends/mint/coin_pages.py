@@ -155,20 +155,6 @@ class CoinPages:
                            hint="another custody-tui is reading the reserve; retry")
 
 
-def read_reserve(mint, pages: CoinPages, *, now: float) -> Reading:
-    """Read the reserve's coins from the mint's chain now and store them in ``pages``."""
-    from .errors import MintError
-    from .spends import locked_outpoints
-
-    if mint.chain is None or not mint.settings.reserve_descriptor:
-        raise MintError("the mint has no reserve wallet configured",
-                        hint="set mint.reserve_descriptor and a chain in the config")
-    chain = mint.chain
-    tip = chain.tip()
-    coins = chain.utxos(mint.settings.reserve_descriptor)
-    return pages.replace(coins, locked_outpoints(mint.ledger), height=tip.height, taken_at=now, tip=tip.hash_hex)
-
-
 def _fingerprint(coins: list, states: list[str]) -> str:
     """An order-free digest of the coins and their states (the chain lists them in any order)."""
     import hashlib
