@@ -7,8 +7,9 @@ a crowd of small coins (the fragmentation a busy mint accumulates) and medium on
 deposits are registered, credited and turned into notes (through the same blind issuance a
 wallet uses); some notes are redeemed: small payouts waiting for the operator's approval,
 and one of 1 BTC that no payout of ``max_inputs`` reserve coins can fund, which stays
-pending with its reason. Credited deposits not yet issued are listed, one outpoint a line,
-in ``DATA_DIR/mint-deposits.txt`` for the demo wallet:
+pending with its reason. Credited deposits not yet issued are listed, their outpoint and claim
+secret a line (the demo publishes its secrets), in ``DATA_DIR/mint-deposits.txt`` for the
+demo wallet:
 
     custody-tui --data-dir DEMO_DIR mint serve --port 8338 &
     custody-tui --data-dir DEMO_DIR mint demo-wallet --url http://127.0.0.1:8338
@@ -139,7 +140,10 @@ def data_dir_config(services: Services) -> Path:
 
 
 def _fund_reserve(services: Services, plan: ReservePlan) -> None:
-    """One treasury coinbase pays the reserve ``plan.amounts()``; then DEPTH blocks."""
+    """One treasury coinbase pays the reserve: the deposits to addresses the mint handed out
+    (their claim secrets kept in ``DATA_DIR/mint-claims.json``, the demo publishes them), the
+    other coins to its change branch (what a busy mint's payouts leave behind); then DEPTH
+    blocks."""
     from backends.wallet import parse_descriptor
 
     chain = services.chain
@@ -147,9 +151,12 @@ def _fund_reserve(services: Services, plan: ReservePlan) -> None:
     amounts = plan.amounts()
     chain.watch(reserve, range_end=len(amounts) + 100, label="demo mint reserve")
     if not chain.utxos(reserve):
+        claims = _deposit_claims(services, plan.deposits)
+        _change_indexes_taken(services, len(amounts) - plan.deposits)
         treasury_text = _descriptor_of(services, TREASURY_KEY)
         treasury = parse_descriptor(treasury_text, "regtest")
-        raw = _fan_out(services, treasury, treasury_text, parse_descriptor(reserve, "regtest"), amounts)
+        raw = _fan_out(services, treasury, treasury_text, parse_descriptor(reserve, "regtest"), amounts,
+                       sorted(claims))
         with services.audited("chain", "broadcast", what="demo mint reserve", outputs=len(amounts), demo=True):
             chain.broadcast(raw)
     unconfirmed = min(u.confirmations for u in chain.utxos(reserve))
@@ -158,14 +165,52 @@ def _fund_reserve(services: Services, plan: ReservePlan) -> None:
             chain.mine(DEPTH - unconfirmed, demo_address("demo-ops"))
 
 
-def _fan_out(services: Services, treasury, treasury_text: str, reserve, amounts: list[int]) -> bytes:
-    from backends.wallet import RECEIVE, Payment, create_psbt, extract, finalize, spendable_coins
+def claims_file(data_dir: Path) -> Path:
+    return data_dir / "mint-claims.json"
+
+
+def read_claims(data_dir: Path) -> dict[int, str]:
+    import json
+
+    path = claims_file(data_dir)
+    return {int(k): v for k, v in json.loads(path.read_text()).items()} if path.exists() else {}
+
+
+def _deposit_claims(services: Services, count: int) -> dict[int, str]:
+    """``count`` deposit addresses handed out by the mint, by index, with their claim secrets
+    (hex); asked once and kept, so a rig killed before broadcasting pays the same ones."""
+    import json
+
+    claims = read_claims(services.data_dir)
+    if len(claims) < count:
+        with services.audited("mint", "deposit address", count=count, demo=True):
+            given = [services.mint.deposit_address() for _ in range(count)]
+        claims = {g.address_index: g.claim_secret.hex() for g in given}
+        atomic_write(claims_file(services.data_dir), json.dumps(claims).encode())
+    return claims
+
+
+def _change_indexes_taken(services: Services, count: int) -> None:
+    """The demo's change-branch coins take change indexes 0..count-1: the mint's own payouts
+    and consolidations go on from there, never reusing an address."""
+    ledger = services.mint.ledger
+    with ledger.transaction() as db:
+        while ledger.next_counter(db, "next_change_index") < count - 1:
+            pass
+
+
+def _fan_out(services: Services, treasury, treasury_text: str, reserve, amounts: list[int],
+             deposit_indexes: list[int]) -> bytes:
+    from backends.wallet import CHANGE, RECEIVE, Payment, create_psbt, extract, finalize, spendable_coins
     from backends.wallet.fees import WPKH, estimate_vsize, fee_for, output_size
 
     # a mature coinbase of the treasury (the quorum's refills pay it smaller coins)
     coins = [c for c in spendable_coins(services.chain.utxos(treasury_text)) if c.value >= sum(amounts) + 100_000]
     coin = sorted(coins, key=lambda c: c.outpoint)[0]
-    payments = [Payment(reserve.script_pubkey(RECEIVE, i), amount) for i, amount in enumerate(amounts)]
+    deposits = len(deposit_indexes)
+    payments = [Payment(reserve.script_pubkey(RECEIVE, index), amount)
+                for index, amount in zip(deposit_indexes, amounts[:deposits])]
+    payments += [Payment(reserve.script_pubkey(CHANGE, n), amount) for n, amount in enumerate(amounts[deposits:])]
     sizes = [output_size(p.script_pubkey) for p in payments] + [output_size(treasury.script_pubkey(1, 0))]
     fee = fee_for(estimate_vsize(WPKH, 1, sizes) * 4, FEE_RATE)
     psbt = create_psbt(treasury, [coin], payments, change_amount=coin.value - sum(amounts) - fee, change_index=0)
@@ -192,9 +237,12 @@ def _issue_and_redeem(services: Services, plan: ReservePlan) -> None:
             mint.create_keyset(DENOMINATIONS)
     keyset = PublishedKeyset.from_dict(mint.keyset().to_public_dict())
     reserve = services.config.mint.reserve_descriptor
-    outpoints = sorted((u.txid, u.vout) for u in services.chain.utxos(reserve) if u.amount_sat == DEPOSIT_SAT)
-    with services.audited("mint", "deposit register", deposits=plan.deposits, txid=outpoints[0][0], demo=True):
-        deposits = [mint.register_deposit(txid, vout) for txid, vout in outpoints[: plan.deposits]]
+    claims = read_claims(services.data_dir)
+    paid = sorted((u.index, u.txid, u.vout) for u in services.chain.utxos(reserve)
+                  if u.branch == 0 and u.index in claims)
+    with services.audited("mint", "deposit register", deposits=len(paid), txid=paid[0][1], demo=True):
+        deposits = [mint.register_deposit(txid, vout) for _, txid, vout in paid]
+    claim_of = {d.reference: claims[index] for d, (index, _, _) in zip(deposits, paid)}
     with services.audited("mint", "refresh", demo=True):
         mint.refresh()
     with services.audited("mint", "auto-pause", setting="off", demo=True):
@@ -208,7 +256,8 @@ def _issue_and_redeem(services: Services, plan: ReservePlan) -> None:
         while len(notes) < count:
             take = min(per_deposit, count - len(notes))
             pending = BlindedNotes(keyset, [amount] * take)
-            issued = mint.issue_blind(next(fresh).reference, pending.requests)
+            deposit = next(fresh)
+            issued = mint.issue_blind(deposit.reference, pending.requests, claim_secret=claim_of[deposit.reference])
             notes += pending.unblind(list(issued.blind_sigs))
         return notes
 
@@ -227,8 +276,12 @@ def _issue_and_redeem(services: Services, plan: ReservePlan) -> None:
 
 
 def _list_fresh_deposits(services: Services) -> None:
-    left = [d for d in services.mint.deposits("credited") if d.issued_sat == 0]
-    atomic_write(reserve_file(services.data_dir), "".join(f"{d.outpoint}\n" for d in left).encode(), mode=0o644)
+    """``TXID:VOUT CLAIM_SECRET`` of each credited deposit nothing was issued on yet."""
+    claims = read_claims(services.data_dir)
+    index_of = dict(services.mint.ledger.read("SELECT reference, address_index FROM deposit_claims"))
+    left = [d for d in services.mint.deposits("credited") if d.issued_sat == 0 and index_of.get(d.reference) in claims]
+    atomic_write(reserve_file(services.data_dir),
+                 "".join(f"{d.outpoint} {claims[index_of[d.reference]]}\n" for d in left).encode())
 
 
 # -- the demo wallet: a user of the mint, over its HTTP API ------------------------------
@@ -242,8 +295,9 @@ def add_wallet_parser(actions) -> None:
     p = actions.add_parser("demo-wallet", help="demo: a user's wallet against `mint serve`: blind, get "
                                                "issued, unblind, redeem")
     p.add_argument("--url", default="http://127.0.0.1:8080", help="the mint API (`mint serve`)")
-    p.add_argument("--deposit", help="TXID:VOUT of a credited deposit (default: the next unissued one of "
-                                     "the demo rig, from DATA_DIR/mint-deposits.txt)")
+    p.add_argument("--deposit", help="TXID:VOUT of a credited deposit; its claim secret is read from standard "
+                                     "input (default: the next unissued deposit of the demo rig and its "
+                                     "secret, from DATA_DIR/mint-deposits.txt)")
     p.add_argument("--amount", type=count_arg(1, 21_000_000 * 100_000_000), default=WALLET_AMOUNT_SAT,
                    help=f"sat to turn into notes and redeem (default {WALLET_AMOUNT_SAT})")
     p.add_argument("--redeem-to", help="the payout address (default: a demo-ops address)")
@@ -261,7 +315,7 @@ def _outpoint(text: str) -> tuple[str, int]:
         raise MintClientError(f"{text!r} is not TXID:VOUT") from None
 
 
-def run_wallet(services: Services, url: str, *, deposit: str | None, amount_sat: int,
+def run_wallet(services: Services, url: str, *, deposit: str | None, claim: str | None, amount_sat: int,
                address: str | None) -> dict:
     """What a user's wallet does, over HTTP: read the keys, check the deposit, blind notes,
     get them signed, unblind and verify them, then redeem them all to ``address``."""
@@ -273,15 +327,15 @@ def run_wallet(services: Services, url: str, *, deposit: str | None, amount_sat:
         keyset = client.keyset()
         steps.append(f"keyset {keyset.keyset_id}: notes of {', '.join(map(str, sorted(keyset.keys)))} sat")
         if deposit is not None:
-            candidates = [deposit]
+            candidates = [(deposit, claim or "")]
         else:
             listing = reserve_file(services.data_dir)
             if not listing.exists():
                 raise MintClientError("no --deposit given and no demo deposit list",
                                       hint=f"pass --deposit TXID:VOUT, or run the demo rig ({listing} is its list)")
-            candidates = listing.read_text().split()
+            candidates = [tuple(line.split()[:2]) for line in listing.read_text().splitlines() if len(line.split()) >= 2]
         found = None
-        for text in candidates:
+        for text, claim in candidates:
             found = client.register_deposit(*_outpoint(text))
             if isinstance(found.get("available_sat"), int) and found["available_sat"] >= amount_sat \
                     and isinstance(found.get("mint_deposit_ref"), str):
@@ -293,7 +347,7 @@ def run_wallet(services: Services, url: str, *, deposit: str | None, amount_sat:
         steps.append(f"deposit {found['txid'][:16]}…:{found['vout']}: {found['available_sat']} sat to issue")
         pending = BlindedNotes(keyset, split_amount(amount_sat, tuple(keyset.keys)))
         steps.append(f"blinded {len(pending.amounts)} notes ({amount_sat} sat); the mint sees no serial")
-        notes = client.issue(found["mint_deposit_ref"], pending)
+        notes = client.issue(found["mint_deposit_ref"], claim, pending)
         steps.append(f"unblinded and verified {len(notes)} notes")
         redemption = client.redeem(notes, address)
         steps.append(f"redemption {redemption['batch_id']}: {redemption['amount_sat']} sat to {address}, "

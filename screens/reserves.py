@@ -121,6 +121,7 @@ class ReservesScreen(AreaScreen):
                 yield Static(HEADER, id="reserves-coins-header")
                 yield CoinTable(id="reserves-coins")
             with TabPane("Redemptions", id="pane-redemptions"):
+                yield Static("", id="reserves-allowance")
                 table = DataTable(id="reserves-redemptions", cursor_type="row", zebra_stripes=True)
                 for key, label in [("id", "batch"), ("sat", "sat"), ("status", "status"), ("note", "reason / txid")]:
                     table.add_column(label, key=key)
@@ -220,6 +221,9 @@ class ReservesScreen(AreaScreen):
             table.add_row(r.redemption_id[:12], f"{r.amount_sat:,}", Text(r.status, style=style), Text(note),
                           key=r.redemption_id)
         self._restore(table, keep)
+        allowance = self.query_one("#reserves-allowance", Static)
+        allowance.update(Text(state.allowance or ""))
+        allowance.display = bool(state.allowance)
         pending = sum(r.status == "pending" for r in state.redemptions)
         self.query_one(TabbedContent).get_tab("pane-redemptions").label = f"Redemptions ({pending})"
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from backends.errors import CustodyError
+
 from .coin_pages import CoinPages, Reading
 
 #: redemptions an operator acts on; settled ones follow, newest first, up to RECENT_SETTLED
@@ -32,6 +34,7 @@ class Overview:
     events: list[dict]  # newest first
     alerts: frozenset[int]
     depth: int
+    allowance: str | None  # with the quorum signer: what its HSM policy still lets out this period
 
 
 def read_overview(mint, pages: CoinPages, *, now: float) -> Overview:
@@ -51,9 +54,15 @@ def read_overview(mint, pages: CoinPages, *, now: float) -> Overview:
                      reverse=True)
     reserve_health = health(inv, books, max((r.amount_sat for r in open_), default=0))
     pause = mint.pause_state()
+    try:
+        allowance = mint.payout_allowance()
+        allowance_text = allowance.text() if allowance is not None else None
+    except CustodyError as exc:  # the devices cannot be read now: the queue still shows
+        allowance_text = f"quorum policy allowance unknown: {exc}"
     return Overview(
         reading=reading, inventory=inv, books=books, health=reserve_health,
         recommendation=recommendation(reserve_health, pause), pause=pause,
         redemptions=open_ + settled[:RECENT_SETTLED], events=mint.events(limit=EVENTS_SHOWN),
         alerts=frozenset(e.event_id for e in mint.alerts()), depth=mint.settings.finalization_depth,
+        allowance=allowance_text,
     )

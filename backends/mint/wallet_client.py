@@ -150,11 +150,12 @@ class MintClient:
     def register_deposit(self, txid: str, vout: int) -> dict[str, Any]:
         return self._call("POST", "/deposits/register", {"deposit_txid": txid, "deposit_vout": vout})
 
-    def issue(self, deposit_ref: str, pending: BlindedNotes) -> list[Note]:
-        """Blind issuance against a credited deposit: the one request that changes when the
-        API asks more of a depositor (a claim secret) — keep it the only place that knows."""
+    def issue(self, deposit_ref: str, claim_secret: str, pending: BlindedNotes) -> list[Note]:
+        """Blind issuance against a credited deposit, presenting the claim secret the mint
+        gave with the deposit address (only the depositor holds it)."""
         outputs = [{"amount_sat": r.amount_sat, "blinded_msg": r.blinded_msg.hex()} for r in pending.requests]
         data = self._call("POST", "/issuance/blind", {"mint_deposit_ref": deposit_ref, "outputs": outputs,
+                                                       "claim_secret": claim_secret,
                                                        "keyset_id": pending.keyset.keyset_id})
         try:
             sigs = [bytes.fromhex(s) for s in data["blind_signatures"]]

@@ -455,5 +455,11 @@ def _operator(args, services: Services) -> None:
 def _demo_wallet(args, services: Services) -> None:
     from ..demo_mint import run_wallet
 
-    result = run_wallet(services, args.url, deposit=args.deposit, amount_sat=args.amount, address=args.redeem_to)
+    claim = None
+    if args.deposit is not None:
+        from .common import read_secret_line
+
+        claim = read_secret_line("Claim secret: ")  # a secret: never taken from argv
+    result = run_wallet(services, args.url, deposit=args.deposit, claim=claim, amount_sat=args.amount,
+                        address=args.redeem_to)
     emit(args, result, "\n".join(result["steps"]))

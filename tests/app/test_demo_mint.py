@@ -4,6 +4,7 @@ blinds, gets issued, unblinds and redeems notes against `custody-tui mint serve`
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import socket
@@ -67,7 +68,7 @@ def _free_port() -> int:
 
 
 @pytest.mark.slow
-def test_the_demo_wallet_redeems_notes_through_mint_serve_over_http(rig, capsys):
+def test_the_demo_wallet_redeems_notes_through_mint_serve_over_http(rig, capsys, monkeypatch):
     config, data_dir = rig
     port = _free_port()
     server = subprocess.Popen(
@@ -91,9 +92,15 @@ def test_the_demo_wallet_redeems_notes_through_mint_serve_over_http(rig, capsys)
         assert result["notes"] == 7  # 2,500,000 sat: two 1,000,000 and five 100,000 notes
         batch = result["redemption"]
         assert (batch["amount_sat"], batch["status"]) == (2_500_000, "pending")
-        # the same notes again: the mint refuses them, the wallet says why
+        # a deposit typed wrong: the mint refuses it, the wallet says why (the claim comes on stdin)
+        monkeypatch.setattr("sys.stdin", io.StringIO("ab" * 32 + "\n"))
         code = main(["--data-dir", str(data_dir), "mint", "demo-wallet", "--url", url, "--deposit", "00:0"])
         assert code == 1 and "is not a txid" in capsys.readouterr().err
+        # a listed deposit with a claim secret that is not its own: no notes
+        outpoint, _ = reserve_file(data_dir).read_text().split("\n")[1].split()
+        monkeypatch.setattr("sys.stdin", io.StringIO("ab" * 32 + "\n"))
+        code = main(["--data-dir", str(data_dir), "mint", "demo-wallet", "--url", url, "--deposit", outpoint])
+        assert code == 1 and "claim secret is not the one" in capsys.readouterr().err
     finally:
         server.terminate()
         server.wait(timeout=30)
