@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from backends.mint.service import Mint
     from backends.policy import PolicyHistory
 
+    from .ceremony_nodes import CeremonyNodes
+
 #: the keystore passphrase of the demo rig; published on purpose, shown on screen
 DEMO_PASSPHRASE = "custody-demo"
 
@@ -79,6 +81,7 @@ class Services:
         self._bunker: TokenStore | None = None
         self._mint: Mint | None = None
         self._policy_history: PolicyHistory | None = None
+        self._ceremony_nodes: CeremonyNodes | None = None
 
     # -- backends, opened on first use ----------------------------------------------------
 
@@ -220,6 +223,16 @@ class Services:
                                   quorum=(lambda: self.quorum) if quorum_signer else None)
             return self._mint
 
+    @property
+    def ceremony_nodes(self) -> CeremonyNodes:
+        """The ceremony nodes this data dir hosts (``DATA_DIR/ceremony``)."""
+        with self._lock:
+            if self._ceremony_nodes is None:
+                from .ceremony_nodes import CeremonyNodes
+
+                self._ceremony_nodes = CeremonyNodes(self)
+            return self._ceremony_nodes
+
     # -- operator actions -------------------------------------------------------------------
 
     @contextmanager
@@ -270,6 +283,9 @@ class Services:
 
     def close(self) -> None:
         with self._lock:
+            if self._ceremony_nodes is not None:
+                self._ceremony_nodes.close()
+                self._ceremony_nodes = None
             if self._quorum is not None:
                 self._quorum.close()
                 self._quorum = None

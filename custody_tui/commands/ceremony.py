@@ -11,7 +11,7 @@ node's keystore for that one command.
     ceremony sign request --dkg ID (--message TEXT | --message-hex HEX | --psbt FILE) --reason TEXT
     ceremony sign review ID | sign approve ID | sign decline ID [--reason TEXT]
     ceremony sync [--until-idle] [--timeout S]
-    ceremony export ID FILE | import FILE
+    ceremony export ID (FILE | --qr png|svg --out DIR | --qr text) | import (FILE | --bbqr PARTS-FILE)
     ceremony status [ID] [--json] | list [--json] | recover
 """
 
@@ -96,9 +96,14 @@ def register(subparsers) -> None:
     add_json_flag(p)
     p = areas.add_parser("export", help="write a ceremony's messages to a file (for an offline node or a courier)")
     p.add_argument("id")
-    p.add_argument("file", type=Path)
+    p.add_argument("file", type=Path, nargs="?", help="the ceremony file (not with --qr)")
+    p.add_argument("--qr", choices=("png", "svg", "text"),
+                   help="as QR codes instead: BBQr parts as PNG or SVG images in --out, or as text lines")
+    p.add_argument("--out", type=Path, help="the directory for --qr png|svg (it must exist)")
     p = areas.add_parser("import", help="take in a ceremony file: verify, post (online) or apply (offline)")
-    p.add_argument("file", type=Path)
+    p.add_argument("file", type=Path, nargs="?", help="the ceremony file (not with --bbqr)")
+    p.add_argument("--bbqr", type=Path, metavar="FILE",
+                   help="a file of scanned BBQr parts, one per line, any order (from `export --qr`)")
     add_json_flag(p)
     p = areas.add_parser("status", help="local state against the board, per ceremony; what waits on me")
     p.add_argument("id", nargs="?")
@@ -372,6 +377,12 @@ def run_export(args, services: Services) -> int:
     from backends.ceremony import transfer
     from backends.fsutil import atomic_write
 
+    if args.qr:
+        from .ceremony_qr import export_qr
+
+        return export_qr(args, services)
+    if args.file is None:
+        raise UsageError("give the file to write, or --qr png|svg|text")
     with opened(args, services, unlock=False) as node:
         row = node.find(args.id)
         data = transfer.export_ceremony(node, row.id)
@@ -385,13 +396,21 @@ def run_import(args, services: Services) -> int:
     from backends.ceremony import transfer
     from backends.outside_input import OutsideInputRefused
 
-    with open(args.file, "rb") as handle:
-        data = handle.read(transfer.MAX_BUNDLE_BYTES + 1)
-    if len(data) > transfer.MAX_BUNDLE_BYTES:
-        raise UsageError(f"{args.file} is larger than a ceremony file can be")
+    if (args.file is None) == (args.bbqr is None):
+        raise UsageError("give a ceremony file or --bbqr FILE of scanned parts (one of them)")
+    if args.bbqr is not None:
+        from .ceremony_qr import bundle_of_parts_file
+
+        data = bundle_of_parts_file(args.bbqr)
+    else:
+        with open(args.file, "rb") as handle:
+            data = handle.read(transfer.MAX_BUNDLE_BYTES + 1)
+        if len(data) > transfer.MAX_BUNDLE_BYTES:
+            raise UsageError(f"{args.file} is larger than a ceremony file can be")
     with opened(args, services) as node:
         try:
-            with services.audited("ceremony", "import", node=node.name, file=str(args.file)) as result:
+            with services.audited("ceremony", "import", node=node.name, file=str(args.file or args.bbqr),
+                                  qr=args.bbqr is not None) as result:
                 events = transfer.import_bundle(node, data, chain=_chain(services))
                 result["events"] = len(events)
         except OutsideInputRefused as exc:  # pragma: no cover - parse_bundle turns these into MessageRefused
