@@ -19,9 +19,7 @@ from screens.base import AreaScreen
 from screens.dashboard import DashboardScreen
 from screens.help import HelpScreen
 from screens.keys import KeysScreen, format_ttl
-from screens.placeholders import (
-    CeremoniesScreen,
-)
+from screens.ceremonies import CeremoniesScreen
 from screens.policy import PolicyScreen
 from screens.quorum import QuorumScreen
 from screens.reserves import ReservesScreen, mint_configured

@@ -156,6 +156,18 @@ def _start_quorum(services: Services) -> Running:
     return RunningQuorum(services)
 
 
+def _prepare_ceremony_nodes(services: Services) -> None:
+    from .demo_ceremonies import prepare_nodes
+
+    prepare_nodes(services)
+
+
+def _prepare_ceremony_request(services: Services) -> None:
+    from .demo_ceremonies import prepare_request
+
+    prepare_request(services)
+
+
 def _prepare_bunker(services: Services) -> None:
     from .demo_bunker import prepare_bunker
 
@@ -179,8 +191,11 @@ DEMO_PARTS: list[DemoPart] = [
     DemoPart("bitcoind", lambda services: None, _start_bitcoind),  # the node, on a rig made with --bitcoind
     DemoPart("keystore", _prepare_keystore),
     DemoPart("chain", _prepare_chain, ServedChain),
+    # before the quorum is funded: the blocks that mature its coins mature the group's coin too
+    DemoPart("ceremonies", _prepare_ceremony_nodes),
     DemoPart("coldcards", _prepare_coldcards, _start_coldcards),
     DemoPart("quorum", _prepare_quorum, _start_quorum),
+    DemoPart("ceremony request", _prepare_ceremony_request),
     DemoPart("bunker", _prepare_bunker, _start_bunker),
     DemoPart("mint", _prepare_mint),
 ]

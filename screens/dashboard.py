@@ -14,7 +14,6 @@ from backends.errors import CustodyError
 
 from .base import AreaAction, AreaScreen
 
-NOT_BUILT = "not built yet"
 
 
 @dataclass(frozen=True)
@@ -65,6 +64,26 @@ def quorum_summary(services) -> AreaSummary:
     return AreaSummary("quorum", "Signer quorum", "2", state, HEALTH_LEVEL[health])
 
 
+def policy_summary(services) -> AreaSummary:
+    """The intended policy's version and how many signers run it, from the statuses the
+    quorum line has just read (no second round of device reads)."""
+    from backends.policy import policy_overview
+
+    if not services.quorum_configured:
+        return AreaSummary("policy", "Policy", "3", "no signer quorum configured", "off")
+    try:
+        overview = policy_overview(services.quorum, services.policy_history, read_devices=False)
+    except CustodyError as exc:
+        return AreaSummary("policy", "Policy", "3", f"unavailable: {exc}", "bad")
+    running = sum(1 for s in overview.signers if s.state == "matches")
+    stale = [s.name for s in overview.signers if s.state == "stale"]
+    version = f"v{overview.version.number}" if overview.version else "never pushed"
+    text = f"{version} {overview.hash[:8]} · {running} of {len(overview.signers)} signers run it"
+    if stale:
+        text += f" · stale: {', '.join(stale)}"
+    return AreaSummary("policy", "Policy", "3", text, "warn" if stale else "ok" if running else "off")
+
+
 def bunker_summary(services) -> AreaSummary:
     from .bunker import relay_states
 
@@ -106,6 +125,29 @@ def reserves_summary(services) -> AreaSummary:
     return AreaSummary("reserves", "Mint reserves", "5", state, "warn" if paused and level == "ok" else level)
 
 
+def ceremonies_summary(services) -> AreaSummary:
+    """The nodes hosted here, their ceremonies, and what waits on their keyholders."""
+    from .ceremony_parts import read_node
+
+    nodes = services.ceremony_nodes
+    try:
+        views = [read_node(nodes, name) for name in nodes.names()]
+    except CustodyError as exc:
+        return AreaSummary("ceremonies", "MPC ceremonies", "4", f"unavailable: {exc}", "bad")
+    if not views:
+        return AreaSummary("ceremonies", "MPC ceremonies", "4", "no node in this data dir", "off")
+    cids = {s.id for view in views for s in view.statuses}
+    keys = {s.id for view in views for s in view.statuses if s.kind == "dkg" and "address" in s.result}
+    waiting = [view.name for view in views if view.waiting_on_me]
+    text = (f"{'node ' + views[0].name if len(views) == 1 else f'{len(views)} nodes'} · {len(keys)} "
+            f"key{'' if len(keys) == 1 else 's'} · {len(cids)} ceremonies")
+    if waiting:  # the line must fit 80 columns: names only while they are few
+        text += f" · waiting on {', '.join(waiting) if len(waiting) < 3 else f'{len(waiting)} nodes'}"
+    else:
+        text += " · nothing waiting"
+    return AreaSummary("ceremonies", "MPC ceremonies", "4", text, "warn" if waiting else "ok")
+
+
 def summarise(services) -> list[AreaSummary]:
     """Read each built area's state from its backend (runs in a worker)."""
     keystore = services.keystore
@@ -126,8 +168,8 @@ def summarise(services) -> list[AreaSummary]:
     return [
         chain_summary(services),
         quorum_summary(services),
-        AreaSummary("policy", "Policy", "3", NOT_BUILT, "off"),
-        AreaSummary("ceremonies", "MPC ceremonies", "4", NOT_BUILT, "off"),
+        policy_summary(services),
+        ceremonies_summary(services),
         reserves_summary(services),
         bunker_summary(services),
         AreaSummary("keys", "Keys", "7", keys_state, keys_level),

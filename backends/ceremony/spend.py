@@ -48,3 +48,15 @@ def spend_psbt(group: GroupKey, chain_coins: Sequence, pay_to: str, amount_sat: 
     for inp, coin in zip(psbt.inputs, selection.coins, strict=True):
         inp.witness_utxo = TransactionOutput(coin.value, Script(group.output_script))
     return serialize_psbt(psbt)
+
+
+def request_spend(node, dkg_cid: str, chain, *, pay_to: str, amount_sat: int, fee_rate: float, reason: str) -> str:
+    """Ask the group of ``dkg_cid`` to pay ``amount_sat`` to ``pay_to`` from its coins on
+    ``chain`` (watched first, so the chain reports them); returns the signing ceremony id."""
+    from . import signing
+
+    group = node.group(dkg_cid)
+    if group.descriptor not in chain.watched():
+        chain.watch(group.descriptor, label=f"ceremony group {group.name}")
+    psbt = spend_psbt(group, chain.utxos(), pay_to, amount_sat, fee_rate)
+    return signing.request(node, dkg_cid, reason=reason, psbt=psbt)

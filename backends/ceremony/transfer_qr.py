@@ -65,3 +65,16 @@ def bundle_from_parts(parts: Iterable[str]) -> bytes:
 def import_parts(node: Node, parts: Iterable[str], **sync_args: Any) -> list[NodeEvent]:
     """Take in a ceremony file scanned as QR parts, as ``transfer.import_bundle`` does."""
     return transfer.import_bundle(node, bundle_from_parts(parts), **sync_args)
+
+
+def read_transfer(data: bytes) -> bytes:
+    """A ceremony file from what an operator brings: the file itself, or a text file of
+    the QR parts a scanner read (recognised by the BBQr header)."""
+    try:
+        text = data.decode("ascii")
+    except UnicodeDecodeError:
+        return data
+    parts = parts_of_text(text)
+    if parts and parts[0].startswith("B$"):
+        return bundle_from_parts(parts)
+    return data

@@ -29,10 +29,12 @@ class QRCodeView(Static):
         file_type: str = "U",
         frame_seconds: float = 0.8,
         animate: bool = True,
+        parts: list[str] | None = None,
         **kwargs,
     ) -> None:
+        """``parts``: BBQr parts made by the caller (sized for the terminal), shown as given."""
         super().__init__(**kwargs)
-        self.parts = self.encode(payload, file_type)
+        self.parts = list(parts) if parts else self.encode(payload, file_type)
         self.frame_seconds = frame_seconds
         self.animate = animate
 

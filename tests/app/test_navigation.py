@@ -7,7 +7,6 @@ from textual.command import CommandPalette
 
 from custody_tui.app import AREAS, KEY_NAMES
 from screens.help import HelpScreen
-from screens.placeholders import PlaceholderScreen
 
 from .conftest import PASSPHRASE
 
@@ -19,17 +18,6 @@ async def test_each_number_key_opens_its_area(app_factory):
             await pilot.press(str(number))
             assert isinstance(app.screen, area), f"key {number} should open {area.TITLE}"
             assert app.screen.query_one("StatusLine")
-
-
-async def test_unbuilt_areas_say_so_and_show_no_data(app_factory):
-    app = app_factory()
-    async with app.run_test(size=(80, 24)) as pilot:
-        for number, area in enumerate(AREAS, 1):
-            if issubclass(area, PlaceholderScreen):
-                await pilot.press(str(number))
-                text = " ".join(str(s.render()) for s in app.screen.query("Static"))
-                assert "is not built yet" in text
-                assert not app.screen.query("DataTable")
 
 
 async def test_f1_help_lists_every_area_action(app_factory):

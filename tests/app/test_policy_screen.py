@@ -77,6 +77,10 @@ async def test_edited_tiers_are_checked_as_typed_diffed_then_pushed_with_a_stale
         await settle(pilot)
         assert isinstance(app.screen, ResultScreen) and "v1" in app.screen.text
         assert "stale c" in app.screen.text
+        await pilot.press("escape", "1")
+        await settle(pilot)
+        dashboard = shown(app.screen, "#dashboard-areas").replace("\n", " ")
+        assert f"v1 {version.hash[:8]} · 2 of 3 signers run it · stale: c" in dashboard, dashboard
 
 
 async def test_the_owner_is_enrolled_with_a_qr_and_a_destination_authorised(quorum_app):
