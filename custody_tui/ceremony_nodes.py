@@ -83,10 +83,10 @@ class CeremonyNodes:
             if not self.unlocked(name):
                 self.unlock(name, DEMO_PASSPHRASE)
 
-    def act(self, name: str, action: str, call: Callable[[Node], Any], **details: Any) -> Any:
-        """A keyholder's action on node ``name`` (audited, the node held meanwhile)."""
-        with self.using(name) as node, self.services.audited("ceremony", action, node=name, via="tui",
-                                                             **details) as result:
+    def act(self, node_name: str, action: str, call: Callable[[Node], Any], /, **details: Any) -> Any:
+        """A keyholder's action on node ``node_name`` (audited, the node held meanwhile)."""
+        with self.using(node_name) as node, self.services.audited("ceremony", action, node=node_name, via="tui",
+                                                                  **details) as result:
             out = call(node)
             if isinstance(out, str):
                 result["ceremony"] = out

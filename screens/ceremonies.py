@@ -262,24 +262,34 @@ class CeremoniesScreen(AreaScreen):
         self.submit_form(form, start, done=lambda cid: self.log_line(f"DKG {cid[:8]} started"),
                          description="Starting a DKG")
 
-    def action_request_spend(self) -> None:
+    def request_form(self, title: str, fields: list[FormField], call, *, note: str = "", what: str) -> None:
+        """A signing request of the group chosen in the form's first field:
+        ``call(dkg id, values)`` in a worker, audited as ``sign request``."""
         groups = self.groups()
         if not groups:
             self.notify("No group key yet: finish a DKG first.", severity="warning")
             return
-        from backends.ceremony import spend
-
         choices = tuple(f"{g.id[:8]} {g.title}" for g in groups)
-        fields = [FormField("group", "Group", choices=choices, value=choices[0]),
-                  FormField("to", "Pay to address"),
-                  FormField("amount", "Amount (sats)", placeholder="e.g. 10000000"),
+        fields = [FormField("group", "Group", choices=choices, value=choices[0]), *fields,
                   FormField("reason", "Reason (every keyholder sees it)")]
-        services = self.services
 
         def request(values: dict[str, str]) -> str:
+            return call(groups[choices.index(values["group"])].id, values)
+
+        self.submit_form(FormScreen(title, fields, submit="Request", note=note), request,
+                         done=lambda cid: self.log_line(f"{what} {cid[:8]} requested"),
+                         description=f"Requesting a {what}")
+
+    def action_request_spend(self) -> None:
+        from backends.ceremony import spend
+
+        fields = [FormField("to", "Pay to address"),
+                  FormField("amount", "Amount (sats)", placeholder="e.g. 10000000")]
+        services = self.services
+
+        def request(cid: str, values: dict[str, str]) -> str:
             from .quorum import parse_sats
 
-            cid = groups[choices.index(values["group"])].id
             amount = parse_sats(values["amount"])
             chain = services.chain
             return self.nodes.act(self.node_name, "sign request", lambda node: spend.request_spend(
@@ -287,33 +297,20 @@ class CeremoniesScreen(AreaScreen):
                 reason=values["reason"].strip()), dkg=cid, to=values["to"].strip(), amount_sat=amount,
                 reason=values["reason"].strip())
 
-        self.submit_form(FormScreen("Request a spend", fields, submit="Request",
-                                    note=f"A PSBT from the group's coins at {SPEND_FEE_RATE:g} sat/vB; each "
-                                    "keyholder reviews it before approving."),
-                         request, done=lambda cid: self.log_line(f"spend {cid[:8]} requested"),
-                         description="Requesting a spend")
+        self.request_form("Request a spend", fields, request, what="spend",
+                          note=f"A PSBT from the group's coins at {SPEND_FEE_RATE:g} sat/vB; each keyholder "
+                          "reviews it before approving.")
 
     def action_request_message(self) -> None:
-        groups = self.groups()
-        if not groups:
-            self.notify("No group key yet: finish a DKG first.", severity="warning")
-            return
         from backends.ceremony import signing
 
-        choices = tuple(f"{g.id[:8]} {g.title}" for g in groups)
-        fields = [FormField("group", "Group", choices=choices, value=choices[0]),
-                  FormField("message", "Message (text)"),
-                  FormField("reason", "Reason (every keyholder sees it)")]
-
-        def request(values: dict[str, str]) -> str:
-            cid = groups[choices.index(values["group"])].id
+        def request(cid: str, values: dict[str, str]) -> str:
             return self.nodes.act(self.node_name, "sign request", lambda node: signing.request(
                 node, cid, reason=values["reason"].strip(), message=values["message"].encode("utf-8")),
                 dkg=cid, reason=values["reason"].strip())
 
-        self.submit_form(FormScreen("Request a message signature", fields, submit="Request"), request,
-                         done=lambda cid: self.log_line(f"message signature {cid[:8]} requested"),
-                         description="Requesting a signature")
+        self.request_form("Request a message signature", [FormField("message", "Message (text)")], request,
+                          what="message signature")
 
     def log_line(self, text: str) -> None:
         self.query_one("#ceremony-log", RichLog).write(Text(f"· {self.node_name}: {text}"))

@@ -118,6 +118,29 @@ async def test_the_group_key_is_shown_with_its_address_as_qr(rig_app):
         assert rig_app.screen.query_one("QRCodeView").parts[0].startswith("bcrt1p")
 
 
+async def test_a_dkg_started_from_the_screen_invites_the_other_nodes(rig_app):
+    async with rig_app.run_test(size=SIZE) as pilot:
+        await open_screen(pilot)
+        await pilot.press("d")
+        await settle(pilot)
+        assert rig_app.screen.query_one("#field-participants", Input).value == "alice,bob,carol"
+        rig_app.screen.query_one("#field-name", Input).value = "operations"
+        rig_app.screen.query_one("#field-t", Input).value = "3"
+        await pilot.click("#submit")
+        await settle(pilot)
+        assert [r[1:3] for r in rows(rig_app)][-1] == ["round1", "DKG 'operations' 3-of-3"]
+        await pilot.press("n", "y")  # bob syncs: he is invited; enter shows the params hash, "join" joins
+        await settle(pilot)
+        assert rows(rig_app)[-1][1] == "invited"
+        rig_app.screen.query_one("#ceremony-table", DataTable).move_cursor(row=2)
+        await pilot.press("enter")
+        await settle(pilot)
+        rig_app.screen.query_one("#confirm-input", Input).value = "join"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert rows(rig_app)[-1][1] == "round1"
+
+
 def test_ceremonies_screen_snapshot(snap_compare, rig_app):
     assert snap_compare(rig_app, run_before=press_then_settle("4"), terminal_size=SIZE)
 

@@ -8,7 +8,7 @@ import json
 import shutil
 
 import pytest
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Input
 
 from custody_tui.app import make_app
 from custody_tui.cli import main
@@ -72,3 +72,13 @@ async def test_the_operator_approves_as_two_nodes_and_the_spend_confirms(demo_ri
         chain.mine(1, demo_payee())
         assert chain.tx_status(txid).confirmations == 1
         assert SPEND_SAT in [c.amount_sat for c in chain.utxos() if c.txid == txid]  # the hot wallet's coin
+
+        # the next request, from the screen: a spend of the confirmed change
+        await pilot.press("s")
+        await settle(pilot)
+        for field, value in (("to", demo_payee()), ("amount", "1,000,000"), ("reason", "second refill")):
+            app.screen.query_one(f"#field-{field}", Input).value = value
+        await pilot.click("#submit")
+        await settle(pilot)
+        requests = [s for s in app.screen.view.statuses if s.kind == "sign" and s.state == "review"]
+        assert [s.title for s in requests] == ["sign psbt: second refill"]
