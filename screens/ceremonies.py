@@ -109,7 +109,7 @@ class CeremoniesScreen(AreaScreen):
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#ceremony-log", RichLog).write(Text(
-            "enter: join/review the selected one · c: scan a QR · m: sign a message · F1: keys",
+            "enter: join or review · c: scan a QR · m: sign a message · F1: all keys",
             style="dim"))
         if getattr(self.app, "poll", False):
             self.set_interval(self.services.config.ui.poll_seconds, self.background_sync)
