@@ -97,8 +97,10 @@ def test_demo_chain_is_funded_and_watched(tmp_path, capsys):
     # one of its ten coinbases paid the mint's reserve (tests/app/test_demo_mint.py); its change came back
     assert len(treasury) == 10 and len(mature) == 9
     assert sum(u["amount_sat"] for u in mature) == 9 * 50 * 100_000_000
-    # the rest is the Coldcard quorum's (tests/app/test_demo_coldcards.py)
-    assert len(utxos) == 10 + QUORUM_COINBASES + len(reserve)
+    # the rest is the Coldcard quorum's (tests/app/test_demo_coldcards.py) and the ceremony
+    # group's coin (tests/app/test_demo_ceremonies.py)
+    assert len(utxos) == 10 + QUORUM_COINBASES + len(reserve) + 1
+    assert [u for u in utxos if u["descriptor"].startswith("tr(")][0]["confirmations"] >= 100
 
 
 def test_demo_refuses_to_adopt_a_real_data_dir_so_fresh_can_never_delete_it(tmp_path):
