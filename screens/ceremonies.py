@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, RichLog, Static
 
-from .base import AreaAction, AreaScreen
+from .base import AreaAction, AreaScreen, error_text
 from .ceremony_parts import (
     NodeView,
     ReviewScreen,
@@ -25,6 +25,7 @@ from .ceremony_parts import (
     TransferScreen,
     event_line,
     node_line,
+    qr_version_for,
     read_node,
     state_text,
 )
@@ -207,7 +208,15 @@ class CeremoniesScreen(AreaScreen):
         if self.view is None or self.workers:
             return
         self.run_backend(lambda: self.nodes.sync(asked=False), done=self.synced, description="Syncing",
-                         changes_state=False, refused=lambda exc: None)
+                         changes_state=False, refused=self.sync_refused)
+
+    def sync_refused(self, exc: Any) -> None:
+        """A background sync that cannot go on (board unreachable, a stale data dir) says
+        so in the log once, not every few seconds."""
+        text = f"✗ sync: {error_text(exc)}"
+        if text != getattr(self, "_last_refusal", None):
+            self._last_refusal = text
+            self.query_one("#ceremony-log", RichLog).write(Text(text, style="bold red"))
 
     def synced(self, events: list[Any]) -> None:
         if events:
@@ -401,11 +410,12 @@ class CeremoniesScreen(AreaScreen):
         from backends.ceremony import transfer, transfer_qr
 
         name = self.node_name
+        version = qr_version_for(self.app.size.width, self.app.size.height)
 
         def export() -> tuple[bytes, list[str]]:
             with self.nodes.using(name) as node:
                 data = transfer.export_ceremony(node, status.id)
-            return data, transfer_qr.bundle_parts(data, max_version=transfer_qr.TERMINAL_MAX_VERSION)
+            return data, transfer_qr.bundle_parts(data, max_version=version)
 
         def show(result: tuple[bytes, list[str]]) -> None:
             data, parts = result

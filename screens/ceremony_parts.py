@@ -46,6 +46,15 @@ def read_node(nodes: Any, name: str) -> NodeView:
                         tuple(n for n in names if n != name))
 
 
+def qr_version_for(width: int, height: int) -> int:
+    """The largest QR version whose half-block drawing (two module rows a line, a 4-module
+    quiet zone) fits a terminal of ``width`` x ``height`` with the dialog around it: a
+    bigger terminal shows bigger codes and so fewer parts. Never below version 5, which
+    BBQr scanners expect at least."""
+    modules = min(width - 8, 2 * (height - 10)) - 8
+    return max(5, min(40, (modules - 17) // 4))
+
+
 def node_line(view: NodeView) -> Text:
     line = Text.assemble(("node ", "dim"), (view.name, "bold"),
                          ("  online" if view.online else "  offline (messages by file or QR)", "dim"))

@@ -157,3 +157,13 @@ def test_review_snapshot(snap_compare, rig_app):
 
 def test_dashboard_ceremonies_line(snap_compare, rig_app):
     assert snap_compare(rig_app, run_before=press_then_settle("r"), terminal_size=SIZE)
+
+
+@pytest.mark.parametrize("width,height", [(120, 40), (200, 60), (300, 100)])
+def test_export_codes_fit_the_terminal_they_are_shown_on(width, height):
+    from backends.qr import bbqr_split, half_block_lines, qr_matrix
+    from screens.ceremony_parts import qr_version_for
+
+    parts = bbqr_split(bytes(range(256)) * 64, "J", max_version=qr_version_for(width, height))
+    lines = half_block_lines(qr_matrix(parts[0]))
+    assert len(lines) <= height - 10 and len(lines[0]) <= width - 8
