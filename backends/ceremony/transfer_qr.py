@@ -22,8 +22,6 @@ if TYPE_CHECKING:
 
 #: BBQr file type of a ceremony file (JSON)
 FILE_TYPE = "J"
-#: a terminal shows codes up to about this version at 80 columns; files and phones take more
-TERMINAL_MAX_VERSION = 10
 MAX_PART_LINES = 4096
 
 
