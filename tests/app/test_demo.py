@@ -149,11 +149,11 @@ def test_a_rig_killed_while_mining_finishes_its_chain_on_the_next_run(tmp_path, 
     prepare_demo(data_dir)
     assert main(["--data-dir", str(data_dir), "chain", "utxos", "--json"]) == 0
     utxos = json.loads(capsys.readouterr().out)
-    assert len(utxos) == 10 + QUORUM_COINBASES
+    assert len(utxos) == 10 + QUORUM_COINBASES + 1  # and the ceremony group's coin
     assert main(["--data-dir", str(data_dir), "chain", "status", "--json"]) == 0
-    # then the quorum's coinbases, and the blocks that mature the last of them (the mint, prepared
-    # before the chain was lost, is not made again)
-    assert json.loads(capsys.readouterr().out)["height"] == DEMO_CHAIN_BLOCKS + QUORUM_COINBASES + 99
+    # then the group's coinbase, the quorum's, and the blocks that mature the last of them (the
+    # mint, prepared before the chain was lost, is not made again)
+    assert json.loads(capsys.readouterr().out)["height"] == DEMO_CHAIN_BLOCKS + 1 + QUORUM_COINBASES + 99
 
 
 @pytest.fixture
