@@ -88,6 +88,7 @@ class CeremoniesScreen(AreaScreen):
         super().__init__()
         self.node_name: str | None = None
         self.view: NodeView | None = None
+        self._syncing = False
 
     # -- layout ---------------------------------------------------------------------------
 
@@ -205,20 +206,23 @@ class CeremoniesScreen(AreaScreen):
 
     def background_sync(self) -> None:
         """While the app is open, its unlocked nodes keep in step with the board."""
-        if self.view is None or self.workers:
-            return
+        if self.view is None or self._syncing:
+            return  # a slow board must not make syncs pile up
+        self._syncing = True
         self.run_backend(lambda: self.nodes.sync(asked=False), done=self.synced, description="Syncing",
                          changes_state=False, refused=self.sync_refused)
 
     def sync_refused(self, exc: Any) -> None:
         """A background sync that cannot go on (board unreachable, a stale data dir) says
         so in the log once, not every few seconds."""
+        self._syncing = False
         text = f"✗ sync: {error_text(exc)}"
         if text != getattr(self, "_last_refusal", None):
             self._last_refusal = text
             self.query_one("#ceremony-log", RichLog).write(Text(text, style="bold red"))
 
     def synced(self, events: list[Any]) -> None:
+        self._syncing = False
         if events:
             self.log_events(events)
             self.action_reload()
