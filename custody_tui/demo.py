@@ -87,6 +87,20 @@ DEMO_CHAIN_BLOCKS = 110
 DEMO_TREASURY_BLOCKS = 10
 
 
+def demo_wallet_descriptor(services: Services, label: str) -> str:
+    """The BIP-84 regtest descriptor (with checksum) of the demo keystore's wallet ``label``."""
+    from backends.wallet import descriptor_checksum
+
+    keystore = services.keystore
+    keystore.unlock(DEMO_PASSPHRASE, 60)
+    try:
+        key = keystore.descriptor_key(label, "m/84h/1h/0h", "regtest")
+    finally:
+        keystore.lock()
+    body = f"wpkh({key}/<0;1>/*)"
+    return f"{body}#{descriptor_checksum(body)}"
+
+
 def _prepare_chain(services: Services) -> None:
     """Watch the treasury's BIP-84 wallet and fund it with mature coinbases. Each step
     checks what is already there, so a rig killed half-way completes on the next run."""
@@ -94,16 +108,7 @@ def _prepare_chain(services: Services) -> None:
     height = chain.tip().height
     if height >= DEMO_CHAIN_BLOCKS:
         return
-    keystore = services.keystore
-    keystore.unlock(DEMO_PASSPHRASE, 60)
-    try:
-        key = keystore.descriptor_key("demo-treasury", "m/84h/1h/0h", "regtest")
-    finally:
-        keystore.lock()
-    from backends.wallet import descriptor_checksum
-
-    body = f"wpkh({key}/<0;1>/*)"
-    descriptor = f"{body}#{descriptor_checksum(body)}"
+    descriptor = demo_wallet_descriptor(services, "demo-treasury")
     with services.audited("chain", "watch", descriptor=descriptor, label="demo-treasury", demo=True):
         chain.watch(descriptor, label="demo-treasury")
     for target, payee in ((DEMO_TREASURY_BLOCKS, "demo-treasury"), (DEMO_CHAIN_BLOCKS, "demo-ops")):

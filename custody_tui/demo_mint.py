@@ -27,7 +27,7 @@ from pathlib import Path
 
 from backends.fsutil import atomic_write
 
-from .demo import demo_address, demo_words
+from .demo import demo_address, demo_wallet_descriptor, demo_words
 from .paths import CONFIG_FILE_NAME
 from .services import DEMO_PASSPHRASE, Services
 
@@ -65,19 +65,6 @@ DEMO_RESERVE = ReservePlan()
 
 def reserve_file(data_dir: Path) -> Path:
     return data_dir / "mint-deposits.txt"
-
-
-def _descriptor_of(services: Services, label: str) -> str:
-    from backends.wallet import descriptor_checksum
-
-    keystore = services.keystore
-    keystore.unlock(DEMO_PASSPHRASE, 60)
-    try:
-        key = keystore.descriptor_key(label, "m/84h/1h/0h", "regtest")
-    finally:
-        keystore.lock()
-    body = f"wpkh({key}/<0;1>/*)"
-    return f"{body}#{descriptor_checksum(body)}"
 
 
 def prepare_mint(services: Services, plan: ReservePlan = DEMO_RESERVE) -> None:
@@ -126,7 +113,7 @@ def _configure(services: Services) -> None:
 
     if services.config.mint.reserve_descriptor:
         return
-    mint = MintConfig(reserve_descriptor=_descriptor_of(services, RESERVE_KEY), reserve_signer_label=RESERVE_KEY,
+    mint = MintConfig(reserve_descriptor=demo_wallet_descriptor(services, RESERVE_KEY), reserve_signer_label=RESERVE_KEY,
                       finalization_depth=DEPTH, fee_rate=FEE_RATE)
     config = dataclasses.replace(services.config, mint=mint)
     config.validate()
@@ -153,7 +140,7 @@ def _fund_reserve(services: Services, plan: ReservePlan) -> None:
     if not chain.utxos(reserve):
         claims = _deposit_claims(services, plan.deposits)
         _change_indexes_taken(services, len(amounts) - plan.deposits)
-        treasury_text = _descriptor_of(services, TREASURY_KEY)
+        treasury_text = demo_wallet_descriptor(services, TREASURY_KEY)
         treasury = parse_descriptor(treasury_text, "regtest")
         raw = _fan_out(services, treasury, treasury_text, parse_descriptor(reserve, "regtest"), amounts,
                        sorted(claims))

@@ -180,7 +180,7 @@ def test_the_rig_runs_on_bitcoind_restarts_and_starts_over(tmp_path, core_binary
 
     from backends.errors import CustodyError
     from custody_tui.config import render_toml
-    from custody_tui.demo import DEMO_MARKER, demo_config, running_parts
+    from custody_tui.demo import DEMO_MARKER, demo_config, demo_wallet_descriptor, running_parts
     from custody_tui.demo_bitcoind import running_node
     from custody_tui.paths import CONFIG_FILE_NAME
     from custody_tui.services import Services
@@ -198,9 +198,10 @@ def test_the_rig_runs_on_bitcoind_restarts_and_starts_over(tmp_path, core_binary
             assert _answers(again.chain.bitcoind.url)
             chain = services.chain
             assert chain.backend_name == "bitcoind" and chain.tip().height >= 110
-            treasury = [d for d in chain.watched() if d.startswith("wpkh(")]
-            assert len(treasury) == 1 and len(chain.utxos(treasury[0])) == 10  # watched by the first run
-            chain.mine(1, chain.utxos(treasury[0])[0].script_pubkey)
+            treasury = demo_wallet_descriptor(services, "demo-treasury")
+            assert treasury.split("#")[0] in {d.split("#")[0] for d in chain.watched()}  # watched by the first run
+            assert len(chain.utxos(treasury)) == 10
+            chain.mine(1, chain.utxos(treasury)[0].script_pubkey)
             height = chain.tip().height
     finally:
         services.close()
