@@ -149,11 +149,15 @@ class DeviceProcess:
         self.socket.unlink(missing_ok=True)
         args = [sys.executable, "-m", "backends.coldcard.emulator", "--socket", os.fspath(self.socket),
                 "--state-dir", os.fspath(self.state_dir), "--words", demo_words(f"coldcard-{self.name}"),
-                "--chain", DEVICE_CHAIN, "--set", "hsmcmd=1"]  # HSM mode allowed, as the quorum needs
+                "--chain", DEVICE_CHAIN, "--set", "hsmcmd=1",  # HSM mode allowed, as the quorum needs
+                "--exit-with-parent"]
         with open(self.log_file, "ab") as log_output:
             # its own session: a Ctrl-C in the terminal reaches the rig, which stops the
-            # devices itself, never a device half-way through an exchange
-            self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log_output,
+            # devices itself, never a device half-way through an exchange. Its stdin is a
+            # pipe only this process holds: a rig killed outright (SIGKILL, OOM) closes it and
+            # the device stops with it. (PR_SET_PDEATHSIG would fire when the *thread* that
+            # started it ends, and power cycles run in worker threads.)
+            self.process = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=log_output,
                                             stderr=subprocess.STDOUT, start_new_session=True,
                                             cwd=_repository_root())
         atomic_write(self.pid_file, f"{self.process.pid}\n".encode())
@@ -162,6 +166,7 @@ class DeviceProcess:
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
         while not self.answers:
             if self.process.poll() is not None:
+                self.process.stdin.close()
                 self.process = None
                 self.pid_file.unlink(missing_ok=True)
                 raise DeviceStartError(f"demo Coldcard {self.name} exited at start: {self._log_tail()}",
@@ -225,6 +230,7 @@ class DeviceProcess:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+            process.stdin.close()
         self.socket.unlink(missing_ok=True)
         self.pid_file.unlink(missing_ok=True)
 

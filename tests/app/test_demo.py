@@ -16,6 +16,8 @@ from custody_tui.demo import prepare_demo
 from custody_tui.demo_coldcards import QUORUM_COINBASES, socket_dir
 from custody_tui.services import DEMO_PASSPHRASE
 
+from .demo_rig import first_line, new_demo_dir
+
 
 def test_prepare_creates_a_regtest_rig_with_demo_keys_and_reuses_it(tmp_path):
     config, data_dir = prepare_demo(tmp_path / "demo")
@@ -56,13 +58,13 @@ def test_fresh_starts_over_but_never_deletes_a_real_data_dir(tmp_path):
 
 @pytest.mark.slow
 def test_headless_rig_serves_the_cli_and_stops_on_sigterm(tmp_path):
-    data_dir = tmp_path / "demo"
+    data_dir = new_demo_dir(tmp_path / "demo")
     rig = subprocess.Popen(
         [sys.executable, "-m", "custody_tui", "demo", "--headless", "--data-dir", str(data_dir)],
         stdout=subprocess.PIPE, text=True,
     )
     try:
-        assert "demo rig running" in rig.stdout.readline()
+        assert "demo rig running" in first_line(rig)
         env = {**os.environ, "CUSTODY_TUI_PASSPHRASE": DEMO_PASSPHRASE}
         out = subprocess.run(
             [sys.executable, "-m", "custody_tui", "--data-dir", str(data_dir), "keys", "address",
@@ -185,7 +187,11 @@ def test_the_rig_runs_on_bitcoind_restarts_and_starts_over(tmp_path, core_binary
     from custody_tui.paths import CONFIG_FILE_NAME
     from custody_tui.services import Services
 
-    config, data_dir = prepare_demo(tmp_path / "demo", bitcoind=Path(core_binary))
+    from custody_tui.demo_bitcoind import chain_config
+
+    fresh_dir = tmp_path / "demo"
+    config, data_dir = prepare_demo(new_demo_dir(fresh_dir, chain=chain_config(fresh_dir)),
+                                    bitcoind=Path(core_binary))
     rpc = config.chain.bitcoind
     assert config.chain.backend == "bitcoind" and rpc.url.startswith("http://127.0.0.1:")
     assert Path(rpc.cookie_file).parent.parent == data_dir / "bitcoind"

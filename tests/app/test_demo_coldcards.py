@@ -13,12 +13,14 @@ from custody_tui import demo_coldcards as coldcards
 from custody_tui.demo import prepare_demo, running_parts
 from custody_tui.services import Services
 
+from .demo_rig import new_demo_dir
+
 
 
 @pytest.fixture(scope="module")
 def prepared_rig(tmp_path_factory) -> Path:
     """One rig prepared for the module; each test works on its own copy."""
-    _, data_dir = prepare_demo(tmp_path_factory.mktemp("template") / "demo")
+    _, data_dir = prepare_demo(new_demo_dir(tmp_path_factory.mktemp("template") / "demo"))
     return data_dir
 
 
@@ -164,3 +166,43 @@ def test_the_tui_demo_runs_the_rig_services_while_the_app_is_open(rig, monkeypat
     assert seen == {"devices": [True, True, True], "chain": True}
     assert not coldcards.socket_dir(rig.data_dir).exists()
 
+
+
+RIG_THAT_GETS_KILLED = """
+import sys, time
+from pathlib import Path
+from custody_tui.config import load_config
+from custody_tui.demo_coldcards import RunningDevices
+from custody_tui.services import Services
+data_dir = Path(sys.argv[1])
+running = RunningDevices(Services(load_config(data_dir / "config.toml"), data_dir))
+print(" ".join(str(d.process.pid) for d in running.devices), flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_rig_killed_outright_takes_its_devices_with_it(rig):
+    """SIGKILL gives the rig no chance to stop its devices: they notice on their own (their
+    lifeline pipe ends) and power off, leaving no process behind."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from .demo_rig import first_line
+
+    rig.close()
+    sockets = coldcards.device_sockets(rig.data_dir)
+    killed = subprocess.Popen([sys.executable, "-c", RIG_THAT_GETS_KILLED, str(rig.data_dir)],
+                              stdout=subprocess.PIPE, text=True, cwd=coldcards._repository_root())
+    try:
+        pids = [int(pid) for pid in first_line(killed, 60).split()]
+        assert [coldcards._is_our_emulator(pid, sockets[n]) for pid, n in zip(pids, "abc")] == [True] * 3
+    finally:
+        killed.send_signal(signal.SIGKILL)
+        killed.wait(10)
+    deadline = time.monotonic() + 10
+    while any(coldcards._is_our_emulator(pid, sockets[n]) for pid, n in zip(pids, "abc")):
+        assert time.monotonic() < deadline, "a device outlived its rig"
+        time.sleep(0.05)
+    assert not any(coldcards.DeviceProcess(rig.data_dir, n).answers for n in "abc")

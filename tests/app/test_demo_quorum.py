@@ -15,6 +15,8 @@ from custody_tui.cli import main
 from custody_tui.demo_quorum import POLICY_ASSET, demo_sink
 from custody_tui.paths import assets_dir
 
+from .demo_rig import first_line, new_demo_dir
+
 OFF_LIST = "bcrt1qft5p2uhsdcdc3l2ua4ap5qqfg4pjaqlp250x7us7a8qqhrxrxfsqseac85"
 
 
@@ -40,11 +42,11 @@ def cli(data_dir, capsys, *args) -> tuple[int, dict]:
 
 @pytest.mark.slow
 def test_headless_demo_spends_to_the_sink_and_the_devices_refuse_over_cap_and_off_list(tmp_path, capsys):
-    data_dir = tmp_path / "demo"
+    data_dir = new_demo_dir(tmp_path / "demo")
     rig = subprocess.Popen([sys.executable, "-m", "custody_tui", "demo", "--headless", "--data-dir", str(data_dir)],
                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
-        assert "demo rig running" in rig.stdout.readline()
+        assert "demo rig running" in first_line(rig)
         code, status = cli(data_dir, capsys, "status")
         assert code == 0 and status["health"] == "ok", status
         assert [(s["name"], s["live"], s["policy_ok"]) for s in status["signers"]] == [

@@ -12,6 +12,7 @@ from screens.quorum_parts import PreflightScreen, SignerCard
 from screens.widgets import FormScreen, ResultScreen
 from tests.quorum.rig import SINK
 
+from .demo_rig import new_demo_dir
 from .quorum_app import quorum_app  # noqa: F401  (a fixture)
 
 OVER_CAP = 2_000_000  # the rig's policy allows 1,000,000 a transaction
@@ -208,7 +209,7 @@ async def test_on_the_demo_rig_a_power_cycled_signer_goes_down_and_auto_heal_bri
     from custody_tui.demo import prepare_demo, running_parts
     from custody_tui.services import Services
 
-    config, data_dir = prepare_demo(tmp_path / "demo")
+    config, data_dir = prepare_demo(new_demo_dir(tmp_path / "demo"))
     rig = Services(config, data_dir)  # the rig's own services, as `custody-tui demo` runs them
     try:
         assert not rig.runs_demo_devices

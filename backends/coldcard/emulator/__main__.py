@@ -28,11 +28,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hw-label", default="mk4", help="hardware label reported by 'vers'")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="set a device setting at boot, e.g. --set hsmcmd=1")
+    parser.add_argument("--exit-with-parent", action="store_true",
+                        help="stop when standard input reaches its end: give it a pipe whose other end "
+                             "the starting process holds, and the device never outlives that process")
     args = parser.parse_args(argv)
     try:
         device = Device(args.state_dir, words=args.words, chain=args.chain, hw_label=args.hw_label,
                         settings=dict(_setting(s) for s in args.set))
-        server = Server(device, args.socket)
+        server = Server(device, args.socket, lifeline=sys.stdin.fileno() if args.exit_with_parent else None)
     except (SocketPathError, ValueError) as exc:
         print(f"emulator: {exc}", file=sys.stderr)
         return 2

@@ -52,8 +52,11 @@ def socket_path_for(directory: str, device_id: str) -> str:
 
 
 class Server:
-    def __init__(self, device: Device, socket_path: str) -> None:
+    def __init__(self, device: Device, socket_path: str, *, lifeline: int | None = None) -> None:
         self.device = device
+        #: a pipe's read end held open by whoever started us: at its end of file (that
+        #: process is gone, even SIGKILLed, or let go of us) the device powers off
+        self.lifeline = lifeline
         self.path = check_socket_path(socket_path)
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         try:
@@ -96,10 +99,13 @@ class Server:
                     self._power_at = None
                     self.device.boot()
                 timeout = 0.5 if self._power_at is None else max(0.0, self._power_at - time.monotonic())
+                watched = [self.sock, self._wake_r] + ([self.lifeline] if self.lifeline is not None else [])
                 try:
-                    ready, _, _ = select.select([self.sock, self._wake_r], [], [], timeout)
+                    ready, _, _ = select.select(watched, [], [], timeout)
                 except InterruptedError:
                     continue
+                if self.lifeline in ready and not os.read(self.lifeline, 4096):
+                    return
                 if self.sock in ready:
                     self.serve_one()
         finally:
