@@ -86,6 +86,7 @@ class Coordinator:
             s.name: SignerStatus(s.name, self.enabled(s.name)) for s in spec.signers}
         self._read: set[str] = set()
         self._poller: StatusPoller | None = None
+        self._heal_lease = None  # the open lock file while this coordinator is the healer
 
     def _open_global_cap(self):
         if not self.spec.global_cap_sat:
@@ -224,7 +225,7 @@ class Coordinator:
     def poll_once(self, *, heal: bool = True) -> list[SignerStatus]:
         """One poller round: read every signer, then re-arm the rebooted ones that are due."""
         statuses = self.refresh()
-        if not heal:
+        if not heal or not self.holds_heal_lease():
             return statuses
         now = time.monotonic()
         healed = []
@@ -242,6 +243,25 @@ class Coordinator:
             self._store(healed)
         return self.statuses()
 
+    def holds_heal_lease(self) -> bool:
+        """Whether this coordinator is the one that heals signers of this data dir.
+
+        Several coordinators may poll the same devices (the demo rig's and the app's, a
+        second app over SSH): each would re-arm a rebooted signer and audit its own attempt.
+        The first to ask takes an exclusive lock on ``quorum-heal.lock`` and keeps it until
+        it closes (or its process dies: the system lets go of the lock then, and the next
+        poller to ask takes over)."""
+        if self._heal_lease is not None:
+            return True
+        handle = open(self.data_dir / "quorum-heal.lock", "a")  # noqa: SIM115 -- held until close()
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            return False
+        self._heal_lease = handle
+        return True
+
     def start_polling(self, *, heal: bool = True) -> None:
         if self._poller is None:
             self._poller = StatusPoller(self, self.spec.poll_seconds, heal=heal).start()
@@ -253,6 +273,9 @@ class Coordinator:
 
     def close(self) -> None:
         self.stop_polling()
+        if self._heal_lease is not None:
+            self._heal_lease.close()  # closing the file lets go of the lock
+            self._heal_lease = None
         self.ledger.close()
         if self.global_cap is not None:
             self.global_cap.close()

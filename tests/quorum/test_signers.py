@@ -79,6 +79,29 @@ def test_a_signer_armed_with_a_stale_policy_is_not_counted_live_and_not_healed(r
     assert isinstance(done, Done) and set(done.signers) == {"b", "c"}
 
 
+def test_of_two_coordinators_polling_the_same_quorum_only_one_heals_and_the_other_takes_over_when_it_closes(
+        rig, coordinator, services):
+    """The demo rig's coordinator and the app's (or two apps) poll the same devices: one
+    re-arm and one audited attempt per power cycle, not two."""
+    other = rig.coordinator(services.data_dir, services)  # the second process's coordinator
+    try:
+        coordinator.arm()
+        assert coordinator.holds_heal_lease() and not other.holds_heal_lease()
+        rig.process("b").restart()
+        other.poll_once(heal=True)  # sees b out of HSM mode, leaves it to the healer
+        assert other.statuses()[1].failing_check == "hsm active" and audit(services, "auto-heal") == []
+        coordinator.poll_once(heal=True)
+        assert [(o, d["signer"]) for o, d in audit(services, "auto-heal")] == [("ok", "b")]
+        assert all(s.live for s in other.poll_once(heal=True))
+
+        coordinator.close()  # the healer goes away (or its process dies): the other heals now
+        rig.process("c").restart()
+        assert all(s.live for s in other.poll_once(heal=True)) and other.holds_heal_lease()
+        assert [(o, d["signer"]) for o, d in audit(services, "auto-heal")] == [("ok", "b"), ("ok", "c")]
+    finally:
+        other.close()
+
+
 def test_the_poller_thread_heals_in_the_background(rig, coordinator):
     import time
 
