@@ -5,18 +5,24 @@ Each simulator holds one of the test cosigner seeds and runs on regtest
 (``--set chain=XRT``); the coordinator enrols the wallet, arms each with the test policy
 (answering 5.4.5's "Press N to save policy"), checks that the policy hash each reports is
 the one it computed, spends to the whitelisted sink and is refused over the cap with the
-firmware's words."""
+firmware's words. Then one simulator is killed mid-quorum (the spend fails over to the
+third) and started again: auto-heal re-arms the blank device unattended."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from backends.quorum import Done, Failed, accepted_policy_hashes, last_event
-from tests.coldcard.emulators import COSIGNER_WORDS
+from tests.coldcard.emulators import COSIGNER_WORDS, short_tempdir
+from tests.official_sim import start_or_skip
 
-from .rig import MAX_AMOUNT, SINK, QuorumRig
+from .rig import MAX_AMOUNT, NAMES, SINK, QuorumRig
+from .test_signers import audit
 
 pytestmark = pytest.mark.slow
 
@@ -43,3 +49,64 @@ def test_a_quorum_of_three_official_simulators_arms_verifies_its_policy_hash_and
     finally:
         coordinator.close()
         rig.close()
+
+
+def _point(link: str, socket: str) -> None:
+    """Make ``link`` name ``socket``, atomically (a reader never finds no link)."""
+    fresh = f"{link}-new"
+    os.symlink(socket, fresh)
+    os.replace(fresh, link)
+
+
+def test_official_simulators_fail_over_when_one_dies_mid_quorum_and_auto_heal_re_arms_it_when_it_comes_back(
+        tmp_path, services):
+    """A restarted official simulator is a blank device (settings in memory): no wallet, no
+    HSM mode, and a new socket path. A USB Coldcard keeps its serial number across a power
+    cycle, so the coordinator names each simulator by a path of its own (a symbolic link to
+    the simulator's current socket), as it would name a device by its serial."""
+    links = short_tempdir()
+    sims = []
+    try:
+        with ThreadPoolExecutor(3) as pool:
+            sims = list(pool.map(lambda words: start_or_skip(words, "--set", "chain=XRT"), COSIGNER_WORDS))
+        targets = [os.path.join(links, f"cc-{name}.sock") for name in NAMES]
+        for target, sim in zip(targets, sims, strict=True):
+            _point(target, sim.socket)
+        rig = QuorumRig(tmp_path / "rig", targets=targets)
+        coordinator = None
+        try:
+            coordinator = rig.coordinator(services.data_dir, services, sign_timeout_seconds=60.0)
+            assert all(s.live for s in coordinator.arm())
+            # a is asked first (with b) and loses power once pre-flight is done: c signs instead
+            coordinator.gates.append(lambda plan: sims[0].stop())
+            done = last_event(coordinator.spend(200_000, SINK))
+            assert isinstance(done, Done), done
+            assert set(done.signers) == {"b", "c"}
+            rig.chain.mine(1, SINK)
+            assert rig.chain.tx_status(done.txid).state == "confirmed"
+            coordinator.gates.clear()
+            a = coordinator.refresh(["a"])[0]
+            assert a.failing_check == "reachable" and coordinator.health() == "degraded"
+
+            _point(targets[0], sims[0].start().socket)  # powered again: same seed, blank settings
+            coordinator.start_polling(heal=True)
+            deadline = time.monotonic() + 90
+            while coordinator.health() != "ok":
+                assert time.monotonic() < deadline, coordinator.statuses()
+                time.sleep(0.5)
+            coordinator.stop_polling()
+            a = coordinator.statuses()[0]
+            assert (a.xfp_ok, a.wallet_enrolled, a.hsm_active, a.policy_ok) == (True, True, True, True)
+            assert a.policy_hash in accepted_policy_hashes(coordinator.spec.policy)
+            healed = [(outcome, d["signer"], d.get("live")) for outcome, d in audit(services, "auto-heal")]
+            assert healed and healed[-1] == ("ok", "a", True), healed
+            assert {signer for _, signer, _ in healed} == {"a"}
+            assert [d["new"] for _, d in audit(services, "health")][-2:] == ["degraded", "ok"]
+        finally:
+            if coordinator is not None:
+                coordinator.close()
+            rig.close()
+    finally:
+        for sim in sims:
+            sim.stop(wait=False)
+        shutil.rmtree(links, ignore_errors=True)
