@@ -82,6 +82,9 @@ class CustodyApp(App[None]):
         self.services = services
         self.poll = poll
         self.status_items: list[StatusItem] = []
+        #: operations running now that quitting would cut short (name -> what that means);
+        #: quitting asks first while there is one
+        self.in_flight: dict[str, str] = {}
         self.theme = services.config.ui.theme
         self.sub_title = f"{services.data_dir} · {services.config.network}"
         if services.config.demo:
@@ -154,7 +157,21 @@ class CustodyApp(App[None]):
             yield SystemCommand(f"go: {area.TITLE}", f"Open the {area.TITLE} area",
                                 partial(self.switch_mode, area.AREA))
         yield SystemCommand("app: help", "Show every key binding", self.action_help)
-        yield SystemCommand("app: quit", "Quit custody-tui", self.exit)
+        yield SystemCommand("app: quit", "Quit custody-tui", self.action_quit)
+
+    def action_quit(self) -> None:
+        """Quit; while an operation runs that quitting would cut short (a quorum spend),
+        say what happens to it and ask first."""
+        from screens.widgets import ConfirmScreen
+
+        if not self.in_flight:
+            self.exit()
+            return
+        if isinstance(self.screen, ConfirmScreen):
+            return  # already asking: a second Ctrl+Q is not an answer
+        self.push_screen(ConfirmScreen("Quit now?", "\n\n".join(self.in_flight.values()),
+                                       confirm="Quit anyway", cancel="Keep running"),
+                         lambda leave: self.exit() if leave else None)
 
     async def run_area_action(self, area: str, action: str) -> None:
         await self.switch_mode(area)

@@ -4,6 +4,7 @@ UI thread with expected failures shown as notifications."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from collections.abc import Callable
@@ -258,15 +259,20 @@ class OperationScreen(AreaScreen):
         self.notify(f"Wait: {self.running} is still running (see {self.LOG_NAME}).", severity="warning",
                     markup=False)
 
-    def operate(self, what: str, call: Callable[[], Any], done: Callable[[Any], None], *, title: str = "") -> None:
+    def operate(self, what: str, call: Callable[[], Any], done: Callable[[Any], None], *, title: str = "",
+                in_flight: str = "") -> None:
         """Run one device operation in a worker; the screen says it runs until it ends. The
-        palette reaches here without the keys' check, hence the second one."""
+        palette reaches here without the keys' check, hence the second one. ``in_flight``:
+        what quitting meanwhile would do to it (the app then asks before quitting)."""
         from rich.text import Text
 
         if self.running:
             self._say_wait()
             return
         self.running = what
+        key = f"{self.AREA} {what}"
+        if in_flight:
+            self.app.in_flight[key] = in_flight
         self.operation_started(what, title)
         self.refresh_bindings()
 
@@ -280,4 +286,11 @@ class OperationScreen(AreaScreen):
             self.show_error(exc)
             self.refresh_state()
 
-        self.run_backend(call, done=finished, description=what.capitalize(), refused=refused)
+        def call_to_the_end() -> Any:
+            try:
+                return call()
+            finally:  # also after an unexpected error: quitting must not ask about nothing
+                with contextlib.suppress(RuntimeError):  # the app is gone already
+                    self.app.call_from_thread(lambda: self.app.in_flight.pop(key, None))
+
+        self.run_backend(call_to_the_end, done=finished, description=what.capitalize(), refused=refused)

@@ -30,6 +30,14 @@ from .quorum_parts import (
 from .widgets import FormField, FormScreen, ResultScreen
 
 NEEDS_CONFIG = "configure [quorum] first (README: Signer quorum)"
+#: what the app says when asked to quit during a spend
+SPEND_IN_FLIGHT = (
+    "A quorum spend is running: signers may be signing, or the transaction going out.\n"
+    "Quitting cuts it short where it is. Crash recovery picks it up: nothing is lost and "
+    "nothing is paid twice, as the next quorum spend (here or `custody-tui quorum spend`) "
+    "first settles it with the chain. A "
+    "transaction the chain has is recorded; one signed but never broadcast is dropped, and "
+    "the next spend reuses one of its coins so that it can never confirm later.")
 
 
 def _configured(services) -> bool:
@@ -256,7 +264,8 @@ class QuorumScreen(OperationScreen):
 
     def spend(self, amount: int, destination: str, note: str) -> None:
         self.operate("spend", lambda: self.stream(self.open_coordinator().spend(amount, destination, note)),
-                     self.spend_finished, title=f"spend {amount:,} sat to {destination}")
+                     self.spend_finished, title=f"spend {amount:,} sat to {destination}",
+                     in_flight=SPEND_IN_FLIGHT)
 
     def spend_finished(self, last: Any) -> None:
         from backends.quorum import Done

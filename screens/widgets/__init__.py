@@ -1,6 +1,6 @@
 """Widgets and dialogs shared by the area screens."""
 
-from .dialogs import ConfirmTypedScreen, FormField, FormScreen, ResultScreen
+from .dialogs import ConfirmScreen, ConfirmTypedScreen, FormField, FormScreen, ResultScreen
 from .status import StatusLine
 
-__all__ = ["ConfirmTypedScreen", "FormField", "FormScreen", "ResultScreen", "StatusLine"]
+__all__ = ["ConfirmScreen", "ConfirmTypedScreen", "FormField", "FormScreen", "ResultScreen", "StatusLine"]

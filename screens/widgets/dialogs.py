@@ -1,4 +1,5 @@
-"""Modal dialogs shared by the areas: a small form, a result view, a typed confirmation.
+"""Modal dialogs shared by the areas: a small form, a result view, a yes/no question and a
+typed confirmation.
 
 Forms return a dict of the entered values (or None when cancelled); they never log what
 was typed, because a form may carry a passphrase or a mnemonic.
@@ -150,6 +151,37 @@ class ResultScreen(ModalScreen[None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    """A yes/no question before a step with consequences. The focus starts on the safe
+    answer, so an Enter typed by reflex keeps things as they are; Esc is the safe answer too."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="ask.cancel")]
+
+    def __init__(self, title: str, warning: str, *, confirm: str = "OK", cancel: str = "Cancel"):
+        super().__init__()
+        self.ask_title = title
+        self.warning = warning
+        self.confirm_label = confirm
+        self.cancel_label = cancel
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog danger") as dialog:
+            dialog.border_title = self.ask_title
+            yield Static(self.warning, classes="dialog-note", markup=False)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button(self.cancel_label, variant="primary", id="cancel")
+                yield Button(self.confirm_label, variant="error", id="confirm")
+
+    def on_mount(self) -> None:
+        self.query_one("#cancel", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "confirm")
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)
 
 
 class ConfirmTypedScreen(ModalScreen[bool]):

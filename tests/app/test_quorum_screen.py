@@ -80,6 +80,7 @@ async def test_a_spend_within_policy_is_pre_flighted_confirmed_signed_and_broadc
 
         row = app.services.quorum.ledger.recent(1)[0]
         assert row.state == "recorded" and quorum_app.rig.chain.tx_status(row.txid).state == "mempool"
+        assert app.in_flight == {}  # quitting now asks nothing
         log = log_text(screen)
         assert "pre-flight: 3 of 3 would sign, 2 needed" in log and row.txid in log and "✓ broadcast" in log
         assert audit(app, "preflight") == ["ok"] and audit(app, "spend") == ["started", "ok"]
@@ -237,3 +238,56 @@ async def test_on_the_demo_rig_a_power_cycled_signer_goes_down_and_auto_heal_bri
         assert not rig.runs_demo_devices  # the devices stopped with the rig
     finally:
         rig.close()
+
+
+@pytest.mark.slow
+async def test_quitting_during_a_spend_warns_that_crash_recovery_picks_it_up_and_asks_first(quorum_app):
+    import asyncio
+    import time
+
+    from screens.widgets import ConfirmScreen
+
+    from .quorum_app import HeldGate
+
+    app = quorum_app.app()
+    gate = HeldGate()
+    app.services.quorum.gates.append(gate)
+    services = app.services
+    close = services.close
+    services.close = gate.release.set  # the spend outlives the app; closed below once it ends
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await open_quorum(app, pilot)
+            await spend(app, pilot, 200_000, SINK)
+            await pilot.press("enter")  # "Send to signers"
+            assert await asyncio.to_thread(gate.reached.wait, 10)
+
+            await pilot.press("ctrl+q")
+            assert isinstance(app.screen, ConfirmScreen) and app.return_code is None
+            assert "spend is running" in app.screen.warning and "Crash recovery picks it up" in app.screen.warning
+            assert app.screen.focused.id == "cancel"
+            await pilot.press("ctrl+q")  # pressed again: still asking, not an answer
+            await pilot.press("enter")  # "Keep running"
+            assert not isinstance(app.screen, ConfirmScreen) and app.return_code is None
+
+            await pilot.press("ctrl+q")
+            await pilot.press("tab", "enter")  # "Quit anyway"
+            assert app.return_code == 0
+    finally:
+        gate.release.set()
+        deadline = time.monotonic() + 20
+        while not any(e.action == "spend" and e.outcome == "refused" for e in services.audit.entries(limit=None)):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        close()
+
+
+async def test_quitting_with_nothing_running_asks_nothing(data_dir, clocks):
+    from custody_tui.app import make_app
+
+    from .conftest import test_config
+
+    app = make_app(test_config(), data_dir, clocks=clocks, poll=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("ctrl+q")
+        assert app.return_code == 0 and app.in_flight == {}
