@@ -12,6 +12,7 @@ a crash-safe ledger. It never imports textual. One concern per module:
 - ``preflight``: the policy run locally on a PSBT (``tx_summary``, ``judge``);
 - ``gather``: ask signers in parallel, fail over to spares;
 - ``spend``: the spend pipeline, the gate insertion point and crash recovery;
+- ``conflicts``: signed spends given up are voided by reusing one of their coins;
 - ``proof``: proof of control (2-of-3 BIP-137 message signatures);
 - ``ledger``: the SQLite (WAL) spend ledger and the operator's enable/disable;
 - ``events``: the typed events every operation reports.
@@ -24,6 +25,7 @@ Public API (stable; the Quorum screen and the CLI are built on it)::
     coordinator.refresh([names]) -> list[SignerStatus]   # read devices now
     coordinator.health() -> "ok" | "degraded" | "down"
     coordinator.start_polling(heal=True) / stop_polling() / close()
+    coordinator.holds_heal_lease() -> bool            # the one healer of this data dir
     coordinator.arm([names]) -> list[SignerStatus]   # verified; failing_check names what failed
     coordinator.set_enabled(name, bool) -> SignerStatus
     coordinator.balance() -> Balance(confirmed_sat, unconfirmed_sat)

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 
 from backends.errors import CustodyError
 
+from .conflicts import to_void
 from .errors import GateRefused, QuorumError, SpendRefused
 from .events import Done, Event, Preflight, Step
 from .gather import ending_in_failed, gather, live_signers
@@ -57,6 +58,8 @@ class SpendPlan:
     spend_id: int | None = None
     note: str = ""
     surge: SurgeCode | None = None  # the owner's TOTP code: the surge tier
+    #: given-up signed spends this one reuses a coin of, so they can never confirm (``conflicts``)
+    voids: tuple = ()
 
 
 def plan_spend(coordinator: Coordinator, amount_sat: int, destination: str, *,
@@ -77,8 +80,9 @@ def plan_spend(coordinator: Coordinator, amount_sat: int, destination: str, *,
     script = parse_address(destination, spec.network)
     chain_coins = coordinator.chain.utxos(spec.descriptor)
     coins = spendable_coins(chain_coins)
+    voids = to_void(coordinator.ledger, chain_coins, coins)
     selection = select_coins(coins, amount_sat, spec.fee_rate, quorum_policy(wallet.kind),
-                             payment_scripts=[script])
+                             payment_scripts=[script], required=[v.coin for v in voids])
     change_index = None
     if selection.change:
         used = coordinator.ledger.change_indexes_used()
@@ -90,7 +94,7 @@ def plan_spend(coordinator: Coordinator, amount_sat: int, destination: str, *,
     summary = tx_summary(psbt, wallet_name=spec.wallet_name, network=spec.network, change_outputs=change_outputs)
     verdicts = run_preflight(spec.policy, summary, coordinator.live(), threshold=spec.threshold,
                              chain=HSM_CHAIN.get(spec.network, "XTN"), users=(surge_user,) if surge_user else ())
-    return SpendPlan(amount_sat, destination, psbt, selection.fee, change_index, verdicts)
+    return SpendPlan(amount_sat, destination, psbt, selection.fee, change_index, verdicts, voids=tuple(voids))
 
 
 def run_spend(coordinator: Coordinator, amount_sat: int, destination: str, note: str, *,
@@ -138,6 +142,11 @@ def _pipeline(coordinator: Coordinator, amount_sat: int, destination: str, note:
     plan.surge = surge
     plan.spend_id = ledger.begin(amount_sat, destination, note)
     result["spend_id"] = plan.spend_id
+    if plan.voids:
+        result["voids"] = [v.spend_id for v in plan.voids]
+        yield Step("plan", "reusing a coin of " + ", ".join(f"given-up spend #{v.spend_id} ({v.txid})"
+                                                            for v in plan.voids)
+                   + ": once this spend confirms, that signed transaction can never confirm")
     psbt_bytes = serialize_psbt(plan.psbt, "binary")
     ledger.built(plan.spend_id, psbt_bytes, plan.fee_sat, plan.change_index)
     yield Step("preflight", "running each live signer's policy locally")

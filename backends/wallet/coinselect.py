@@ -175,11 +175,14 @@ def select_coins(
     policy: SelectionPolicy,
     *,
     payment_scripts: Sequence[bytes] | None = None,
+    required: Sequence[Utxo] = (),
 ) -> Selection:
     """Choose coins paying ``target`` sat at ``fee_rate`` sat/vB under ``policy``.
 
     ``payment_scripts`` are the scriptPubKeys paid (their sizes set the fee); by default one
-    output of the wallet's own type. Raises CannotFund with the reason when no set fits.
+    output of the wallet's own type. ``required`` coins are spent whatever they are worth
+    (a spend that must conflict with an earlier transaction), then the largest others as
+    needed. Raises CannotFund with the reason when no set fits.
     """
     if target <= 0:
         raise CannotFund(f"the amount must be positive, got {target} sat")
@@ -191,6 +194,8 @@ def select_coins(
         else [policy.kind.output_size]
     )
     costs = _Costs(target, fee_rate, policy, sizes)
+    if required:
+        return _with_required(list(required), utxos, costs)
     values = [u.value for u in utxos]
     indexes = _search(values, costs)
     return _finish([utxos[i] for i in indexes], costs)
@@ -381,6 +386,29 @@ def _not_enough(values: list[int], costs: _Costs, limit: int, best: int, need) -
         f"{costs.policy.name} policy; its {limit} largest coins hold {best} sat",
         hint="consolidate small coins first or raise max_inputs",
     )
+
+
+def _with_required(required: list[Utxo], utxos: Sequence[Utxo], costs: _Costs) -> Selection:
+    """The ``required`` coins, then the largest of the others until the spend is paid."""
+    fee = costs.input_fee
+    taken = {c.outpoint for c in required}
+    others = iter(sorted((u for u in utxos if u.outpoint not in taken and u.value > fee), key=lambda u: -u.value))
+    chosen, total = list(required), sum(c.value for c in required)
+    while total < costs.need(len(chosen), False) + len(chosen) * fee:
+        coin = next(others, None)
+        if coin is None:
+            raise CannotFund(
+                f"the {len(required)} coin(s) this spend must reuse and the wallet's other coins hold "
+                f"{total} sat; paying {costs.target} sat needs {costs.need(len(chosen), False) + len(chosen) * fee}",
+                hint="receive more funds or lower the amount")
+        chosen.append(coin)
+        total += coin.value
+    if len(chosen) > costs.policy.max_inputs:
+        raise CannotFund(
+            f"paying {costs.target} sat with the {len(required)} coin(s) this spend must reuse takes "
+            f"{len(chosen)} coins, more than the {costs.policy.name} policy's {costs.policy.max_inputs}",
+            hint="consolidate small coins first or raise max_inputs")
+    return _finish(chosen, costs)
 
 
 def _finish(coins: list[Utxo], costs: _Costs) -> Selection:

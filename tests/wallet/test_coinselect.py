@@ -243,3 +243,45 @@ def test_mint_set_has_the_least_total_among_sets_of_its_size(values, target, rat
         if total >= target + fee_without_change(k, rate) + slack_k:
             # any k-set that surely pays, with or without change, is not cheaper than ours
             assert sel.total_in <= total + slack_k
+
+
+# --- coins a spend must reuse (a given-up signed transaction to void) ------------------------
+
+
+@settings(max_examples=300, deadline=None)
+@given(values=values_st, target=st.integers(1_000, 20_000_000), rate=st.sampled_from([1, 5, 25]),
+       picks=st.lists(st.integers(0, 59), min_size=1, max_size=3))
+def test_required_coins_are_always_spent_and_the_rest_is_funded_by_the_rules_or_refused_with_why(
+        values, target, rate, picks):
+    policy = quorum_policy(KIND)
+    wallet = coins(*values)
+    required = list({wallet[p % len(wallet)].outpoint: wallet[p % len(wallet)] for p in picks}.values())
+    try:
+        sel = select_coins(wallet, target, rate, policy, required=required)
+    except CannotFund as err:
+        assert err.reason
+        spendable = [v for v in values if v > fee_for(KIND.input_weight, rate)]
+        extra = [c.value for c in required if c.value <= fee_for(KIND.input_weight, rate)]
+        everything = len(spendable) + len(extra)
+        # short even with every coin, or only a fee above Coldcard's 5% warning would pay it
+        assert (sum(spendable) + sum(extra) < target + fee_without_change(everything, rate) + slack(everything, rate)
+                or "%" in err.reason)
+        return
+    check_invariants(sel, target, rate, policy)
+    assert {c.outpoint for c in required} <= {c.outpoint for c in sel.coins}
+    others = [c.value for c in sel.coins if c not in required]
+    assert others == sorted(others, reverse=True)  # then the largest first, as the quorum's rule
+
+
+def test_a_required_small_coin_is_spent_although_the_largest_alone_would_pay():
+    wallet = coins(5_000_000, 120_000, 300_000)
+    sel = select_coins(wallet, 100_000, 1, quorum_policy(KIND), required=[wallet[1]])
+    assert [c.value for c in sel.coins] == [120_000]
+    sel = select_coins(wallet, 200_000, 1, quorum_policy(KIND), required=[wallet[1]])
+    assert [c.value for c in sel.coins] == [120_000, 5_000_000]
+
+
+def test_required_coins_beyond_max_inputs_are_refused_with_why():
+    wallet = coins(*[100_000] * 5)
+    with pytest.raises(CannotFund, match="more than the quorum policy's 3"):
+        select_coins(wallet, 50_000, 1, quorum_policy(KIND, max_inputs=3), required=wallet)

@@ -1,0 +1,88 @@
+"""A signed spend that never reached the chain stays a valid transaction; the next spend
+reuses one of its coins, so that once it confirms, a leaked copy of the old one is refused
+by the chain (real emulators over ckcc, the embedded chain)."""
+
+from __future__ import annotations
+
+import pytest
+
+from backends.chain.errors import ChainError, ChainUnavailable
+from backends.chain.serialize import parse_tx
+from backends.quorum import Coordinator, Done, Failed, Step, last_event
+
+from .rig import SINK
+from .test_spend import audit_outcomes, run
+
+
+class LosingChain:
+    """The rig's chain, except that a broadcast can be lost on its way (never reaching the
+    chain, no answer) and that ``only`` can narrow the coins it reports to some outpoints."""
+
+    def __init__(self, chain) -> None:
+        self._chain, self.lose, self.only = chain, False, None
+
+    def __getattr__(self, name):
+        return getattr(self._chain, name)
+
+    def broadcast(self, raw_tx: bytes) -> str:
+        if self.lose:
+            raise ChainUnavailable("the chain did not answer within 30 s")
+        return self._chain.broadcast(raw_tx)
+
+    def utxos(self, descriptor=None):
+        coins = self._chain.utxos(descriptor)
+        return coins if self.only is None else [c for c in coins if (c.txid, c.vout) in self.only]
+
+
+@pytest.fixture
+def losing(rig, services):
+    chain = LosingChain(rig.chain)
+    coordinator = Coordinator(rig.spec(), services.data_dir, chain=chain, audited=services.audited)
+    try:
+        yield chain, coordinator
+    finally:
+        coordinator.close()
+
+
+def outpoints(raw_tx: bytes) -> set[tuple[str, int]]:
+    return {(i.prev_txid[::-1].hex(), i.prev_vout) for i in parse_tx(raw_tx).inputs}
+
+
+def test_the_next_spend_reuses_a_coin_of_a_dropped_signed_spend_so_a_leaked_copy_is_refused_by_the_chain(
+        rig, losing, services):
+    chain, coordinator = losing
+    coordinator.arm()
+    assert isinstance(last_event(coordinator.spend(100_000, SINK)), Done)
+    rig.chain.mine(1, SINK)  # its change is now the wallet's smallest coin
+    change = min(rig.chain.utxos(rig.descriptor), key=lambda c: c.amount_sat)
+    assert change.branch == 1
+
+    # signed on the smaller coin, then lost on its way to the chain: the process gives up
+    chain.only, chain.lose = {(change.txid, change.vout)}, True
+    assert isinstance(last_event(coordinator.spend(200_000, SINK)), Failed)
+    chain.only, chain.lose = None, False
+    (given_up,) = coordinator.ledger.unfinished()
+    leaked = given_up.raw_tx  # a copy someone kept
+    assert outpoints(leaked) == {(change.txid, change.vout)}
+
+    events, done = run(coordinator.spend(150_000, SINK))
+    assert isinstance(done, Done), done
+    assert coordinator.ledger.get(given_up.id).state == "dropped"
+    # left to itself the quorum's rule takes the largest coin, a 50 BTC coinbase; it reuses the change
+    assert max(c.amount_sat for c in rig.chain.utxos(rig.descriptor)) > change.amount_sat
+    new_tx = rig.chain.tx_status(done.txid)
+    assert new_tx.state == "mempool"
+    spent = outpoints(coordinator.ledger.get(done.spend_id).raw_tx)
+    assert (change.txid, change.vout) in spent
+    assert any(isinstance(e, Step) and f"given-up spend #{given_up.id}" in e.text for e in events)
+    assert audit_outcomes(services, "spend")[-1][1]["voids"] == [given_up.id]
+
+    rig.chain.mine(1, SINK)
+    assert rig.chain.tx_status(done.txid).state == "confirmed"
+    with pytest.raises(ChainError):
+        rig.chain.broadcast(leaked)
+    assert rig.chain.tx_status(given_up.txid).state not in ("mempool", "confirmed")
+
+    # voided now (an input is spent): later spends choose freely again
+    events, later = run(coordinator.spend(100_000, SINK))
+    assert isinstance(later, Done) and not any("given-up" in getattr(e, "text", "") for e in events)
