@@ -28,6 +28,20 @@ def policy(whitelist=(SINK,), max_amount=MAX_AMOUNT, per_period=PER_PERIOD) -> d
                        "whitelist": list(whitelist)}]}
 
 
+def healed_by_the_poller(coordinator, timeout: float) -> None:
+    """Start the coordinator's poller (with auto-heal) and wait until health is ``ok``."""
+    import time
+
+    coordinator.start_polling(heal=True)
+    try:
+        deadline = time.monotonic() + timeout
+        while coordinator.health() != "ok":
+            assert time.monotonic() < deadline, coordinator.statuses()
+            time.sleep(0.1)
+    finally:
+        coordinator.stop_polling()
+
+
 class QuorumRig:
     """``targets``: sockets of devices started elsewhere (official simulators holding
     ``COSIGNER_WORDS``); by default three emulator processes are started."""

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -21,7 +20,7 @@ from backends.quorum import Done, Failed, accepted_policy_hashes, last_event
 from tests.coldcard.emulators import COSIGNER_WORDS, short_tempdir
 from tests.official_sim import start_or_skip
 
-from .rig import MAX_AMOUNT, NAMES, SINK, QuorumRig
+from .rig import MAX_AMOUNT, NAMES, SINK, QuorumRig, healed_by_the_poller
 from .test_signers import audit
 
 pytestmark = pytest.mark.slow
@@ -89,12 +88,7 @@ def test_official_simulators_fail_over_when_one_dies_mid_quorum_and_auto_heal_re
             assert a.failing_check == "reachable" and coordinator.health() == "degraded"
 
             _point(targets[0], sims[0].start().socket)  # powered again: same seed, blank settings
-            coordinator.start_polling(heal=True)
-            deadline = time.monotonic() + 90
-            while coordinator.health() != "ok":
-                assert time.monotonic() < deadline, coordinator.statuses()
-                time.sleep(0.5)
-            coordinator.stop_polling()
+            healed_by_the_poller(coordinator, 90)
             a = coordinator.statuses()[0]
             assert (a.xfp_ok, a.wallet_enrolled, a.hsm_active, a.policy_ok) == (True, True, True, True)
             assert a.policy_hash in accepted_policy_hashes(coordinator.spec.policy)

@@ -7,7 +7,7 @@ from backends.keystore import verify_message
 from backends.quorum import Done, Failed, HealthChanged, Proven, last_event
 from backends.quorum.poller import HealTracker
 
-from .rig import MESSAGE_PATH, SINK, policy
+from .rig import MESSAGE_PATH, SINK, healed_by_the_poller, policy
 
 
 def audit(services, action):
@@ -103,18 +103,11 @@ def test_of_two_coordinators_polling_the_same_quorum_only_one_heals_and_the_othe
 
 
 def test_the_poller_thread_heals_in_the_background(rig, coordinator):
-    import time
-
     coordinator.arm()
     rig.process("c").restart()
     coordinator.refresh(["c"])
     assert coordinator.health() == "degraded"
-    coordinator.start_polling(heal=True)
-    deadline = time.monotonic() + 15
-    while coordinator.health() != "ok":
-        assert time.monotonic() < deadline, coordinator.statuses()
-        time.sleep(0.1)
-    coordinator.stop_polling()
+    healed_by_the_poller(coordinator, 15)
 
 
 def test_auto_heal_waits_its_cooldown_and_stops_after_its_attempts():

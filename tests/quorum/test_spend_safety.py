@@ -20,15 +20,23 @@ class DiedAfterBroadcast(BaseException):
 
 class FlakyChain:
     """The rig's chain, whose answers can be lost: ``die`` ends the process after a broadcast
-    the chain accepted; ``mute`` loses the broadcast's answer and every tx_status."""
+    the chain accepted; ``mute`` loses the broadcast's answer and every tx_status; ``lose``
+    loses the broadcast itself on its way (the chain never sees it); ``only`` narrows the
+    coins it reports to those outpoints."""
 
     def __init__(self, chain) -> None:
-        self._chain, self.die, self.mute = chain, False, False
+        self._chain, self.die, self.mute, self.lose, self.only = chain, False, False, False, None
 
     def __getattr__(self, name):
         return getattr(self._chain, name)
 
+    def utxos(self, descriptor=None):
+        coins = self._chain.utxos(descriptor)
+        return coins if self.only is None else [c for c in coins if (c.txid, c.vout) in self.only]
+
     def broadcast(self, raw_tx: bytes) -> str:
+        if self.lose:
+            raise ChainUnavailable("the chain did not answer within 30 s")
         txid = self._chain.broadcast(raw_tx)
         if self.die:
             raise DiedAfterBroadcast

@@ -6,42 +6,13 @@ from __future__ import annotations
 
 import pytest
 
-from backends.chain.errors import ChainError, ChainUnavailable
+from backends.chain.errors import ChainError
 from backends.chain.serialize import parse_tx
-from backends.quorum import Coordinator, Done, Failed, Step, last_event
+from backends.quorum import Done, Failed, Step, last_event
 
 from .rig import SINK
 from .test_spend import audit_outcomes, run
-
-
-class LosingChain:
-    """The rig's chain, except that a broadcast can be lost on its way (never reaching the
-    chain, no answer) and that ``only`` can narrow the coins it reports to some outpoints."""
-
-    def __init__(self, chain) -> None:
-        self._chain, self.lose, self.only = chain, False, None
-
-    def __getattr__(self, name):
-        return getattr(self._chain, name)
-
-    def broadcast(self, raw_tx: bytes) -> str:
-        if self.lose:
-            raise ChainUnavailable("the chain did not answer within 30 s")
-        return self._chain.broadcast(raw_tx)
-
-    def utxos(self, descriptor=None):
-        coins = self._chain.utxos(descriptor)
-        return coins if self.only is None else [c for c in coins if (c.txid, c.vout) in self.only]
-
-
-@pytest.fixture
-def losing(rig, services):
-    chain = LosingChain(rig.chain)
-    coordinator = Coordinator(rig.spec(), services.data_dir, chain=chain, audited=services.audited)
-    try:
-        yield chain, coordinator
-    finally:
-        coordinator.close()
+from .test_spend_safety import flaky  # noqa: F401  (a fixture)
 
 
 def outpoints(raw_tx: bytes) -> set[tuple[str, int]]:
@@ -49,8 +20,8 @@ def outpoints(raw_tx: bytes) -> set[tuple[str, int]]:
 
 
 def test_the_next_spend_reuses_a_coin_of_a_dropped_signed_spend_so_a_leaked_copy_is_refused_by_the_chain(
-        rig, losing, services):
-    chain, coordinator = losing
+        rig, flaky, services):  # noqa: F811  (the fixture)
+    chain, coordinator = flaky
     coordinator.arm()
     assert isinstance(last_event(coordinator.spend(100_000, SINK)), Done)
     rig.chain.mine(1, SINK)  # its change is now the wallet's smallest coin
