@@ -3,30 +3,18 @@
 from __future__ import annotations
 
 import json
-import socket
 
 from custody_tui.cli import main
-from custody_tui.config import BunkerConfig, render_toml
-from custody_tui.demo import DEMO_MARKER, demo_config, prepare_demo
+from custody_tui.demo import prepare_demo
 from custody_tui.demo_bunker import RunningBunker, pairing_file, status_file
 from custody_tui.services import Services
 
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from .demo_rig import new_demo_dir
 
 
 def test_demo_bunker_pairs_an_atm_and_signs_kind_21000(tmp_path, capsys) -> None:
-    data_dir = tmp_path / "demo"
-    data_dir.mkdir()
-    (data_dir / DEMO_MARKER).write_text("custody-tui demo rig\n")
-    relay = f"ws://127.0.0.1:{_free_port()}"  # not the rig's fixed port: tests run side by side
-    config = demo_config()
-    config = type(config)(**{**config.__dict__, "bunker": BunkerConfig(relays=relay)})
-    (data_dir / "config.toml").write_text(render_toml(config))
-    config, data_dir = prepare_demo(data_dir)
+    config, data_dir = prepare_demo(new_demo_dir(tmp_path / "demo"))  # its relay on a free port
+    (relay,) = config.bunker.relay_list()
     urls = pairing_file(data_dir).read_text().split()
     assert len(urls) == 2 and all(u.startswith("bunker://") for u in urls)
     prepare_demo(data_dir)  # a restart issues no new tokens
