@@ -32,8 +32,9 @@ class EmulatorProcess:
         self.base = base or short_tempdir()
         self.socket = os.path.join(self.base, f"cc-{name}.sock")
         self.state_dir = os.path.join(self.base, f"state{name}")
+        # --exit-with-parent: a test run killed outright leaves no emulator behind
         self.args = [sys.executable, "-m", "backends.coldcard.emulator", "--socket", self.socket,
-                     "--state-dir", self.state_dir]
+                     "--state-dir", self.state_dir, "--exit-with-parent"]
         if words:
             self.args += ["--words", words]
         if chain:
@@ -45,7 +46,8 @@ class EmulatorProcess:
     def start(self) -> EmulatorProcess:
         if os.path.exists(self.socket):
             os.unlink(self.socket)
-        self.proc = subprocess.Popen(self.args, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.proc = subprocess.Popen(self.args, cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE)
         deadline = time.monotonic() + 15
         while not os.path.exists(self.socket):
             if self.proc.poll() is not None:
@@ -60,6 +62,8 @@ class EmulatorProcess:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(5)
+        if self.proc is not None:
+            self.proc.stdin.close()
         self.proc = None
 
     def restart(self) -> None:
