@@ -144,7 +144,7 @@ def _pipeline(coordinator: Coordinator, amount_sat: int, destination: str, note:
     result["spend_id"] = plan.spend_id
     if plan.voids:
         result["voids"] = [v.spend_id for v in plan.voids]
-        yield Step("plan", "reusing a coin of " + ", ".join(f"given-up spend #{v.spend_id} ({v.txid})"
+        yield Step("void", "reusing a coin of " + ", ".join(f"given-up spend #{v.spend_id} ({v.txid})"
                                                             for v in plan.voids)
                    + ": once this spend confirms, that signed transaction can never confirm")
     psbt_bytes = serialize_psbt(plan.psbt, "binary")
