@@ -15,7 +15,8 @@ from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Header
+from textual.containers import Vertical
+from textual.widgets import Footer, Header, Static
 
 from backends.errors import CustodyError, os_error_message
 
@@ -26,6 +27,14 @@ log = logging.getLogger("custody_tui.screens")
 
 def always(services: Any) -> bool:
     return True
+
+
+def unconfigured_panel(title: str, headline: str, how: str, widget_id: str) -> ComposeResult:
+    """What an area shows before it is configured: what is missing, and how to add it."""
+    with Vertical(classes="panel") as panel:
+        panel.border_title = title
+        yield Static(f"[b]{headline}[/b]", classes="placeholder-title")
+        yield Static(how, markup=False, id=widget_id)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from textual.widgets import RichLog, Static
 
 from backends.errors import CustodyError
 
-from .base import AreaAction, OperationScreen, error_text
+from .base import AreaAction, OperationScreen, error_text, unconfigured_panel
 from .widgets import FormField, FormScreen, ResultScreen
 
 NEEDS_CONFIG = "configure [quorum] first (README: Signer quorum)"
@@ -55,12 +55,11 @@ class PolicyScreen(OperationScreen):
 
     def compose_body(self) -> ComposeResult:
         if not self.services.quorum_configured:
-            with Vertical(classes="panel") as panel:
-                panel.border_title = self.TITLE
-                yield Static("[b]No signer quorum is configured.[/b]", classes="placeholder-title")
-                yield Static("The policy is the one the quorum's Coldcards run: configure [quorum] first "
-                             "(README: Signer quorum), or run `custody-tui demo`.", markup=False,
-                             id="policy-unconfigured")
+            yield from unconfigured_panel(
+                self.TITLE, "No signer quorum is configured.",
+                "The policy is the one the quorum's Coldcards run: configure [quorum] first "
+                "(README: Signer quorum), or run `custody-tui demo`.",
+                "policy-unconfigured")
             return
         with Vertical(id="policy-top") as top:
             top.border_title = "Intended policy"

@@ -18,7 +18,7 @@ from textual.widgets import RichLog, Static
 from backends.errors import CustodyError
 from backends.outside_input import is_decimal
 
-from .base import AreaAction, OperationScreen, error_text
+from .base import AreaAction, OperationScreen, error_text, unconfigured_panel
 from .quorum_parts import (
     PreflightScreen,
     SignerCard,
@@ -95,16 +95,15 @@ class QuorumScreen(OperationScreen):
 
     def compose_body(self) -> ComposeResult:
         if not self.services.quorum_configured:
-            with Vertical(classes="panel") as panel:
-                panel.border_title = self.TITLE
-                yield Static("[b]No signer quorum is configured.[/b]", classes="placeholder-title")
-                yield Static(
-                    "To configure one, add to the config file (`custody-tui config show` prints its "
-                    "path) a [quorum] table with the wallet's descriptor, its Coldcard wallet name and "
-                    "the HSM policy file, and one [[quorum.signers]] table per Coldcard: name, target "
-                    "(USB serial or simulator socket) and xfp. The README's 'Signer quorum' section "
-                    "has an example. `custody-tui demo` runs three emulated Coldcards armed with a "
-                    "demo policy.", markup=False, id="quorum-unconfigured")
+            yield from unconfigured_panel(
+                self.TITLE, "No signer quorum is configured.",
+                "To configure one, add to the config file (`custody-tui config show` prints its "
+                "path) a [quorum] table with the wallet's descriptor, its Coldcard wallet name and "
+                "the HSM policy file, and one [[quorum.signers]] table per Coldcard: name, target "
+                "(USB serial or simulator socket) and xfp. The README's 'Signer quorum' section "
+                "has an example. `custody-tui demo` runs three emulated Coldcards armed with a "
+                "demo policy.",
+                "quorum-unconfigured")
             return
         with Vertical(id="quorum-top"):
             yield Static("reading signers…", id="quorum-health")

@@ -18,7 +18,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
-from .base import AreaAction, AreaScreen
+from .base import AreaAction, AreaScreen, unconfigured_panel
 from .quorum_parts import btc
 from .reserves_coins import HEADER, CoinTable
 from .widgets import ConfirmTypedScreen, FormField, FormScreen, ResultScreen
@@ -102,15 +102,14 @@ class ReservesScreen(AreaScreen):
 
     def compose_body(self) -> ComposeResult:
         if not mint_configured(self.services):
-            with Vertical(classes="panel") as panel:
-                panel.border_title = self.TITLE
-                yield Static("[b]No mint reserve is configured.[/b]", classes="placeholder-title")
-                yield Static(
-                    "To configure one, set chain.backend and add to the config file (`custody-tui "
-                    "config show` prints its path) a [mint] table with reserve_descriptor (the reserve "
-                    "wallet's output descriptor) and reserve_signer_label (the keystore key that signs "
-                    "its payouts). The README's 'Mint reserves' section has an example. `custody-tui "
-                    "demo` runs a mint with a fragmented reserve.", markup=False, id="reserves-unconfigured")
+            yield from unconfigured_panel(
+                self.TITLE, "No mint reserve is configured.",
+                "To configure one, set chain.backend and add to the config file (`custody-tui "
+                "config show` prints its path) a [mint] table with reserve_descriptor (the reserve "
+                "wallet's output descriptor) and reserve_signer_label (the keystore key that signs "
+                "its payouts). The README's 'Mint reserves' section has an example. `custody-tui "
+                "demo` runs a mint with a fragmented reserve.",
+                "reserves-unconfigured")
             return
         with Vertical(id="reserves-top"):
             yield Static("reading the mint…", id="reserves-health")
