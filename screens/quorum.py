@@ -239,31 +239,38 @@ class QuorumScreen(OperationScreen):
     def action_spend(self) -> None:
         fields = [FormField("amount", "Amount (sats)", placeholder="e.g. 2000000"),
                   FormField("destination", "Pay to address"),
-                  FormField("note", "Note (optional, kept with the spend)", required=False)]
+                  FormField("note", "Note (optional, kept with the spend)", required=False),
+                  FormField("totp", "Owner's TOTP code (surge tier only)", password=True, required=False,
+                            keep=False)]
         form = FormScreen("Spend from the quorum", fields, submit="Pre-flight",
                           note="Pre-flight runs each live signer's policy here; no device is asked "
                                "until you confirm.")
 
         def preflight(values: dict[str, str]):
+            from backends.quorum.surge import parse_totp_code
+
             amount = parse_sats(values["amount"])
             destination = values["destination"].strip()
+            totp = parse_totp_code(values["totp"]) if values["totp"].strip() else None
             coordinator = self.open_coordinator()
-            with self.services.audited("quorum", "preflight", amount_sat=amount,
-                                       destination=destination) as result:
-                flight = coordinator.preflight(amount, destination)
+            # the code is a secret: the audit entry says only that the surge tier was asked
+            with self.services.audited("quorum", "preflight", amount_sat=amount, destination=destination,
+                                       surge=totp is not None) as result:
+                flight = coordinator.preflight(amount, destination, surge=totp is not None)
                 result["would_pass"] = flight.would_pass
-            return flight, destination, values["note"]
+            return flight, destination, values["note"], totp
 
         def confirm(outcome) -> None:
-            flight, destination, note = outcome
+            flight, destination, note, totp = outcome
             self.app.push_screen(PreflightScreen(flight, destination, note),
-                                 lambda send: self.spend(flight.amount_sat, destination, note) if send else None)
+                                 lambda send: self.spend(flight.amount_sat, destination, note, totp) if send else None)
 
         self.submit_form(form, preflight, done=confirm, description="Pre-flight", changes_state=False)
 
-    def spend(self, amount: int, destination: str, note: str) -> None:
-        self.operate("spend", lambda: self.stream(self.open_coordinator().spend(amount, destination, note)),
-                     self.spend_finished, title=f"spend {amount:,} sat to {destination}",
+    def spend(self, amount: int, destination: str, note: str, totp: str | None = None) -> None:
+        tier = " (surge tier)" if totp else ""
+        self.operate("spend", lambda: self.stream(self.open_coordinator().spend(amount, destination, note, totp=totp)),
+                     self.spend_finished, title=f"spend {amount:,} sat to {destination}{tier}",
                      in_flight=SPEND_IN_FLIGHT)
 
     def spend_finished(self, last: Any) -> None:

@@ -317,13 +317,17 @@ class Coordinator:
         with self.exclusive():
             return recover(self)
 
-    def preflight(self, amount_sat: int, destination: str):
+    def preflight(self, amount_sat: int, destination: str, *, surge: bool = False, totp_user: str | None = None):
         """Pre-flight only: plan the spend and judge it by every live signer's policy,
-        locally. Nothing is recorded and no device is asked to sign."""
+        locally. Nothing is recorded and no device is asked to sign. ``surge``: judged as
+        if the surge tier's user (``totp_user``, else the one the policy names) gave a
+        right code."""
         from .spend import plan_spend
+        from .surge import surge_user
 
         self.refresh()
-        plan = plan_spend(self, amount_sat, destination)
+        user = surge_user(self.spec.policy, totp_user) if surge else None
+        plan = plan_spend(self, amount_sat, destination, surge_user=user)
         return plan.preflight
 
     def spend(self, amount_sat: int, destination: str, note: str = "", *, totp: str | None = None,

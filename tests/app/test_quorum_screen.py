@@ -55,10 +55,10 @@ def audit(app, action: str) -> list[str]:
             if e.area == "quorum" and e.action == action]
 
 
-async def spend(app, pilot, amount: int, to: str) -> PreflightScreen:
+async def spend(app, pilot, amount: int, to: str, totp: str = "") -> PreflightScreen:
     await pilot.press("s")
     assert isinstance(app.screen, FormScreen)
-    await fill(pilot, str(amount), to, "")
+    await fill(pilot, str(amount), to, "", totp)
     await settle(app, pilot)
     assert isinstance(app.screen, PreflightScreen)
     return app.screen
@@ -291,3 +291,41 @@ async def test_quitting_with_nothing_running_asks_nothing(data_dir, clocks):
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("ctrl+q")
         assert app.return_code == 0 and app.in_flight == {}
+
+
+@pytest.mark.slow
+async def test_a_surge_spend_takes_the_owners_code_in_the_form_and_never_shows_or_records_it(quorum_app):
+    import json
+    import time
+
+    from backends.coldcard.client import ColdcardClient
+    from backends.coldcard.hsm.otp import b32decode, calc_hotp
+    from tests.quorum.test_surge import OWNER, SECRET, surge_policy
+
+    from .quorum_app import POLICY_FILE
+
+    for target in quorum_app.rig.targets:
+        ColdcardClient(target).create_user(OWNER, SECRET)
+    (quorum_app.data_dir / POLICY_FILE).write_text(json.dumps(surge_policy()))
+    app = quorum_app.app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_quorum(app, pilot)
+        await pilot.press("s")
+        await fill(pilot, str(OVER_CAP), SINK, "", "12x456")
+        await settle(app, pilot)
+        assert isinstance(app.screen, FormScreen)  # refused in the form, with the reason
+        await pilot.press("escape")
+
+        code = calc_hotp(b32decode(SECRET), int(time.time()) // 30)
+        flight = await spend(app, pilot, OVER_CAP, SINK, totp=code)
+        assert flight.flight.would_pass  # judged by the surge rule, as the owner gave a code
+        await pilot.press("enter")
+        await settle(app, pilot)
+
+        row = app.services.quorum.ledger.recent(1)[0]
+        assert row.state == "recorded"
+        log = " ".join(log_text(screen).split())  # wrapped lines are joined with a space
+        assert "(surge tier)" in log and code not in log
+    entries = app.services.audit.entries(limit=None, newest_first=False)
+    assert [e.outcome for e in entries if e.area == "quorum" and e.action == "spend"] == ["started", "ok"]
+    assert all(code not in json.dumps(e.__dict__, default=str) for e in entries)

@@ -28,7 +28,7 @@ async def open_quorum(pilot) -> None:
 
 async def ask_to_spend(pilot, amount: int) -> None:
     await pilot.press("s")
-    await pilot.press(*str(amount), "enter", *SINK, "enter", "enter")
+    await pilot.press(*str(amount), "enter", *SINK, "enter", "enter", "enter")
     await settle(pilot)
 
 
