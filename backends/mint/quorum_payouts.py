@@ -140,17 +140,26 @@ class Allowance:
     max_per_payout_sat: int | None  # that rule's max_amount
     period_minutes: int | None
     period_ends_seconds: int | None
-    allowed_now_sat: int | None  # None: no velocity limit, or too few signers read and live
+    allowed_now_sat: int | None  # None: no limit, or too few signers read and live
     signers: tuple[SignerAllowance, ...]
     gates: tuple[str, ...]  # the coordinator's gates, by name (they may refuse on their own)
+    global_headroom_sat: int | None = None  # the coordinator's global cap, counted from the chain
+    global_cap: str | None = None  # its figure in words ('... used of ...; rolls in ...')
 
     def to_dict(self) -> dict[str, Any]:
         return {"signer": "quorum", "per_period_sat": self.per_period_sat,
                 "max_per_payout_sat": self.max_per_payout_sat, "period_minutes": self.period_minutes,
                 "period_ends_seconds": self.period_ends_seconds, "allowed_now_sat": self.allowed_now_sat,
-                "signers": [s.__dict__ for s in self.signers], "gates": list(self.gates)}
+                "signers": [s.__dict__ for s in self.signers], "gates": list(self.gates),
+                "global_headroom_sat": self.global_headroom_sat, "global_cap": self.global_cap}
 
     def text(self) -> str:
+        if self.global_cap is not None:
+            return self._devices_text() + f"; global cap {self.global_cap}" + (
+                f"; {self.allowed_now_sat} sat can go out now" if self.allowed_now_sat is not None else "")
+        return self._devices_text()
+
+    def _devices_text(self) -> str:
         if self.per_period_sat is None:
             return "quorum policy: no velocity limit" + (
                 f", at most {self.max_per_payout_sat} sat per payout" if self.max_per_payout_sat else "")
@@ -189,5 +198,22 @@ def allowance(coordinator) -> Allowance:
     threshold = coordinator.spec.threshold
     allowed = live[threshold - 1] if rule is not None and len(live) >= threshold else None
     gates = tuple(getattr(g, "__name__", type(g).__name__) for g in coordinator.gates)
+    headroom, words = _global_cap(coordinator)
+    if headroom is not None and (rule is None or allowed is not None):
+        # the coordinator's cap is counted from the chain: what the devices allow, within it
+        allowed = headroom if allowed is None else min(allowed, headroom)
     return Allowance(rule.per_period if rule else None, max_amount, policy.period if rule else None,
-                     ends if rule else None, allowed, tuple(signers), gates)
+                     ends if rule else None, allowed, tuple(signers), gates, headroom, words)
+
+
+def _global_cap(coordinator) -> tuple[int | None, str | None]:
+    """The global cap's headroom and words, or (None, None) without a cap or a figure."""
+    from backends.errors import CustodyError
+
+    try:
+        usage = coordinator.global_usage()
+    except CustodyError as exc:  # neither the chain nor the cache has a figure
+        return None, f"unknown ({exc})"
+    if usage is None:
+        return None, None
+    return usage.headroom_sat, usage.summary()

@@ -25,11 +25,11 @@ DENOMINATIONS = (100_000, 500_000, 1_000_000)
 
 
 class QuorumMint:
-    def __init__(self, base, keystore) -> None:
+    def __init__(self, base, keystore, **coordinator_changes) -> None:
         self.rig = QuorumRig(base / "rig")
         self.data_dir = base / "data"
         try:
-            self.coordinator = self.rig.coordinator(self.data_dir)
+            self.coordinator = self.rig.coordinator(self.data_dir, **coordinator_changes)
             self.keystore = keystore
             self.mint = self.open_mint(self.rig.chain, self.coordinator)
             self.mint.create_keyset(DENOMINATIONS)
@@ -122,6 +122,27 @@ mint = Mint(Path(data_dir), Keystore(Path(data_dir) / "keystore", KdfParams.fast
 mint.approve_redemption(redemption_id, "op-crash")
 sys.exit(3)  # never reached: killed as the quorum broadcasts (before or after the chain has it)
 """
+
+
+def test_with_a_global_cap_the_allowance_is_what_the_devices_allow_within_the_caps_headroom(
+        tmp_path, keystore, key_pool):
+    qm = QuorumMint(tmp_path, keystore, global_cap_sat=3_000_000, global_period_minutes=60)
+    try:
+        mint = qm.mint
+        assert mint.payout_allowance().allowed_now_sat == 3_000_000  # the devices would allow 5,000,000
+        redemption = qm.redemption([500_000])
+        paid = mint.approve_redemption(redemption.redemption_id, "operator@test")
+        assert paid.status == "broadcast"
+        mint.refresh()
+        qm.coordinator.refresh()
+        used = qm.coordinator.global_usage().used_sat
+        assert used > 500_000  # the payout and its fee, counted from the chain
+        allowance = mint.payout_allowance()
+        assert allowance.allowed_now_sat == allowance.global_headroom_sat == 3_000_000 - used
+        assert f"global cap {used:,} sat used of 3,000,000 sat" in allowance.text()
+        assert allowance.to_dict()["global_headroom_sat"] == 3_000_000 - used
+    finally:
+        qm.close()
 
 
 def _approve_killed(qm, tmp_path, redemption_id: str, when: str) -> None:
