@@ -8,7 +8,9 @@ what actually left the wallet:
 - **used** = the quorum wallet's external outflow (``HistoryEntry.outflow_sat``: what its
   coins paid out minus what came back to it as change, so the fee counts and change does
   not) of every transaction first seen in the last ``period`` minutes, mempool included;
-  a conflicted transaction is not in the chain's history, so it stops counting. Every
+  a conflicted transaction is not in the chain's history, so it stops counting (one the
+  chain only forgot, evicted from its mempool, keeps counting as a reservation: a copy
+  of it can still be mined). Every
   coordinator over the same chain computes the same figure;
 - plus the **reservations** of spends in flight: the gate reserves a spend's outflow in
   SQLite (``BEGIN IMMEDIATE``, so concurrent gates see each other's) before any device is
@@ -250,8 +252,8 @@ class GlobalCap:
     def _settle_all(self, gone: frozenset[str] = frozenset()) -> None:
         for (spend_id,) in self._db.execute("SELECT spend_id FROM reservations WHERE txid IS NULL").fetchall():
             self._settle(spend_id)
-        # a broadcast the chain no longer has (conflicted, evicted) counts no more, and one
-        # older than the window counts nowhere any more
+        # a broadcast that can never confirm (conflicted) counts no more, and one older than
+        # the window counts nowhere any more
         dropped = self._db.execute("DELETE FROM reservations WHERE txid IS NOT NULL AND created < ?",
                                    (self.clock() - self.period_seconds,)).rowcount
         dropped += self._db.executemany("DELETE FROM reservations WHERE txid=?", [(t,) for t in gone]).rowcount
@@ -309,8 +311,11 @@ class GlobalCap:
                            usage.reserved_sat + amount_sat, self.period_minutes)
 
     def _gone(self, read: _ChainRead) -> frozenset[str]:
-        """Broadcast reservations whose transaction the chain no longer has (conflicted,
-        evicted): they stop counting."""
+        """Broadcast reservations whose transaction can never confirm (conflicted: a coin of
+        it is spent by a mined transaction): they stop counting. One the chain merely
+        forgot (evicted, expired, a restarted node) is still a valid signed transaction that
+        any copy of it can bring to a block: it keeps counting until conflicted or out of
+        the window."""
         with self._lock:
             txids = [r[0] for r in self._db.execute("SELECT txid FROM reservations WHERE txid IS NOT NULL")]
         chain = self._chain()
@@ -319,7 +324,7 @@ class GlobalCap:
             if txid in read.txids:
                 continue
             try:
-                if chain.tx_status(txid).state in ("conflicted", "unknown"):
+                if chain.tx_status(txid).state == "conflicted":
                     gone.add(txid)
             except CustodyError:
                 pass  # unknown to us: it keeps counting

@@ -191,3 +191,40 @@ def test_the_cap_is_configured_from_quorum_keys(tmp_path):
                                             surge_global_cap_sat=9_000_000)), tmp_path)
     assert (spec.global_cap_sat, spec.global_period_minutes, spec.surge_global_cap_sat) == (
         5_000_000, 720, 9_000_000)
+
+
+class EvictingChain:
+    """The rig's chain after it let go of ``evicted`` transactions (mempool full, expiry, a
+    restart of the node): it no longer lists or knows them, though each is still a valid
+    signed transaction that a copy kept elsewhere can bring to a block."""
+
+    def __init__(self, chain, evicted: set[str]) -> None:
+        self._chain, self.evicted = chain, evicted
+
+    def __getattr__(self, name):
+        return getattr(self._chain, name)
+
+    def history(self, descriptor=None):
+        return [h for h in self._chain.history(descriptor) if h.txid not in self.evicted]
+
+    def tx_status(self, txid: str):
+        from backends.chain.interface import TxStatus
+
+        return TxStatus("unknown") if txid in self.evicted else self._chain.tx_status(txid)
+
+
+def test_a_broadcast_spend_the_chain_forgot_keeps_counting_until_it_can_never_confirm(rig, capped, services):
+    done = last_event(capped.spend(1_000_000, SINK))
+    assert isinstance(done, Done)
+    spent = 1_000_000 + done.fee_sat
+    forgetful = GlobalCap(services.data_dir / "global_cap.sqlite3", chain=lambda: EvictingChain(rig.chain, {done.txid}),
+                          descriptor=rig.descriptor, limit_sat=CAP, period_minutes=60,
+                          spend_state=capped.ledger.state_of)
+    try:
+        # evicted is not conflicted: anyone holding the signed transaction can still get it mined
+        assert forgetful.usage().used_sat == spent
+        with pytest.raises(GateRefused, match="over the global cap"):
+            forgetful.reserve(999, 300_000)
+    finally:
+        forgetful.close()
+    assert capped.global_usage().used_sat == spent
