@@ -184,7 +184,7 @@ class GlobalCap:
         except CustodyError:
             read, gone, source = self._cached_read(), frozenset(), "cache"
         with self._lock:
-            self._settle_all(gone)
+            self._settle_all(gone, read.txids)
             reserved = self._reserved(read)
         return self._figure(read, reserved, now, surge, source)
 
@@ -249,9 +249,9 @@ class GlobalCap:
                 total += amount
         return total
 
-    def _settle_all(self, gone: frozenset[str] = frozenset()) -> None:
+    def _settle_all(self, gone: frozenset[str] = frozenset(), seen: frozenset[str] = frozenset()) -> None:
         for (spend_id,) in self._db.execute("SELECT spend_id FROM reservations WHERE txid IS NULL").fetchall():
-            self._settle(spend_id)
+            self._settle(spend_id, seen)
         # a broadcast that can never confirm (conflicted) counts no more, and one older than
         # the window counts nowhere any more
         dropped = self._db.execute("DELETE FROM reservations WHERE txid IS NOT NULL AND created < ?",
@@ -260,12 +260,14 @@ class GlobalCap:
         if dropped:
             self._bump()
 
-    def _settle(self, spend_id: int) -> None:
+    def _settle(self, spend_id: int, seen: frozenset[str] = frozenset()) -> None:
         found = self.spend_state(spend_id)
         if found is None or found[0] in _ENDED:
             if self._db.execute("DELETE FROM reservations WHERE spend_id=?", (spend_id,)).rowcount:
                 self._bump()
-        elif found[0] in _WENT_OUT and found[1]:
+        elif found[1] and (found[0] in _WENT_OUT or found[1] in seen):
+            # went out, or signed with its broadcast unanswered and the chain shows it all the
+            # same: the chain counts it now, so the reservation must not count it a second time
             if self._db.execute("UPDATE reservations SET txid=? WHERE spend_id=? AND txid IS NULL",
                                 (found[1], spend_id)).rowcount:
                 self._bump()
@@ -299,7 +301,7 @@ class GlobalCap:
         now = self.clock()
         limit = self.limit(surge)
         with self._lock, immediate_transaction(self._db):
-            self._settle_all(gone)
+            self._settle_all(gone, read.txids)
             usage = self._figure(read, self._reserved(read), now, surge, "chain")
             if usage.used_sat + amount_sat > limit:
                 raise GateRefused(self._refusal(usage, read, amount_sat, now, surge),

@@ -228,3 +228,25 @@ def test_a_broadcast_spend_the_chain_forgot_keeps_counting_until_it_can_never_co
     finally:
         forgetful.close()
     assert capped.global_usage().used_sat == spent
+
+
+def test_a_spend_whose_broadcast_went_unanswered_but_reached_the_chain_counts_once(rig, services):
+    from backends.quorum import Coordinator
+
+    from .test_spend_safety import FlakyChain
+
+    chain = FlakyChain(rig.chain)
+    coordinator = Coordinator(rig.spec(global_cap_sat=CAP, global_period_minutes=60), services.data_dir,
+                              chain=chain, audited=services.audited)
+    try:
+        coordinator.arm()
+        chain.mute = True  # the chain takes the transaction; its answer is lost
+        failed = last_event(coordinator.spend(500_000, SINK))
+        assert isinstance(failed, Failed) and "did not answer the broadcast" in failed.reason
+        chain.mute = False
+        (row,) = coordinator.ledger.unfinished()
+        assert row.state == "signed" and rig.chain.tx_status(row.txid).state == "mempool"
+        # the chain shows it: its reservation must not count a second time
+        assert coordinator.global_usage().used_sat == 500_000 + row.fee_sat
+    finally:
+        coordinator.close()
