@@ -62,9 +62,32 @@ def pay(ledger: Ledger, redemption_id: str, operator: str, coordinator, *, now: 
         pass
     if isinstance(last, Done):
         _record(ledger, redemption_id, coordinator.ledger.get(last.spend_id), now=now)
+        return get_redemption(ledger, redemption_id)
+    spend = _spend_of(coordinator, redemption_id)
+    if spend is not None and spend.state == "recorded":
+        # this payout's earlier spend went out (the coordinator refused to build another)
+        _record(ledger, redemption_id, spend, now=now)
+    elif spend is not None and spend.state not in ENDED:
+        # cut short with its fate unknown (a broadcast the chain did not answer): back to
+        # pending, approving it again would pay twice; it stays approved, with its
+        # quorum_payouts row, until settle() learns from the chain whether it went out
+        with ledger.transaction() as db:
+            db.execute("UPDATE redemptions SET reason=?, updated_at=? WHERE redemption_id=? AND status='approved'",
+                       (f"{refusal_text(last if isinstance(last, Failed) else None)}; whether it went out is "
+                        "settled from the chain at the next refresh", now, redemption_id))
     else:
         _back_to_pending(ledger, redemption_id, refusal_text(last if isinstance(last, Failed) else None), now=now)
     return get_redemption(ledger, redemption_id)
+
+
+#: quorum spend states in which nothing went out, and never will through that spend
+ENDED = ("refused", "failed", "dropped")
+
+
+def _spend_of(coordinator, redemption_id: str):
+    """The newest quorum spend of this redemption (by its note), or None."""
+    note = note_for(redemption_id)
+    return next((row for row in coordinator.ledger.recent(RECENT_SPENDS) if row.note == note), None)
 
 
 def refusal_text(failed) -> str:
@@ -93,7 +116,7 @@ def settle(ledger: Ledger, coordinator, *, now: float) -> list[str]:
         row = by_note.get(note_for(redemption_id))
         if row is not None and row.state == "recorded":
             _record(ledger, redemption_id, row, now=now)
-        elif row is None or row.state in ("refused", "failed", "dropped"):
+        elif row is None or row.state in ENDED:
             what = f"spend #{row.id} was {row.state}" if row is not None else "no spend was started"
             _back_to_pending(ledger, redemption_id, f"its quorum payout was cut short ({what}); nothing went "
                                                     "out; approve it again", now=now)

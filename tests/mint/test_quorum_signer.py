@@ -198,3 +198,31 @@ def test_killed_before_the_quorums_broadcast_the_restart_finds_nothing_went_out_
     assert "was dropped" in back.reason and "nothing went out" in back.reason
     paid = qm.mint.approve_redemption(redemption.redemption_id, "op")
     assert paid.status == "broadcast" and qm.spends() == [paid.txid]
+
+
+def test_a_payout_whose_broadcast_went_unanswered_is_not_offered_again_and_is_paid_once(quorum_mint):
+    """The chain takes the quorum's transaction but its answer is lost: the payout's fate is
+    unknown, so it must not go back to pending, where approving it again pays a second time."""
+    from backends.quorum import Coordinator
+    from tests.quorum.test_spend_safety import FlakyChain
+
+    qm = quorum_mint
+    qm.mint.close()
+    qm.coordinator.close()
+    chain = FlakyChain(qm.rig.chain)
+    qm.coordinator = Coordinator(qm.rig.spec(), qm.data_dir, chain=chain)  # its broadcasts go through it
+    qm.mint = qm.open_mint(qm.rig.chain, qm.coordinator)
+    redemption = qm.redemption([500_000])
+    chain.mute = True
+    first = qm.mint.approve_redemption(redemption.redemption_id, "op-alice")
+    chain.mute = False
+    [sent] = qm.spends()  # it reached the chain
+    assert first.status == "approved" and first.txid is None, first.reason
+    # the operator approves again, and again: never a second transaction
+    for _ in range(2):
+        if qm.mint.redemption(redemption.redemption_id).status == "pending":
+            qm.mint.approve_redemption(redemption.redemption_id, "op-alice")
+    qm.mint.refresh()
+    found = qm.mint.redemption(redemption.redemption_id)
+    assert (found.status, found.txid) == ("broadcast", sent)
+    assert qm.spends() == [sent]
