@@ -9,7 +9,7 @@ import sys
 from backends.errors import CustodyError
 
 from ..services import Services
-from .common import add_json_flag, count_arg, emit
+from .common import add_json_flag, count_arg, emit, read_secret_line
 from .keys import verify_signature
 
 #: no amount can exceed every bitcoin there will ever be
@@ -39,8 +39,9 @@ def register(subparsers) -> None:
         p.add_argument("--to", required=True, metavar="ADDRESS", help="the address paid (on the policy's whitelist)")
         if verb == "spend":
             p.add_argument("--note", default="", help="a note kept with the spend")
-            p.add_argument("--totp", metavar="CODE", help="the owner's TOTP code: the surge tier (relayed to "
-                           "each signer; quorum.surge_global_cap_sat applies)")
+            p.add_argument("--totp", action="store_true",
+                           help="the surge tier: read the owner's TOTP code at a hidden prompt or from stdin "
+                                "(never argv), relay it to each signer; quorum.surge_global_cap_sat applies")
             p.add_argument("--totp-user", metavar="NAME", help="whose code it is (default: the one user the "
                            "policy's rules name)")
         add_json_flag(p)
@@ -168,7 +169,8 @@ def _spend(args, coordinator) -> int:
     from backends.quorum import DeviceResult, Done, Failed, Preflight, Refusal, Step
 
     last = None
-    for event in coordinator.spend(args.amount, args.to, args.note, totp=args.totp, totp_user=args.totp_user):
+    totp = read_secret_line("Owner's TOTP code: ") if args.totp else None
+    for event in coordinator.spend(args.amount, args.to, args.note, totp=totp, totp_user=args.totp_user):
         last = event
         if isinstance(event, Step):
             _progress(args, f"{event.name}: {event.text}")

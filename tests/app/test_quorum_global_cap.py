@@ -4,6 +4,7 @@ emulated Coldcards over ckcc and the embedded chain, tests/app/quorum_app.py).""
 
 from __future__ import annotations
 
+import io
 import json
 import re
 
@@ -29,7 +30,7 @@ def cli(quorum_app, *argv: str) -> list[str]:
 
 @pytest.mark.slow
 async def test_the_quorum_screen_dashboard_and_status_show_used_of_limit_and_when_the_window_rolls(
-        quorum_app, capsys):
+        quorum_app, capsys, monkeypatch):
     app = quorum_app.app(**CAP)
     done = last_event(app.services.quorum.spend(400_000, SINK))
     assert isinstance(done, Done)
@@ -52,6 +53,7 @@ async def test_the_quorum_screen_dashboard_and_status_show_used_of_limit_and_whe
     assert re.search(f"global cap: {used:,} sat used of 1,200,000 sat; rolls in 5[0-9] min",
                      capsys.readouterr().out)
     # a surge code that is not one is refused, and not repeated
-    assert main(cli(quorum_app, "quorum", "spend", "--amount", "1000", "--to", SINK, "--totp", "98x765")) == 1
+    monkeypatch.setattr("sys.stdin", io.StringIO("98x765\n"))  # never argv: piped, or at a hidden prompt
+    assert main(cli(quorum_app, "quorum", "spend", "--amount", "1000", "--to", SINK, "--totp")) == 1
     out = capsys.readouterr()
     assert "a TOTP code is 6 digits" in out.out + out.err and "98x765" not in out.out + out.err
