@@ -6,6 +6,10 @@ backup of the data dir, the link to a device) can broadcast it later and pay a s
 Forgetting it is not enough; the one way to void a signed transaction is to spend one of
 its inputs in another transaction that confirms. So the next spend reuses a coin of every
 such transaction that could still confirm, and once that spend confirms, they never can.
+
+A recorded spend the chain has forgotten (evicted from the mempool, or lost by a node
+restart) is the same: its inputs are unspent again, and a copy can still be mined. So it
+is voided too.
 """
 
 from __future__ import annotations
@@ -14,6 +18,9 @@ from dataclasses import dataclass
 
 #: ledger states of a spend that was signed and then given up (``raw_tx`` is kept)
 GIVEN_UP = ("dropped", "failed")
+#: recorded spends looked at for eviction: the newest, as the chain forgets a transaction
+#: within weeks (Core's mempool expiry) and the quorum does not make thousands a week
+RECORDED_LOOKED_AT = 1000
 
 
 @dataclass(frozen=True)
@@ -26,14 +33,17 @@ class Voided:
 
 
 def to_void(ledger, chain_coins, spendable) -> list[Voided]:
-    """The given-up signed spends whose inputs are all still unspent (each could still
-    confirm), with the largest of their inputs among ``spendable`` (``backends.wallet.Utxo``)."""
+    """The given-up (or forgotten) signed spends whose inputs are all still unspent (each
+    could still confirm), with the largest of their inputs among ``spendable``
+    (``backends.wallet.Utxo``). A transaction in the mempool or mined has spent its inputs
+    (``chain_coins`` leaves out coins a mempool transaction spends), so it is passed over."""
     from backends.chain.serialize import parse_tx
 
     unspent = {(c.txid, c.vout) for c in chain_coins}
     by_outpoint = {(c.txid, c.vout): c for c in spendable}
     found = []
-    for row in ledger.given_up_signed(GIVEN_UP):
+    rows = ledger.given_up_signed(GIVEN_UP) + ledger.given_up_signed(("recorded",), newest=RECORDED_LOOKED_AT)
+    for row in rows:
         outpoints = [(i.prev_txid[::-1].hex(), i.prev_vout) for i in parse_tx(row.raw_tx).inputs]
         if not outpoints or not all(o in unspent for o in outpoints):
             continue  # an input is spent: this transaction can never confirm

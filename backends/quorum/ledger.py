@@ -121,11 +121,12 @@ class SpendLedger:
             row = self._db.execute("SELECT state, txid FROM spends WHERE id=?", (spend_id,)).fetchone()
         return (row[0], row[1]) if row else None
 
-    def given_up_signed(self, states: tuple[str, ...]) -> list[SpendRow]:
-        """Spends in ``states`` that hold a signed transaction (see ``conflicts``)."""
+    def given_up_signed(self, states: tuple[str, ...], newest: int = -1) -> list[SpendRow]:
+        """Spends in ``states`` that hold a signed transaction (see ``conflicts``), the
+        ``newest`` of them (all when -1), oldest first."""
         marks = ",".join("?" * len(states))
-        return self._rows(f"SELECT * FROM spends WHERE raw_tx IS NOT NULL AND state IN ({marks}) ORDER BY id",
-                          states)
+        return self._rows(f"SELECT * FROM (SELECT * FROM spends WHERE raw_tx IS NOT NULL AND state IN ({marks}) "
+                          "ORDER BY id DESC LIMIT ?) ORDER BY id", (*states, newest))
 
     def change_indexes_used(self) -> set[int]:
         """Change indexes of spends that may be on the chain (not refused, failed, dropped)."""

@@ -21,11 +21,13 @@ class DiedAfterBroadcast(BaseException):
 class FlakyChain:
     """The rig's chain, whose answers can be lost: ``die`` ends the process after a broadcast
     the chain accepted; ``mute`` loses the broadcast's answer and every tx_status; ``lose``
-    loses the broadcast itself on its way (the chain never sees it); ``only`` narrows the
-    coins it reports to those outpoints."""
+    loses the broadcast itself on its way (the chain never sees it); ``forget`` answers a
+    broadcast as accepted and then forgets the transaction (an eviction); ``only`` narrows
+    the coins it reports to those outpoints."""
 
     def __init__(self, chain) -> None:
         self._chain, self.die, self.mute, self.lose, self.only = chain, False, False, False, None
+        self.forget = False
 
     def __getattr__(self, name):
         return getattr(self._chain, name)
@@ -37,6 +39,10 @@ class FlakyChain:
     def broadcast(self, raw_tx: bytes) -> str:
         if self.lose:
             raise ChainUnavailable("the chain did not answer within 30 s")
+        if self.forget:
+            from backends.chain.serialize import parse_tx
+
+            return parse_tx(raw_tx).txid_hex
         txid = self._chain.broadcast(raw_tx)
         if self.die:
             raise DiedAfterBroadcast

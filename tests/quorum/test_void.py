@@ -57,3 +57,26 @@ def test_the_next_spend_reuses_a_coin_of_a_dropped_signed_spend_so_a_leaked_copy
     # voided now (an input is spent): later spends choose freely again
     events, later = run(coordinator.spend(100_000, SINK))
     assert isinstance(later, Done) and not any("given-up" in getattr(e, "text", "") for e in events)
+
+
+def test_a_recorded_spend_the_chain_forgot_is_voided_by_the_next_spend(rig, flaky, services):  # noqa: F811
+    chain, coordinator = flaky
+    coordinator.arm()
+    assert isinstance(last_event(coordinator.spend(100_000, SINK)), Done)
+    rig.chain.mine(1, SINK)
+    change = min(rig.chain.utxos(rig.descriptor), key=lambda c: c.amount_sat)
+
+    # accepted, recorded, then evicted: the signed transaction is valid and its coin unspent again
+    chain.only, chain.forget = {(change.txid, change.vout)}, True
+    assert isinstance(last_event(coordinator.spend(200_000, SINK)), Done)
+    chain.only, chain.forget = None, False
+    forgotten = coordinator.ledger.recent(1)[0]
+    assert forgotten.state == "recorded" and rig.chain.tx_status(forgotten.txid).state == "unknown"
+
+    events, done = run(coordinator.spend(150_000, SINK))
+    assert isinstance(done, Done), done
+    assert (change.txid, change.vout) in outpoints(coordinator.ledger.get(done.spend_id).raw_tx)
+    assert any(isinstance(e, Step) and e.name == "void" and f"#{forgotten.id}" in e.text for e in events)
+    rig.chain.mine(1, SINK)
+    with pytest.raises(ChainError):
+        rig.chain.broadcast(forgotten.raw_tx)
