@@ -54,9 +54,11 @@ def int_field(body: dict[str, Any], name: str, where: str, *, low: int = 0, high
 
 
 def text_field(body: dict[str, Any], name: str, where: str, *, limit: int) -> str:
+    """One printable line: a newline, a terminal control (C0, DEL, C1) or a bidi override in
+    a reason or a name would let its poster fake lines of the review a keyholder approves."""
     value = body.get(name)
-    if not isinstance(value, str) or len(value) > limit or any(ord(c) < 32 and c != "\n" for c in value):
-        raise refuse(where, f"{name!r} is not text of at most {limit} characters")
+    if not isinstance(value, str) or len(value) > limit or not value.isprintable():
+        raise refuse(where, f"{name!r} is not one line of printable text of at most {limit} characters")
     return value
 
 
