@@ -138,12 +138,17 @@ def approve(node: Node, cid: str) -> None:
         secnonce, pubnonce = frost.nonce_gen(secshare, pubshare, group.output_key, message, bytes.fromhex(cid))
         secnonces += secnonce.consume()[0]
         pubnonces.append(pubnonce.hex())
-    if node.secret(nonce_label(cid)) is not None:
-        # an earlier approval died before it was queued: its nonces never left this node
-        node.forget(nonce_label(cid))
-    node.keystore.add_secret(nonce_label(cid), EntryKind.MPC_SESSION, secnonces, public={"ceremony": cid})
-    crash_point("nonce-stored")
+    # under the node database's write lock, so another process of this node approving at the
+    # same time cannot swap the stored nonces under a commitment it already queued
     with node.store.transaction() as db:
+        row = node.ceremony(cid)
+        if row.state != "review" or node.store.queued(cid, "decision") is not None:
+            raise CeremonyError(f"ceremony {cid[:12]} is now {row.state}; another process of this node decided")
+        if node.secret(nonce_label(cid)) is not None:
+            # an earlier approval died before it was queued: its nonces never left this node
+            node.forget(nonce_label(cid))
+        node.keystore.add_secret(nonce_label(cid), EntryKind.MPC_SESSION, secnonces, public={"ceremony": cid})
+        crash_point("nonce-stored")
         node.store.queue_post(db, cid, "decision", {"approve": True, "pubnonces": pubnonces})
         node.store.set_state(cid, "approved", db=db)
     crash_point("decision-persisted")

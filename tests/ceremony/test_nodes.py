@@ -258,3 +258,32 @@ def test_a_psbt_spending_anything_but_the_groups_coin_is_refused_before_any_nonc
     with pytest.raises(MessageRefused, match="input 1 .* not the group's taproot coin"):
         signing.request(nodes["bob"], cid, reason="sweep", psbt=serialize_psbt(psbt))
     assert [row.kind for row in nodes["bob"].ceremonies()] == ["dkg"]
+
+
+def test_two_processes_approving_at_once_keep_the_nonce_the_board_carries(keyed, tmp_path, monkeypatch):
+    """A second process of alice's node (same data dir) approves while the first is between
+    reading the request and storing its nonces: the first must not replace the nonces whose
+    commitment the second already posted (alice would then sign with nonces nobody committed to)."""
+    from backends.mpc import frost
+
+    _, nodes, cid = keyed
+    sid = request_message(nodes, cid)
+    other = reopen(tmp_path, "alice")  # the second process
+    real_nonce_gen = frost.nonce_gen
+    raced = []
+
+    def racing_nonce_gen(*args, **kwargs):
+        if not raced:
+            raced.append(True)
+            signing.approve(other, sid)  # the other process gets there first, and posts
+        return real_nonce_gen(*args, **kwargs)
+
+    monkeypatch.setattr(frost, "nonce_gen", racing_nonce_gen)
+    with pytest.raises(Exception, match="approved"):  # noqa: B017
+        signing.approve(nodes["alice"], sid)
+    monkeypatch.setattr(frost, "nonce_gen", real_nonce_gen)
+    other.close()
+    signing.approve(nodes["carol"], sid)
+    sync_all(nodes.values(), 2)
+    assert {name: node.ceremony(sid).state for name, node in nodes.items()} == \
+        {"alice": "complete", "bob": "complete", "carol": "complete"}
