@@ -272,11 +272,16 @@ def _sign(node: Node, row: CeremonyRow, group: GroupKey, dkg_info: dict, ids: li
                                      ids[exc.participant] if exc.participant is not None else None)
         raise CeremonyFailed(f"invalid {exc.contrib} from {who}", culprit=who) from None
     aggnonces = [s[1].aggnonce.hex() for s in sessions]
-    use = node.store.nonce_use(cid)
-    if use is None:
-        with node.store.transaction() as db:
+    # read and bind under the write lock: another process of this node may have signed since
+    # this one read the ceremony (it is then signed, and this process has nothing to do)
+    with node.store.transaction() as db:
+        if node.ceremony(cid).state != "approved":
+            return
+        use = node.store.nonce_use(cid)
+        if use is None:
             db.execute("INSERT INTO nonce_use (ceremony, signers, aggnonces) VALUES (?, ?, ?)",
                        (cid, _json(ids), _json(aggnonces)))
+    if use is None:
         crash_point("binding-persisted")
     elif use[0] != ids or use[1] != aggnonces:
         node.forget(nonce_label(cid))
@@ -285,7 +290,11 @@ def _sign(node: Node, row: CeremonyRow, group: GroupKey, dkg_info: dict, ids: li
                            f"the board now says {ids}. Not signing again.")
     raw = node.secret(nonce_label(cid))
     if raw is None or len(raw) != 64 * len(rev.messages):
-        node.store.set_state(cid, "aborted", "this node's secret nonces are gone (restored or recovered node)")
+        with node.store.transaction() as db:
+            if node.ceremony(cid).state != "approved":
+                return  # signed meanwhile by another process of this node, which then destroyed them
+            node.store.set_state(cid, "aborted", "this node's secret nonces are gone (restored or recovered node)",
+                                 db=db)
         node.emit(cid, "refused", "cannot sign: the secret nonces are gone")
         return
     secshare = node.keystore.get_secret(share_label(group.ceremony))

@@ -287,3 +287,32 @@ def test_two_processes_approving_at_once_keep_the_nonce_the_board_carries(keyed,
     sync_all(nodes.values(), 2)
     assert {name: node.ceremony(sid).state for name, node in nodes.items()} == \
         {"alice": "complete", "bob": "complete", "carol": "complete"}
+
+
+def test_two_processes_signing_at_once_leave_the_node_signed(keyed, tmp_path, monkeypatch):
+    """A second process of alice's node signs while the first is between building the
+    session and binding its nonces: the first finds the ceremony signed, and neither fails it
+    nor marks it aborted."""
+    _, nodes, cid = keyed
+    sid = request_message(nodes, cid)
+    signing.approve(nodes["carol"], sid)
+    signing.approve(nodes["alice"], sid)
+    sync_all([nodes["carol"], nodes["bob"]], 1)
+    other = reopen(tmp_path, "alice")  # the second process
+    real_session = signing._session
+    raced = []
+
+    def racing_session(*args, **kwargs):
+        if not raced:
+            raced.append(True)
+            other.sync()  # the other process signs first
+        return real_session(*args, **kwargs)
+
+    monkeypatch.setattr(signing, "_session", racing_session)
+    nodes["alice"].sync()
+    monkeypatch.setattr(signing, "_session", real_session)
+    other.close()
+    assert raced and nodes["alice"].ceremony(sid).state in ("signed", "complete")
+    sync_all(nodes.values(), 2)
+    assert {name: node.ceremony(sid).state for name, node in nodes.items()} == \
+        {"alice": "complete", "bob": "complete", "carol": "complete"}
