@@ -3,6 +3,7 @@ a stale data dir, forged and tampered posts, recovery."""
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import shutil
 
@@ -11,6 +12,7 @@ import pytest
 from backends.board import make_post
 from backends.ceremony import StaleNode, ceremony_status, dkg, recovery, signing
 from backends.ceremony.dkg import random_label
+from backends.ceremony.errors import CeremonyError
 from backends.ceremony.signing import nonce_label
 from backends.mpc import chilldkg
 from backends.mpc.bip340 import schnorr_verify
@@ -260,6 +262,25 @@ def test_a_psbt_spending_anything_but_the_groups_coin_is_refused_before_any_nonc
     assert [row.kind for row in nodes["bob"].ceremonies()] == ["dkg"]
 
 
+@contextlib.contextmanager
+def _racing(monkeypatch, module, name, other_process):
+    """Run ``other_process`` once, the first time this process calls ``module.name``."""
+    real = getattr(module, name)
+    raced: list[bool] = []
+
+    def racing(*args, **kwargs):
+        if not raced:
+            raced.append(True)
+            other_process()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, racing)
+    try:
+        yield raced
+    finally:
+        monkeypatch.setattr(module, name, real)
+
+
 def test_two_processes_approving_at_once_keep_the_nonce_the_board_carries(keyed, tmp_path, monkeypatch):
     """A second process of alice's node (same data dir) approves while the first is between
     reading the request and storing its nonces: the first must not replace the nonces whose
@@ -269,19 +290,10 @@ def test_two_processes_approving_at_once_keep_the_nonce_the_board_carries(keyed,
     _, nodes, cid = keyed
     sid = request_message(nodes, cid)
     other = reopen(tmp_path, "alice")  # the second process
-    real_nonce_gen = frost.nonce_gen
-    raced = []
-
-    def racing_nonce_gen(*args, **kwargs):
-        if not raced:
-            raced.append(True)
-            signing.approve(other, sid)  # the other process gets there first, and posts
-        return real_nonce_gen(*args, **kwargs)
-
-    monkeypatch.setattr(frost, "nonce_gen", racing_nonce_gen)
-    with pytest.raises(Exception, match="approved"):  # noqa: B017
-        signing.approve(nodes["alice"], sid)
-    monkeypatch.setattr(frost, "nonce_gen", real_nonce_gen)
+    # the other process gets there first, and posts
+    with _racing(monkeypatch, frost, "nonce_gen", lambda: signing.approve(other, sid)):
+        with pytest.raises(CeremonyError, match="another process of this node decided"):
+            signing.approve(nodes["alice"], sid)
     other.close()
     signing.approve(nodes["carol"], sid)
     sync_all(nodes.values(), 2)
@@ -299,18 +311,8 @@ def test_two_processes_signing_at_once_leave_the_node_signed(keyed, tmp_path, mo
     signing.approve(nodes["alice"], sid)
     sync_all([nodes["carol"], nodes["bob"]], 1)
     other = reopen(tmp_path, "alice")  # the second process
-    real_session = signing._session
-    raced = []
-
-    def racing_session(*args, **kwargs):
-        if not raced:
-            raced.append(True)
-            other.sync()  # the other process signs first
-        return real_session(*args, **kwargs)
-
-    monkeypatch.setattr(signing, "_session", racing_session)
-    nodes["alice"].sync()
-    monkeypatch.setattr(signing, "_session", real_session)
+    with _racing(monkeypatch, signing, "_session", other.sync) as raced:  # the other process signs first
+        nodes["alice"].sync()
     other.close()
     assert raced and nodes["alice"].ceremony(sid).state in ("signed", "complete")
     sync_all(nodes.values(), 2)
