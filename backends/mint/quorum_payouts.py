@@ -23,6 +23,9 @@ unsettled.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +39,26 @@ NOTE_PREFIX = "mint redemption "
 #: quorum spends looked through for a note at settlement (far more than are ever in flight)
 RECENT_SPENDS = 10_000
 SIGNING = "being signed by the signer quorum"
+#: held (flock) by the process paying through the quorum, from before its ``quorum_payouts``
+#: row is written until the outcome is recorded: until the coordinator takes its own lock
+#: that process has started no quorum spend, and another process settling then would see
+#: "no spend was started" and put a redemption that is about to be paid back to pending
+LOCK_FILE = "quorum-payouts.lock"
+
+
+@contextlib.contextmanager
+def _in_flight(ledger: Ledger) -> Iterator[bool]:
+    """Take the payout lock if free; yields whether this process holds it."""
+    with open(ledger.path.parent / LOCK_FILE, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def note_for(redemption_id: str) -> str:
@@ -45,9 +68,17 @@ def note_for(redemption_id: str) -> str:
 def pay(ledger: Ledger, redemption_id: str, operator: str, coordinator, *, now: float) -> Redemption:
     """Approve a pending redemption and pay it through the quorum, or leave it pending with
     the reason the quorum gave (an HSM policy refusal in the devices' words, a gate's)."""
+    with _in_flight(ledger) as mine:
+        if not mine:
+            raise RedemptionError("another process is paying a redemption through the signer quorum",
+                                  hint="wait for it to finish, then approve again")
+        return _pay(ledger, redemption_id, operator, coordinator, now=now)
+
+
+def _pay(ledger: Ledger, redemption_id: str, operator: str, coordinator, *, now: float) -> Redemption:
     from backends.quorum import Done, Failed
 
-    settle(ledger, coordinator, now=now)
+    _settle(ledger, coordinator, now=now)
     redemption = get_redemption(ledger, redemption_id)
     if redemption.status != "pending":
         raise RedemptionError(f"redemption {redemption_id[:16]} is {redemption.status}, not pending")
@@ -100,7 +131,13 @@ def refusal_text(failed) -> str:
 def settle(ledger: Ledger, coordinator, *, now: float) -> list[str]:
     """Settle payouts a killed process left between approval and recording (see the module
     docstring); the redemption ids that changed. Unsettled while the coordinator cannot
-    say (its chain does not answer, another spend runs): they stay as they are."""
+    say (its chain does not answer, another spend runs, another process is paying): they
+    stay as they are."""
+    with _in_flight(ledger) as mine:
+        return _settle(ledger, coordinator, now=now) if mine else []
+
+
+def _settle(ledger: Ledger, coordinator, *, now: float) -> list[str]:
     waiting = [row[0] for row in ledger.read("SELECT redemption_id FROM quorum_payouts ORDER BY started_at")]
     if not waiting:
         return []
