@@ -37,6 +37,7 @@ CLAIM_SECRET_BYTES = 32
 #: the chain watches reserve addresses up to index 999 by default; past this margin below
 #: it, handing out an address widens the watch so a payment to it is seen
 WATCH_MARGIN = 100
+WATCH_STEP = 1000
 _HEX64 = re.compile(r"[0-9a-fA-F]{64}")
 _COLUMNS = ("reference, txid, vout, amount_sat, status, registered_at, credited_at, "
             "credited_height, issued_sat")
@@ -81,7 +82,10 @@ def new_deposit_address(ledger: Ledger, chain, reserve_descriptor: str, network:
         db.execute("INSERT INTO deposit_addresses(address_index, claim_hash, created_at) VALUES (?,?,?)",
                    (index, claim_hash(secret), now))
     if index + WATCH_MARGIN > DEFAULT_RANGE_END:
-        chain.watch(reserve_descriptor, range_end=index + WATCH_MARGIN)
+        # widened a step at a time: each widening is an import (on Bitcoin Core a rescan), and
+        # a call within the watched range imports nothing; every call asks, so one that failed
+        # is made good by the next
+        chain.watch(reserve_descriptor, range_end=-(-(index + WATCH_MARGIN + 1) // WATCH_STEP) * WATCH_STEP - 1)
     address = parse_descriptor(reserve_descriptor, network).receive_address(index)
     return DepositAddress(address, index, secret)
 

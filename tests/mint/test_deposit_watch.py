@@ -1,0 +1,46 @@
+"""Handing out deposit addresses past the watched range widens the chain's watch in steps.
+
+Widening is a descriptor import, and on Bitcoin Core an import rescans from genesis: one per
+address handed out (past the first 900) made every /deposits/address request a full rescan."""
+
+from __future__ import annotations
+
+from backends.chain import EmbeddedChain
+from backends.chain.interface import DEFAULT_RANGE_END
+from backends.mint.deposits import WATCH_MARGIN, new_deposit_address
+from backends.mint.ledger import Ledger
+from tests.mint.hot_reserve import open_keystore, reserve_descriptor
+
+
+class CountingChain:
+    """The embedded chain, noting each watch call that widens what it watches (a call within
+    what is watched already imports nothing, on Bitcoin Core as here)."""
+
+    def __init__(self, chain: EmbeddedChain) -> None:
+        self.chain = chain
+        self.widened: list[int] = []
+
+    def watch(self, descriptor: str, *, range_end: int, **kwargs) -> None:
+        if range_end > max(self.widened, default=DEFAULT_RANGE_END):
+            self.widened.append(range_end)
+        self.chain.watch(descriptor, range_end=range_end, **kwargs)
+
+
+def test_addresses_past_the_margin_widen_the_watch_once_per_step(tmp_path):
+    keystore = open_keystore(tmp_path, create=True)
+    descriptor = reserve_descriptor(keystore)
+    ledger = Ledger.in_data_dir(tmp_path / "mint")
+    chain = EmbeddedChain(tmp_path / "chain")
+    try:
+        chain.watch(descriptor)
+        first = DEFAULT_RANGE_END - WATCH_MARGIN  # the first index that widens
+        with ledger.transaction() as db:
+            db.execute("INSERT INTO meta(key, value) VALUES ('next_deposit_index', ?)", (str(first - 1),))
+        counting = CountingChain(chain)
+        given = [new_deposit_address(ledger, counting, descriptor, "regtest", now=1) for _ in range(40)]
+        assert [g.address_index for g in given] == list(range(first - 1, first + 39))
+        assert len(counting.widened) == 1  # one import for the whole step, not one per address
+        assert all(g.address_index + WATCH_MARGIN <= counting.widened[0] for g in given)
+    finally:
+        chain.close()
+        ledger.close()
