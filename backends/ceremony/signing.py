@@ -141,9 +141,7 @@ def approve(node: Node, cid: str) -> None:
     # under the node database's write lock, so another process of this node approving at the
     # same time cannot swap the stored nonces under a commitment it already queued
     with node.store.transaction() as db:
-        row = node.ceremony(cid)
-        if row.state != "review" or node.store.queued(cid, "decision") is not None:
-            raise CeremonyError(f"ceremony {cid[:12]} is now {row.state}; another process of this node decided")
+        _still_under_review(node, cid)
         if node.secret(nonce_label(cid)) is not None:
             # an earlier approval died before it was queued: its nonces never left this node
             node.forget(nonce_label(cid))
@@ -162,10 +160,19 @@ def decline(node: Node, cid: str, reason: str = "") -> None:
     if row.state != "review":
         raise CeremonyError(f"ceremony {cid[:12]} is {row.state}; only a request under review can be declined")
     with node.store.transaction() as db:
+        _still_under_review(node, cid)
         node.store.queue_post(db, cid, "decision", {"approve": False, "reason": reason[:messages.MAX_REASON_CHARS]})
         node.store.set_state(cid, "declined", reason, db=db)
     node.emit(cid, "state", "declined")
     node.flush()
+
+
+def _still_under_review(node: Node, cid: str) -> None:
+    """Within the write transaction of a decision: another process of this node may have
+    decided since this one read the request."""
+    row = node.ceremony(cid)
+    if row.state != "review" or node.store.queued(cid, "decision") is not None:
+        raise CeremonyError(f"ceremony {cid[:12]} is now {row.state}; another process of this node decided")
 
 
 def _require_sign(row: CeremonyRow) -> None:

@@ -318,3 +318,20 @@ def test_two_processes_signing_at_once_leave_the_node_signed(keyed, tmp_path, mo
     sync_all(nodes.values(), 2)
     assert {name: node.ceremony(sid).state for name, node in nodes.items()} == \
         {"alice": "complete", "bob": "complete", "carol": "complete"}
+
+
+def test_a_decline_racing_an_approval_of_the_same_node_does_not_hide_it(keyed, tmp_path, monkeypatch):
+    """While one process of alice's node declines, another approves first: the decline is
+    refused, not recorded over an approval whose nonces are on the board (alice would never
+    sign, and the group would wait on her)."""
+    _, nodes, cid = keyed
+    sid = request_message(nodes, cid)
+    other = reopen(tmp_path, "alice")  # the second process
+    with _racing(monkeypatch, signing, "_require_sign", lambda: signing.approve(other, sid)):
+        with pytest.raises(CeremonyError, match="another process of this node decided"):
+            signing.decline(nodes["alice"], sid, "no")
+    other.close()
+    assert nodes["alice"].ceremony(sid).state == "approved"
+    signing.approve(nodes["carol"], sid)
+    sync_all(nodes.values(), 2)
+    assert nodes["alice"].ceremony(sid).state == "complete"
