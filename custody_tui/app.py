@@ -13,43 +13,22 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
-from screens.audit import AuditScreen
-from screens.bunker import BunkerScreen
-from screens.base import AreaScreen
-from screens.dashboard import DashboardScreen
 from screens.help import HelpScreen
-from screens.keys import KeysScreen, format_ttl
-from screens.ceremonies import CeremoniesScreen
-from screens.policy import PolicyScreen
-from screens.quorum import QuorumScreen
-from screens.reserves import ReservesScreen, mint_configured
-from screens.quorum_parts import health_words, never_read
 from screens.widgets import StatusLine
 from screens.widgets.status import StatusItem
 from backends.errors import CustodyError
 
+from .areas import AREAS, area_screens
 from .config import Config
 from .paths import assets_dir
 from .services import Clocks, Services
 
 log = logging.getLogger("custody_tui.app")
 
-#: the areas in key order: key "1" opens the first
-AREAS: tuple[type[AreaScreen], ...] = (
-    DashboardScreen,
-    QuorumScreen,
-    PolicyScreen,
-    CeremoniesScreen,
-    ReservesScreen,
-    BunkerScreen,
-    KeysScreen,
-    AuditScreen,
-)
-
 KEY_NAMES = {"slash": "/"}  # Textual's key names where the key itself reads better
 
 GLOBAL_HELP = [
-    ("1 … 8", "switch area: " + ", ".join(f"{n} {a.TITLE}" for n, a in enumerate(AREAS, 1))),
+    ("1 … 8", "switch area: " + ", ".join(f"{n} {a.title}" for n, a in enumerate(AREAS, 1))),
     ("f1", "this help"),
     ("ctrl+p", "command palette: every action that can run now, as 'area: verb'"),
     ("tab / shift+tab", "move focus"),
@@ -62,15 +41,14 @@ GLOBAL_HELP = [
 class CustodyApp(App[None]):
     TITLE = "custody-tui"
     CSS_PATH = [str(assets_dir() / "app.tcss")]
-    MODES = {area.AREA: area for area in AREAS}
-    AREAS = AREAS  # the palette's provider reads them from the app
+    MODES = {area.area: area.open for area in AREAS}  # each screen imported when first opened
     #: area actions come from their own provider, dimmed when they cannot run (loaded with the palette)
     COMMANDS = App.COMMANDS | {lambda: _area_commands()}
     DEFAULT_MODE = "dashboard"
     BINDINGS = [
         *(
-            Binding(str(n), f"switch_mode('{area.AREA}')", area.TITLE, show=False,
-                    id=f"app.go.{area.AREA}")
+            Binding(str(n), f"switch_mode('{area.area}')", area.title, show=False,
+                    id=f"app.go.{area.area}")
             for n, area in enumerate(AREAS, 1)
         ),
         Binding("f1", "help", "Help", id="app.help"),
@@ -113,6 +91,9 @@ class CustodyApp(App[None]):
         self.call_from_thread(self._status_collected, items)
 
     def collect_status(self) -> list[StatusItem]:
+        from screens.keys import format_ttl
+        from screens.reserves import mint_configured
+
         items = self.static_status()
         if self.services.chain_configured:
             items[0] = chain_status(self.services)
@@ -145,7 +126,7 @@ class CustodyApp(App[None]):
 
     def action_help(self) -> None:
         sections = [("Everywhere", GLOBAL_HELP)]
-        for area in AREAS:
+        for area in area_screens():
             rows = [(KEY_NAMES.get(a.key, a.key), f"{a.verb} — {a.help}") for a in area.ACTIONS]
             rows += list(area.EXTRA_HELP)
             if rows:
@@ -154,8 +135,8 @@ class CustodyApp(App[None]):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         for area in AREAS:
-            yield SystemCommand(f"go: {area.TITLE}", f"Open the {area.TITLE} area",
-                                partial(self.switch_mode, area.AREA))
+            yield SystemCommand(f"go: {area.title}", f"Open the {area.title} area",
+                                partial(self.switch_mode, area.area))
         yield SystemCommand("app: help", "Show every key binding", self.action_help)
         yield SystemCommand("app: quit", "Quit custody-tui", self.action_quit)
 
@@ -211,6 +192,8 @@ def quorum_status(services: Services, *, poll: bool) -> StatusItem:
     """The quorum's health. The app runs the coordinator's poller (with auto-heal) from its
     first status poll on; without polling (tests) it reads the signers once."""
     def read() -> StatusItem:
+        from screens.quorum_parts import health_words, never_read
+
         coordinator = services.quorum
         if poll:
             coordinator.start_polling(heal=True)

@@ -23,10 +23,12 @@ class AreaCommand:
 
 
 def area_commands(app: Any) -> list[AreaCommand]:
-    """Every area action of ``app`` (its ``AREAS``), judged from backend state now; actions
-    that hide while unavailable (unlock/lock taking turns) are left out then."""
+    """Every area action, judged from ``app``'s backend state now; actions that hide while
+    unavailable (unlock/lock taking turns) are left out then."""
+    from .areas import area_screens
+
     commands = []
-    for area in app.AREAS:
+    for area in area_screens():
         for action in area.ACTIONS:
             available = action.available(app.services)
             if not available and action.hide_when_unavailable:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from textual.command import CommandPalette
 
-from custody_tui.app import AREAS, KEY_NAMES
+from custody_tui.app import KEY_NAMES
+from custody_tui.areas import AREAS, area_screens
 from screens.help import HelpScreen
 
 from .conftest import PASSPHRASE
@@ -14,7 +15,7 @@ from .conftest import PASSPHRASE
 async def test_each_number_key_opens_its_area(app_factory):
     app = app_factory()
     async with app.run_test(size=(80, 24)) as pilot:
-        for number, area in reversed(list(enumerate(AREAS, 1))):
+        for number, area in reversed(list(enumerate(area_screens(), 1))):
             await pilot.press(str(number))
             assert isinstance(app.screen, area), f"key {number} should open {area.TITLE}"
             assert app.screen.query_one("StatusLine")
@@ -26,7 +27,7 @@ async def test_f1_help_lists_every_area_action(app_factory):
         await pilot.press("f1")
         assert isinstance(app.screen, HelpScreen)
         listed = {(title, key) for title, rows in app.screen.sections for key, _ in rows}
-        for area in AREAS:
+        for area in area_screens():
             for action in area.ACTIONS:
                 assert (area.TITLE, KEY_NAMES.get(action.key, action.key)) in listed
             for key, _ in area.EXTRA_HELP:
@@ -224,3 +225,7 @@ async def test_the_status_line_under_a_dialog_stays_current(app_factory):
         app._status_collected(app.collect_status())  # what each poll does
         await pilot.pause()
         assert "keys: locked" in str(keys_screen.query_one(StatusLine).render())
+
+
+def test_the_area_registry_names_each_screen_as_the_screen_names_itself():
+    assert [(a.area, a.title) for a in AREAS] == [(s.AREA, s.TITLE) for s in area_screens()]
