@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
@@ -52,6 +53,42 @@ def _committed_details(details: Mapping[str, Any] | None) -> dict[str, Any]:
     return json.loads(text)
 
 
+_HASH = re.compile(r"[0-9a-f]{64}")
+#: an anchored seq beyond this is garbage, not a head to continue from (SQLite's limit is 2**63-1)
+_MAX_SEQ = 2**62
+
+
+def _anchor_mismatch(anchor_path: Path, head: tuple[int, str] | None) -> tuple[dict[str, Any], HeadAnchor | None] | None:
+    """None when the anchor names the stored head (or neither exists). Otherwise what was
+    found, as the details of an ``audit/anchor-mismatch`` entry, and the anchored head to
+    continue from when it is at or past the stored one (so a cut tail stays a gap and a
+    rewritten head stays a broken link); None there means: continue from the stored head
+    (the anchor is behind, as after a crash between commit and anchor write, or missing)."""
+    head_seq, head_hash = head if head else (0, GENESIS_HASH)
+    try:
+        anchor = read_anchor(anchor_path)
+    except AnchorUnreadable as exc:
+        return {"found": f"the head anchor was unreadable ({exc})", "head_seq": head_seq, "head_hash": head_hash}, None
+    if anchor is None:
+        if head is None:
+            return None
+        return {"found": "the head anchor was missing", "head_seq": head_seq, "head_hash": head_hash}, None
+    if (anchor.seq, anchor.hash) == (head_seq, head_hash):
+        return None
+    details = {"anchor_seq": anchor.seq, "anchor_hash": anchor.hash, "head_seq": head_seq, "head_hash": head_hash}
+    if not 0 <= anchor.seq < _MAX_SEQ or not _HASH.fullmatch(anchor.hash):
+        return {"found": "the head anchor held an impossible head", **details}, None
+    if anchor.seq > head_seq:
+        found = f"the log ended at #{head_seq} but the head anchor recorded #{anchor.seq}: entries were removed"
+        return {"found": found, **details}, anchor
+    if anchor.seq == head_seq:
+        found = f"entry #{head_seq} is not the one the head anchor recorded: the entry or the anchor was rewritten"
+        return {"found": found, **details}, anchor
+    found = (f"the head anchor recorded #{anchor.seq} but the log holds #{head_seq}: an append was "
+             "interrupted before updating it, or entries were added outside custody-tui")
+    return {"found": found, **details}, None
+
+
 class AuditLog:
     """An append-only, hash-chained log in a SQLite file, with a head anchor beside it.
 
@@ -99,24 +136,21 @@ class AuditLog:
             db = self._db
             db.execute("BEGIN IMMEDIATE")
             try:
+                timestamp = format_timestamp(self._clock())  # under the lock: in seq order
                 head = db.execute("SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
                 seq, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
-                record = {
-                    "seq": seq,
-                    "timestamp": format_timestamp(self._clock()),
-                    "actor": actor,
-                    "area": area,
-                    "action": action,
-                    "details": committed,
-                    "outcome": outcome,
-                    "prev_hash": prev_hash,
-                }
-                record["hash"] = entry_hash(record)
-                stored = {**record, "details": canonical_json(committed)}
-                db.execute(
-                    f"INSERT INTO entries ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
-                    [stored[name] for name in COLUMNS],
-                )
+                mismatch = _anchor_mismatch(self.anchor_path, head)
+                if mismatch is not None:
+                    # Re-anchoring on the stored head would erase the evidence (a cut tail
+                    # or a rewritten head would verify as intact): record what was found,
+                    # and go on from the anchored head when it is ahead of the rows.
+                    found, resume = mismatch
+                    if resume is not None:
+                        seq, prev_hash = resume.seq + 1, resume.hash
+                    note = self._insert(db, seq, prev_hash, timestamp, "custody-tui", "audit", "anchor-mismatch",
+                                        found, "error")
+                    seq, prev_hash = seq + 1, note["hash"]
+                record = self._insert(db, seq, prev_hash, timestamp, actor, area, action, committed, outcome)
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
@@ -125,6 +159,27 @@ class AuditLog:
             # anchor one entry behind (reported, never hidden), never ahead of the rows.
             write_anchor(self.anchor_path, HeadAnchor(seq=seq, hash=record["hash"]))
         return AuditEntry.from_dict(record)
+
+    @staticmethod
+    def _insert(db, seq: int, prev_hash: str, timestamp: str, actor: str, area: str, action: str,
+                details: dict[str, Any], outcome: str) -> dict[str, Any]:
+        record = {
+            "seq": seq,
+            "timestamp": timestamp,
+            "actor": actor,
+            "area": area,
+            "action": action,
+            "details": details,
+            "outcome": outcome,
+            "prev_hash": prev_hash,
+        }
+        record["hash"] = entry_hash(record)
+        stored = {**record, "details": canonical_json(details)}
+        db.execute(
+            f"INSERT INTO entries ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
+            [stored[name] for name in COLUMNS],
+        )
+        return record
 
     # -- reading
 
