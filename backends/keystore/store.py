@@ -5,10 +5,16 @@ and checks the passphrase against the sealed verifier there. Every entry records
 and cost it was sealed under; entries that differ from the header (only after an
 interrupted passphrase change) get their key derived during the same unlock, once per
 distinct setting. Keys are cached in ``bytearray``s that ``lock()`` and TTL expiry zero.
+
+Several processes may share the directory: writers (add, delete, passphrase change) hold
+an flock on it, and a process whose unlock predates another's passphrase change is told
+to unlock again rather than seal an entry under a key no header names any more.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import threading
 import time
@@ -197,7 +203,7 @@ class Keystore:
         again with the same two passphrases finishes the job.
         """
         _check_new_passphrase(new)
-        with self._mutex:
+        with self._mutex, self._writers_lock():
             header = self._read_header(self._directory / HEADER_NAME)
             old_key = _open_verifier(header, old)
             if old_key is None:
@@ -296,8 +302,9 @@ class Keystore:
         entry_kind = EntryKind.parse(kind)
         check_raw_secret(entry_kind, secret)
         public_info = check_public(public)
-        with self._mutex:
+        with self._mutex, self._writers_lock():
             self._check_new_entry(label)
+            self._require_current_key()
             info = self._new_info(label, entry_kind, raw_secret_fingerprint(entry_kind, secret), public_info)
             payload = bytearray(secret)
             try:
@@ -318,9 +325,10 @@ class Keystore:
 
     def delete(self, label: str) -> None:
         """Remove an entry's file. Needs the keystore unlocked."""
-        with self._mutex:
+        with self._mutex, self._writers_lock():
             path = self._existing_path(label)
             self._primary_key()
+            self._require_current_key()
             path.unlink()
             fsync_dir(self._directory)
 
@@ -392,9 +400,10 @@ class Keystore:
             wipe(payload)
 
     def _store_mnemonic(self, label: str, mnemonic: str, bip39_passphrase: str) -> EntryInfo:
-        with self._mutex:
+        with self._mutex, self._writers_lock():
             self._check_new_entry(label)
             key = self._primary_key()
+            self._require_current_key()
             seed = bip39.mnemonic_to_seed(mnemonic, bip39_passphrase)
             try:
                 fingerprint = bip32.fingerprint_of(bip32.master_key(seed))
@@ -421,6 +430,34 @@ class Keystore:
         if not self.exists():
             raise KeystoreNotInitialized(
                 f"no keystore in {self._directory}", hint="Create one with a new passphrase."
+            )
+
+    @contextlib.contextmanager
+    def _writers_lock(self) -> Iterator[None]:
+        """Serialise the keystore's writers across processes: a passphrase change rewrites
+        every entry, and an entry added or deleted meanwhile by another process would be
+        sealed under the old key or brought back by the rewrite. An flock on the directory
+        itself, so no extra file appears in it."""
+        if not self._directory.is_dir():
+            yield  # nothing to guard yet; the operation reports the missing keystore
+            return
+        fd = os.open(self._directory, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
+
+    def _require_current_key(self) -> None:
+        """KeystoreLocked (and forget the keys) when the header on disk is no longer the
+        one this process unlocked: another process changed the passphrase since."""
+        # the pending header counts too: after an interrupted change the new passphrase
+        # unlocks through it, and a repeated change_passphrase re-seals what it wrote
+        if self._primary not in self._header_stamps():
+            self.lock()
+            raise KeystoreLocked(
+                "the keystore passphrase was changed (by another session) since it was unlocked",
+                hint="Unlock it again with the new passphrase.",
             )
 
     def _primary_key(self) -> bytearray:
@@ -507,6 +544,7 @@ class Keystore:
             sealed, info = self._read_entry(path)
             self._primary_key()
             if sealed.stamp not in self._keys:
+                self._require_current_key()
                 raise KeystoreCorrupt(
                     f"{path} is sealed under key settings not seen at unlock",
                     hint="Lock and unlock again; if it persists, the file was modified: "
@@ -516,6 +554,8 @@ class Keystore:
             try:
                 return info, open_sealed(key, sealed.nonce, sealed.sealed, sealed.associated)
             except DecryptionFailed:
+                if sealed.stamp != self._primary:
+                    self._require_current_key()
                 raise _entry_failure(path, sealed.stamp == self._primary) from None
 
     def _write_header(
