@@ -35,6 +35,7 @@ class BunkerClient:
 
     async def __aenter__(self) -> BunkerClient:
         from websockets.asyncio.client import connect
+        from websockets.exceptions import WebSocketException
 
         last_error: Exception | None = None
         for relay in self.url.relays:
@@ -46,7 +47,10 @@ class BunkerClient:
                 self._publisher = await connect(relay, open_timeout=self.timeout, compression=None)
                 self._drain = asyncio.create_task(self._discard(self._publisher))
                 break
-            except (OSError, asyncio.TimeoutError, ValueError) as exc:
+            except (OSError, asyncio.TimeoutError, ValueError, WebSocketException) as exc:
+                # WebSocketException: something answers there, but not as a relay (an HTTP
+                # server, a bad URI); try the next relay of the URL
+                await self._close_sockets()
                 last_error = exc
         if self._socket is None:
             raise RelayError(f"no relay of the bunker URL answers ({last_error})")
@@ -59,11 +63,15 @@ class BunkerClient:
     async def __aexit__(self, *exc_info) -> None:
         if self._reader is not None:
             self._reader.cancel()
+        await self._close_sockets()
+
+    async def _close_sockets(self) -> None:
         for socket in (self._socket, self._publisher):
             if socket is not None:
                 await socket.close()
         if self._publisher is not None:
             self._drain.cancel()
+        self._socket = self._publisher = None
 
     @staticmethod
     async def _discard(socket) -> None:
@@ -90,9 +98,14 @@ class BunkerClient:
 
     async def send_raw(self, content: str, created_at: int | None = None) -> None:
         """Publish a kind-24133 event with any content (tests send malformed ones)."""
+        from websockets.exceptions import WebSocketException
+
         event = sign_event(self.key, self.kind, content, [["p", self.target]],
                            created_at or int(time.time()))
-        await self._publisher.send(json.dumps(["EVENT", event.to_dict()]))
+        try:
+            await self._publisher.send(json.dumps(["EVENT", event.to_dict()]))
+        except WebSocketException as exc:
+            raise RelayError(f"the relay connection was lost ({exc})") from None
 
     async def request(self, method: str, params: list[str]) -> str:
         request_id = secrets.token_hex(8)

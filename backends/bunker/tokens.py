@@ -28,6 +28,7 @@ from backends.bunker.permissions import (
     parse_permissions,
 )
 from backends.bunker.url import BunkerUrl
+from backends.outside_input import OutsideInputRefused, excerpt, parse_decimal
 from backends.sqlite import immediate_transaction
 
 SCHEMA_VERSION = 1
@@ -150,16 +151,21 @@ class RequestRecord:
                 "kind": self.kind, "allowed": self.allowed, "reason": self.reason}
 
 
-_LIFETIME = re.compile(r"(\d+)([mhdw])")
+_LIFETIME = re.compile(r"([0-9]+)([mhdw])")
 _UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
 def parse_lifetime(text: str) -> int:
     """``90m``, ``12h``, ``30d``, ``4w`` as seconds (the CLI's --expires, the create dialog)."""
     match = _LIFETIME.fullmatch(text.strip())
-    if not match:
-        raise InvalidTokenRequest(f"cannot read the lifetime {text!r}; write e.g. 90m, 12h, 30d or 4w")
-    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    try:
+        # ASCII digits, and few: int() refuses more than 4,300 with a ValueError of its own
+        count = parse_decimal(match.group(1), what="the lifetime") if match else None
+    except OutsideInputRefused:
+        count = None
+    if count is None:
+        raise InvalidTokenRequest(f"cannot read the lifetime {excerpt(text)!r}; write e.g. 90m, 12h, 30d or 4w")
+    return count * _UNIT_SECONDS[match.group(2)]
 
 
 def secret_digest(secret: str) -> str:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from backends.bunker.errors import InvalidPermission, InvalidTokenRequest, TokenNotFound
 from backends.bunker.nostr import SecretKey
-from backends.bunker.tokens import TokenStore
+from backends.bunker.tokens import TokenStore, parse_lifetime
+
+from ..outside import huge_numbers, odd_text, refused_or_parsed, within
 
 SIGNER = SecretKey.generate().public_hex
 ATM = SecretKey.generate().public_hex
@@ -157,3 +161,19 @@ def test_bad_token_requests_are_refused_and_store_nothing(store, overrides, erro
     assert store.tokens() == []
     with pytest.raises(TokenNotFound):
         store.revoke("nope")
+
+
+@settings(max_examples=150)
+@given(st.one_of(
+    odd_text,
+    huge_numbers.map(lambda n: n + "d"),
+    st.tuples(st.integers(0, 10**30), st.sampled_from("mhdwsy")).map(lambda t: f"{t[0]}{t[1]}"),
+))
+def test_a_lifetime_is_seconds_or_a_typed_refusal(text):
+    """The CLI's --expires and the create dialog: 4,300+ digits or '٣d' once raised
+    int()'s own ValueError (a traceback)."""
+    with within():
+        seconds = refused_or_parsed(parse_lifetime, text, InvalidTokenRequest)
+    if seconds is not None:
+        assert text.strip()[:-1].isascii() and seconds == int(text.strip()[:-1]) * {
+            "m": 60, "h": 3600, "d": 86400, "w": 604800}[text.strip()[-1]]
