@@ -13,12 +13,18 @@
     custody-tui ceremony node|roster|dkg|sign|sync|export|import|status|list|recover
     custody-tui mint  status|reserves|health|accounting|metrics|refresh|keys|deposit|redemptions|consolidate|attest|verify-attestation|serve|events|pause|resume|auto-pause|operator
 
-Exit codes: 0 done, 1 refused or failed (the message says why), 2 bad usage.
+Exit codes: 0 done, 1 refused or failed (the message says why), 2 bad usage, 70 a bug
+(no traceback: its type is named, its text is not, as it could quote a secret). With
+``--json``, a failure prints one JSON object ``{"error", "hint", "type"}`` on stdout.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
+import json
+import logging
 import sys
 from pathlib import Path
 
@@ -51,7 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Terminal console for bitcoin custody operators. Without a command, "
         "opens the app.",
         epilog=f"Config file: --config, ${CONFIG_ENV}, DIR/config.toml of --data-dir, or the "
-        "XDG config dir. Keystore passphrase for scripts: $CUSTODY_TUI_PASSPHRASE.",
+        "XDG config dir. Keystore passphrase for scripts: $CUSTODY_TUI_PASSPHRASE. Exit codes: "
+        "0 done, 1 refused or failed, 2 bad usage, 70 a bug; with --json a failure prints "
+        '{"error", "hint", "type"} on stdout.',
     )
     parser.add_argument("--version", action="version", version=f"custody-tui {__version__}")
     parser.add_argument("--config", type=Path, help="configuration file (TOML)")
@@ -86,21 +94,55 @@ def directory_arg(text: str) -> Path:
     return path
 
 
+#: a failure that is a bug (sysexits' EX_SOFTWARE), told apart from a refusal (1)
+EXIT_BUG = 70
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = parse_arguments(argv)
     log_to_stderr()
+    as_json = bool(getattr(args, "json", False))
     try:
         return dispatch(args)
     except CustodyError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        if exc.hint:
-            print(f"hint: {exc.hint}", file=sys.stderr)
-        return 1
+        return failed(str(exc), exc.hint, type(exc).__name__, as_json)
     except OSError as exc:  # a path the operator gave that cannot be used: no traceback
-        print(f"error: {os_error_message(exc)}", file=sys.stderr)
-        return 1
+        return failed(os_error_message(exc), None, "OSError", as_json)
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # noqa: BLE001 - a bug: said plainly, never as a traceback
+        logging.getLogger("custody_tui").debug("unexpected failure", exc_info=True)
+        failed(f"internal error ({type(exc).__name__}); this is a bug in custody-tui, please report "
+               "the command that caused it", None, "internal", as_json)
+        return EXIT_BUG
+
+
+def parse_arguments(argv: list[str]) -> argparse.Namespace:
+    """argparse, plus one JSON object on stdout for a usage error when --json was asked."""
+    said = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(said):
+            args = build_parser().parse_args(argv)
+    except SystemExit as exc:
+        sys.stderr.write(said.getvalue())
+        if exc.code == 2 and "--json" in argv:
+            lines = said.getvalue().strip().splitlines() or ["bad usage"]
+            print(json.dumps({"error": lines[-1].split(": error: ", 1)[-1], "hint": "see --help",
+                              "type": "usage"}))
+        raise
+    sys.stderr.write(said.getvalue())
+    return args
+
+
+def failed(message: str, hint: str | None, kind: str, as_json: bool) -> int:
+    """Report a failure on stderr, and with --json as one object on stdout; exit status 1."""
+    print(f"error: {message}", file=sys.stderr)
+    if hint:
+        print(f"hint: {hint}", file=sys.stderr)
+    if as_json:
+        print(json.dumps({"error": message, "hint": hint, "type": kind}))
+    return 1
 
 
 def dispatch(args: argparse.Namespace) -> int:
