@@ -20,12 +20,15 @@ from backends.bunker import nip04, nip44
 from backends.bunker.errors import BunkerError
 from backends.bunker.nostr import Event, SecretKey, check_template, parse_event, sign_event
 from backends.bunker.tokens import SEEN_RETENTION_SECONDS, TokenStore
+from backends.outside_input import load_json
 
 log = logging.getLogger(__name__)
 
 KIND_NIP46 = 24133
 KIND_ADMIN = 24134
 MAX_PARAMS = 8
+#: a NIP-44 plaintext is at most 65,535 bytes (so as many characters); nothing inside is larger
+MAX_REQUEST_BYTES = 65_535
 CIPHER_METHODS = ("nip44_encrypt", "nip44_decrypt", "nip04_encrypt", "nip04_decrypt")
 _CONVERSATION_CACHE = 4096
 #: how far a request's created_at may lie from our clock, either way. Event ids are
@@ -49,7 +52,7 @@ class Request:
 def parse_request(text: str) -> Request:
     """``{"id": str, "method": str, "params": [str, ...]}``; raises RequestError with the id
     known when possible (so the device learns why), ValueError when there is no id."""
-    data = json.loads(text)
+    data = load_json(text, max_bytes=MAX_REQUEST_BYTES, what="the request")
     if not isinstance(data, dict) or not isinstance(data.get("id"), str) or not 0 < len(data["id"]) <= 128:
         raise ValueError("no request id")
     request_id = data["id"]
@@ -218,9 +221,9 @@ def _template(params: tuple[str, ...]) -> dict:
     if len(params) != 1:
         raise RequestError("sign_event takes one JSON-encoded event template")
     try:
-        template = json.loads(params[0])
-    except ValueError:
-        raise RequestError("the event template is not JSON") from None
+        template = load_json(params[0], max_bytes=MAX_REQUEST_BYTES, what="the event template")
+    except ValueError as exc:  # not JSON, or beyond the limits of outside input
+        raise RequestError(f"the event template is not usable JSON ({exc})") from None
     if not isinstance(template, dict):
         raise RequestError("the event template must be a JSON object")
     template.setdefault("tags", [])

@@ -139,3 +139,14 @@ async def test_admin_rpc_serves_admins_and_refuses_strangers(bunker) -> None:
             await stranger.request("create_new_token", ["fleet", "evil", "sign_event", "1"])
     assert len(bunker.store.tokens()) == 1
     assert bunker.store.stranger_log()[0].method == "admin:create_new_token"
+
+
+async def test_a_deeply_nested_template_gets_an_error_answer_not_silence(bunker) -> None:
+    """json.loads recursed on it (RecursionError): the request was dropped unanswered and
+    the device waited out its timeout; nesting is capped like every outside JSON."""
+    _, url = bunker.token()
+    async with BunkerClient(url, timeout=5) as atm:
+        await atm.connect()
+        with pytest.raises(RemoteSignerError, match="refused sign_event: the event template"):
+            await atm.request("sign_event", ["[" * 20_000 + "]" * 20_000])
+        assert await atm.request("ping", []) == "pong"
