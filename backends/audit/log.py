@@ -15,7 +15,7 @@ from backends.audit.entry import GENESIS_HASH, OUTCOMES, AuditEntry, canonical_j
 from backends.audit.errors import AuditDetailsError, AuditError
 from backends.audit.export import export_document
 from backends.audit.redaction import redact
-from backends.audit.storage import COLUMNS, file_lock, open_database, row_to_record
+from backends.audit.storage import COLUMNS, file_lock, open_database, row_to_record, text_value
 from backends.audit.verify import ChainStatus, verify_chain
 from backends.fsutil import atomic_write, ensure_private_dir
 
@@ -138,6 +138,8 @@ class AuditLog:
             try:
                 timestamp = format_timestamp(self._clock())  # under the lock: in seq order
                 head = db.execute("SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
+                if head is not None:
+                    head = (head[0], text_value(head[1]))
                 seq, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
                 mismatch = _anchor_mismatch(self.anchor_path, head)
                 if mismatch is not None:

@@ -68,6 +68,10 @@ def row_to_record(row: tuple[Any, ...]) -> dict[str, Any]:
     fails and the row is reported rather than silently normalised.
     """
     record = dict(zip(COLUMNS, row))
+    for name in COLUMNS[1:]:
+        # SQLite keeps any type in a TEXT column: a blob or a number written there by
+        # hand becomes text that no longer hashes, so the row is reported, not a crash
+        record[name] = text_value(record[name])
     text = record["details"]
     try:
         parsed = load_json(text, max_bytes=MAX_DETAILS_BYTES, what="audit details")
@@ -76,3 +80,12 @@ def row_to_record(row: tuple[Any, ...]) -> dict[str, Any]:
     except (TypeError, ValueError):
         pass
     return record
+
+
+def text_value(value: Any) -> str:
+    """A stored TEXT column's value as text, whatever type SQLite actually holds."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bytes):
+        return "x'" + value.hex() + "'"
+    return repr(value)

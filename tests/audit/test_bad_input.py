@@ -48,3 +48,39 @@ def test_any_head_anchor_is_reported_not_raised(five_entries: AuditLog, log_path
 def _files(log_path) -> dict[str, str]:
     # SQLite's shared-memory index changes on every read; the database and anchor must not
     return {k: v for k, v in snapshot(log_path.parent).items() if not k.endswith(("-shm", "-wal"))}
+
+
+
+@settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(column=st.sampled_from(["timestamp", "actor", "area", "action", "details", "outcome", "prev_hash", "hash"]),
+       value=st.binary(max_size=20) | st.integers(-(2**63), 2**63 - 1) | st.floats(allow_nan=False))
+def test_a_value_of_another_type_in_a_text_column_is_reported_not_raised(
+        five_entries: AuditLog, log_path, column, value) -> None:
+    """SQLite stores any type in a TEXT column: a blob there broke `audit list` (a str
+    format of bytes) and, in the head's hash, every later append."""
+    anchor = anchor_path_for(log_path)
+    good_anchor = anchor.read_bytes()
+    original = _replace(log_path, column, 5, value)
+    try:
+        with within():
+            status = five_entries.verify()
+            listed = five_entries.entries()
+            five_entries.append("app", "after", actor="bob")
+        assert not status.ok
+        assert all(isinstance(getattr(e, column), str if column != "details" else (str, dict)) for e in listed)
+    finally:
+        tamper(log_path, "DELETE FROM entries WHERE seq > 5")
+        _replace(log_path, column, 5, original)
+        anchor.write_bytes(good_anchor)
+
+
+def _replace(log_path, column: str, seq: int, value):
+    import sqlite3
+
+    connection = sqlite3.connect(log_path, isolation_level=None)
+    try:
+        (original,) = connection.execute(f"SELECT {column} FROM entries WHERE seq = ?", (seq,)).fetchone()
+        connection.execute(f"UPDATE entries SET {column} = ? WHERE seq = ?", (value, seq))
+    finally:
+        connection.close()
+    return original
