@@ -70,6 +70,14 @@ CREATE INDEX IF NOT EXISTS seen_events_by_age ON seen_events (at);
 """
 #: how long a handled event id is remembered (relays may replay stored 24133 events)
 SEEN_RETENTION_SECONDS = 2 * 86400
+#: request-log rows kept: anyone can publish requests to a bunker key, and each refused one
+#: is logged, so a flood on a public relay must not fill the disk. Strangers' rows (no
+#: token) are capped hardest; the cap on all rows drops the oldest first.
+REQUEST_LOG_ROWS = 1_000_000
+STRANGER_LOG_ROWS = 10_000
+#: the caps (and the seen-event retention) are enforced every this many requests (the cap
+#: on all rows every ten times that)
+PRUNE_EVERY = 1000
 #: tokens expiring within this are flagged to the operator
 EXPIRY_WARNING_SECONDS = 3 * 86400
 #: methods that consume a use of a token's count
@@ -321,11 +329,18 @@ class TokenStore:
         now = self.now()
         self._claims += 1
         with self._write() as db:
-            if self._claims % 1000 == 1:  # prune now and then, not on every request
-                db.execute("DELETE FROM seen_events WHERE at < ?", (now - SEEN_RETENTION_SECONDS,))
+            if self._claims % PRUNE_EVERY == 1:  # now and then, not on every request
+                # the cap on all rows counts up to a million of them (~0.1 s): ten times rarer
+                _prune(db, now, every_row=self._claims % (10 * PRUNE_EVERY) == 1)
             return db.execute(
                 "INSERT OR IGNORE INTO seen_events (event_id, at) VALUES (?, ?)", (event_id, now)
             ).rowcount == 1
+
+    def prune(self) -> None:
+        """Forget old event ids and cut the request log to its caps (done every
+        PRUNE_EVERY requests by itself)."""
+        with self._write() as db:
+            _prune(db, self.now(), every_row=True)
 
     def log_stranger(self, client_pubkey: str, method: str, reason: str) -> None:
         """A refused request that belongs to no token (a stranger on the admin RPC)."""
@@ -397,6 +412,19 @@ class TokenStore:
                            (counted, now, row["id"]))
             _log(db, decision.token_id, now, client_pubkey, method, kind, decision)
             return decision
+
+
+def _prune(db: sqlite3.Connection, now: int, *, every_row: bool) -> None:
+    db.execute("DELETE FROM seen_events WHERE at < ?", (now - SEEN_RETENTION_SECONDS,))
+    db.execute(
+        "DELETE FROM requests WHERE token_id IS NULL AND seq <= (SELECT seq FROM requests"
+        " WHERE token_id IS NULL ORDER BY seq DESC LIMIT 1 OFFSET ?)", (STRANGER_LOG_ROWS,),
+    )
+    if every_row:
+        db.execute(
+            "DELETE FROM requests WHERE seq <= (SELECT seq FROM requests ORDER BY seq DESC LIMIT 1 OFFSET ?)",
+            (REQUEST_LOG_ROWS,),
+        )
 
 
 def _open(path: Path) -> sqlite3.Connection:

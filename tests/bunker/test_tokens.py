@@ -177,3 +177,30 @@ def test_a_lifetime_is_seconds_or_a_typed_refusal(text):
     if seconds is not None:
         assert text.strip()[:-1].isascii() and seconds == int(text.strip()[:-1]) * {
             "m": 60, "h": 3600, "d": 86400, "w": 604800}[text.strip()[-1]]
+
+
+def test_the_request_log_is_bounded_against_a_flood_of_strangers(store, monkeypatch) -> None:
+    """Anyone can publish requests to the bunker's key; each refused one was a row kept
+    forever (a disk-filling flood on a public relay). Strangers' rows keep the newest
+    STRANGER_LOG_ROWS, all rows the newest REQUEST_LOG_ROWS; a paired device's recent log
+    stays whole."""
+    import backends.bunker.tokens as tokens
+
+    monkeypatch.setattr(tokens, "STRANGER_LOG_ROWS", 20)
+    monkeypatch.setattr(tokens, "REQUEST_LOG_ROWS", 60)
+    monkeypatch.setattr(tokens, "PRUNE_EVERY", 10)
+    token, url = _create(store)
+    store.connect(SIGNER, ATM, url.secret)
+    for n in range(300):
+        store.claim_event(f"{n:064x}")  # every request is claimed first; that prunes
+        assert not store.connect(SIGNER, SecretKey.generate().public_hex, None).allowed  # strangers
+        store.log_stranger(THIEF, "admin:get_keys", "not an admin key")
+        if n % 10 == 0:
+            store.authorize(SIGNER, ATM, "sign_event", 21000)
+    assert len(store.stranger_log(limit=10_000)) <= 20 + 2 * 10  # at most PRUNE_EVERY requests' worth above
+    store.prune()
+    strangers = store.stranger_log(limit=10_000)
+    assert len(strangers) <= 20 and strangers[0].method == "admin:get_keys"  # the newest kept
+    assert len(store.request_log(token.id, limit=10_000)) == 1 + 30
+    total = store._db.execute("SELECT COUNT(*) FROM requests").fetchone()[0]
+    assert total <= 60
