@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from backends.audit.anchor import HeadAnchor
+from backends.audit.entry import HASHED_FIELDS
 from backends.audit.errors import AuditError
 from backends.audit.verify import ChainStatus, verify_chain
 
@@ -34,11 +35,43 @@ def export_document(
 
 
 def verify_export(document: dict[str, Any]) -> ChainStatus:
-    """Re-verify an export: its entries against each other and against its anchor."""
+    """Re-verify an export: its entries against each other and against its anchor.
+
+    An export comes from outside (it is handed around): its shape is checked first, and a
+    malformed one is an AuditError, never a KeyError or TypeError. A well-formed entry
+    whose content was changed is what verification itself reports."""
     if not isinstance(document, dict) or document.get("format") != EXPORT_FORMAT:
         raise AuditError("this file is not a custody-tui audit export", hint=f"expected format {EXPORT_FORMAT}")
+    entries = document.get("entries", [])
+    if not isinstance(entries, list):
+        raise AuditError("this audit export is malformed: its entries are not a list")
+    for position, entry in enumerate(entries, start=1):
+        problem = _entry_shape_problem(entry)
+        if problem:
+            raise AuditError(f"this audit export is malformed: entry {position} of the file {problem}")
     anchor = document.get("anchor")
+    if anchor is not None and not (isinstance(anchor, dict) and _is_seq(anchor.get("seq"))
+                                   and isinstance(anchor.get("hash"), str)):
+        raise AuditError("this audit export is malformed: its anchor is not {seq, hash}")
     return verify_chain(
-        document.get("entries", []),
+        entries,
         anchor=None if anchor is None else HeadAnchor(seq=anchor["seq"], hash=anchor["hash"]),
     )
+
+
+def _is_seq(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _entry_shape_problem(entry: Any) -> str | None:
+    if not isinstance(entry, dict):
+        return "is not an object"
+    missing = [name for name in (*HASHED_FIELDS, "hash") if name not in entry]
+    if missing:
+        return f"has no {missing[0]!r}"
+    if not _is_seq(entry["seq"]):
+        return "has a seq that is not a whole number"
+    for name in (*HASHED_FIELDS, "hash"):
+        if name not in ("seq", "details") and not isinstance(entry[name], str):
+            return f"has a {name} that is not text"
+    return None
