@@ -56,7 +56,7 @@ class BitcoindConfig:
         metadata=doc("Bitcoin Core JSON-RPC URL (regtest 18443, signet 38332, testnet 18332)."),
     )
     user: str = field(default="", metadata=doc("RPC user (leave empty to use cookie_file)."))
-    password: str = field(default="", metadata=doc("RPC password.", secret=True))
+    password: str = field(default="", repr=False, metadata=doc("RPC password.", secret=True))
     cookie_file: str = field(
         default="", metadata=doc("Path of Core's .cookie file, used when user is empty.")
     )

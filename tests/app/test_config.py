@@ -91,6 +91,26 @@ def test_config_show_redacts_the_rpc_password(tmp_path, capsys):
     assert config_to_dict(load_config(path))["chain"]["bitcoind"]["password"] == "<redacted>"
 
 
+def test_no_secret_field_of_the_config_shows_in_its_repr(tmp_path):
+    """A repr lands in logs, in a debugger and in error reports; the dataclass default
+    printed the RPC password."""
+    import dataclasses
+
+    path = write(tmp_path, "[chain.bitcoind]\nuser = 'ops'\npassword = 'hunter2-secret'\n")
+    config = load_config(path)
+    assert "hunter2-secret" not in repr(config) and "'ops'" in repr(config)
+
+    def secret_fields(cls):
+        for f in dataclasses.fields(cls):
+            if dataclasses.is_dataclass(f.type if isinstance(f.type, type) else None):
+                yield from secret_fields(f.type)
+            elif f.metadata.get("secret"):
+                yield f
+
+    for f in secret_fields(type(config.chain.bitcoind)):
+        assert f.repr is False, f.name
+
+
 def test_config_init_writes_once_then_refuses_without_force(tmp_path, capsys):
     path = tmp_path / "conf" / "config.toml"
     assert main(["--config", str(path), "config", "init"]) == 0
