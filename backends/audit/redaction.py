@@ -34,9 +34,10 @@ SECRET_KEYS_EXACT = frozenset({"pin", "words", "seed_words", "entropy", "totp", 
 # Values that are secret whatever key they are filed under (an extended private key or a
 # nostr secret key pasted into a free-text field).
 SECRET_VALUE_PREFIXES = ("xprv", "tprv", "yprv", "zprv", "uprv", "vprv", "nsec1")
-# The same keys anywhere inside a value: in a descriptor, or quoted in an error message.
+# The same keys anywhere inside a value: in a descriptor, or quoted in an error message;
+# and the secret parameter of a URL (a bunker:// pairing URL, an otpauth:// enrolment).
 _EMBEDDED_SECRET = re.compile(
-    r"[xtyzuvYZUV]prv[1-9A-HJ-NP-Za-km-z]{100,}|nsec1[02-9ac-hj-np-z]{50,}", re.IGNORECASE
+    r"[xtyzuvYZUV]prv[1-9A-HJ-NP-Za-km-z]{100,}|nsec1[02-9ac-hj-np-z]{50,}|[?&]secret=[^&\s]", re.IGNORECASE
 )
 
 

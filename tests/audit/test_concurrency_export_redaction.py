@@ -135,3 +135,16 @@ def test_secrets_in_read_only_mappings_and_inside_descriptors_are_redacted(audit
         "reason": REDACTED,
     }
     assert "abandon" not in json.dumps(entry.details) and "xprv" not in json.dumps(entry.details)
+
+
+def test_pairing_and_enrolment_urls_are_redacted_wherever_they_appear(audit_log: AuditLog) -> None:
+    """A bunker:// URL pairs a device and an otpauth:// URI enrols an authenticator: both
+    carry their secret in a ``secret=`` parameter, which the key-name rules cannot see
+    when the URL is quoted in a message or filed under an ordinary key."""
+    pairing = "bunker://" + "a" * 64 + "?relay=ws%3A%2F%2F127.0.0.1%3A7447&secret=" + "5f" * 32
+    enrolment = "otpauth://totp/custody:owner?secret=JBSWY3DPEHPK3PXP&issuer=custody"
+    entry = audit_log.append("bunker", "token create", actor="alice", details={
+        "shown": pairing, "reason": f"device said: {enrolment}", "relay": "ws://127.0.0.1:7447",
+        "token": "5d7fe329"})
+    assert entry.details == {"shown": REDACTED, "reason": REDACTED, "relay": "ws://127.0.0.1:7447",
+                             "token": "5d7fe329"}
