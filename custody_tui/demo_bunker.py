@@ -5,7 +5,7 @@ two tokens; their one-time pairing URLs go to ``DATA_DIR/bunker-pairing.txt`` (t
 publishes its secrets; a real bunker shows a URL once). ``start`` runs the relay (rust-
 nostr's LocalRelay, rate limit raised) and the bunker. Try it with:
 
-    custody-tui --data-dir DEMO_DIR bunker demo-client "$(head -1 DEMO_DIR/bunker-pairing.txt)"
+    head -1 DEMO_DIR/bunker-pairing.txt | custody-tui --data-dir DEMO_DIR bunker demo-client -
 """
 
 from __future__ import annotations

@@ -65,7 +65,8 @@ def register(subparsers) -> None:
     p = areas.add_parser("relay", help="run a nostr relay on loopback (for trials and the demo)")
     p.add_argument("--port", type=count_arg(1, 65535), default=7447)
     p = areas.add_parser("demo-client", help="act as an ATM: pair through URL, sign kind 21000, try kind 1")
-    p.add_argument("url", help="the bunker:// URL of a token")
+    p.add_argument("url", help="the bunker:// URL of a token, or - to read it from stdin (its secret "
+                               "then stays out of shell history and the process list)")
     add_json_flag(p)
 
 
@@ -232,7 +233,7 @@ def demo_client(args) -> int:
     from backends.bunker.errors import RemoteSignerError
     from backends.bunker.url import parse_bunker_url
 
-    url = parse_bunker_url(args.url)
+    url = parse_bunker_url(sys.stdin.readline() if args.url == "-" else args.url)
 
     async def atm() -> dict:
         async with BunkerClient(url) as client:

@@ -76,8 +76,8 @@ def test_demo_client_pairs_signs_21000_and_is_refused_kind_1(cli, config, data_d
         log = _json(cli("bunker", "token", "log", created["id"], "--json"))
         assert [(r["method"], r["kind"], r["allowed"]) for r in log][:2] == [
             ("sign_event", 1, False), ("sign_event", 21000, True)]
-        # the same URL from a second device: refused, and the command says so
-        code, _, err = cli("bunker", "demo-client", created["url"])
+        # the same URL from a second device (read from stdin, off argv): refused, and said so
+        code, _, err = cli("bunker", "demo-client", "-", stdin=created["url"] + "\n")
         assert code == 1 and "redeemed by another device" in err
     finally:
         service.stop()
