@@ -43,7 +43,15 @@ def run(args, services: Services) -> int:
             if status.ok
             else "BROKEN:\n" + "\n".join(f"  {p.message}" for p in status.problems)
         )
-        emit(args, status.to_dict(), text)
+        # an append that found the anchor disagreeing recorded it and re-anchored: the
+        # chain verifies from there on, so say what the log itself noted
+        noted = [e for e in log.entries(area="audit", text="anchor-mismatch", limit=None, newest_first=False)
+                 if e.action == "anchor-mismatch"]
+        if noted:
+            text += (f"\nwarning: {len(noted)} anchor {'mismatch' if len(noted) == 1 else 'mismatches'} "
+                     "recorded by the log itself (entries "
+                     + ", ".join(f"#{e.seq}" for e in noted) + "): custody-tui audit list --area audit")
+        emit(args, {**status.to_dict(), "recorded_anchor_mismatches": [e.seq for e in noted]}, text)
         return 0 if status.ok else 1
     with services.audited("audit", "export", path=str(args.path)):
         log.export_json(args.path, replace=args.force)

@@ -153,3 +153,17 @@ def test_an_export_never_replaces_a_file_unless_forced(cli, tmp_path):
     assert target.read_text() == "precious"
     assert cli("audit", "export", str(target), "--force")[0] == 0
     assert json.loads(target.read_text())["verification"]["ok"]
+
+
+def test_audit_verify_names_the_anchor_mismatches_the_log_recorded(cli, data_dir):
+    """A deleted anchor (with the tail cut) heals at the next append, which records what it
+    found; `audit verify` says intact for the chain and names that record beside it."""
+    cli("keys", "init", stdin=PASSPHRASE + "\n")
+    cli("audit", "export", str(data_dir / "first.json"))
+    (data_dir / "audit.sqlite3.head").unlink()
+    cli("audit", "export", str(data_dir / "second.json"))  # an action: it heals the anchor
+    code, out, _ = cli("audit", "verify")
+    assert code == 0 and out.startswith("intact")
+    assert "warning: 1 anchor mismatch recorded" in out and "#3" in out
+    code, out, _ = cli("audit", "verify", "--json")
+    assert json.loads(out)["recorded_anchor_mismatches"] == [3]
