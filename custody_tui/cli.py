@@ -24,7 +24,6 @@ import argparse
 import contextlib
 import io
 import json
-import logging
 import sys
 from pathlib import Path
 
@@ -112,10 +111,31 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # noqa: BLE001 - a bug: said plainly, never as a traceback
-        logging.getLogger("custody_tui").debug("unexpected failure", exc_info=True)
+        where = record_bug(args)
         failed(f"internal error ({type(exc).__name__}); this is a bug in custody-tui, please report "
-               "the command that caused it", None, "internal", as_json)
+               f"the command that caused it{where}", None, "internal", as_json)
         return EXIT_BUG
+
+
+def record_bug(args: argparse.Namespace) -> str:
+    """Append the traceback of the exception being handled to DATA_DIR/logs/custody-tui.log
+    (0600, where the app logs): for the bug report, off the terminal. Returns where."""
+    import os
+    import traceback
+    from datetime import UTC, datetime
+
+    from backends.fsutil import ensure_private_dir
+
+    data_dir = getattr(args, "demo_data_dir", None) or getattr(args, "data_dir", None) or default_data_dir()
+    try:
+        path = ensure_private_dir(Path(data_dir).expanduser() / "logs") / "custody-tui.log"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(fd, "a", encoding="utf-8") as log:
+            log.write(f"{datetime.now(UTC).isoformat()} bug in custody-tui {args.command or 'run'}:\n"
+                      f"{traceback.format_exc()}\n")
+    except OSError:
+        return ""
+    return f" and the details in {path}"
 
 
 def parse_arguments(argv: list[str]) -> argparse.Namespace:

@@ -39,7 +39,7 @@ def test_a_usage_error_with_json_prints_one_error_object(data_dir, capsys):
     assert "usage:" in captured.err
 
 
-def test_a_bug_exits_70_without_traceback_or_exception_text(cli, monkeypatch):
+def test_a_bug_exits_70_without_traceback_or_exception_text(cli, monkeypatch, data_dir):
     from custody_tui.commands import audit as audit_cmd
 
     def broken(args, services):
@@ -49,6 +49,9 @@ def test_a_bug_exits_70_without_traceback_or_exception_text(cli, monkeypatch):
     code, out, err = cli("audit", "list")
     assert code == 70
     assert "Traceback" not in err and "xprv" not in err and "ValueError" in err
+    # the traceback is kept for the bug report, in the private log file the error names
+    log = data_dir / "logs" / "custody-tui.log"
+    assert str(log) in err and "Traceback" in log.read_text() and log.stat().st_mode & 0o777 == 0o600
     code, out, err = cli("audit", "list", "--json")
     assert code == 70 and json.loads(out)["type"] == "internal" and "xprv" not in out
 
