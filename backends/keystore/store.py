@@ -138,6 +138,13 @@ class Keystore:
             if self.exists():
                 raise KeystoreAlreadyInitialized(f"{self._directory} already holds a keystore")
             _check_new_passphrase(passphrase)
+            if orphans := self._entry_paths():
+                # a new header (a new salt) would leave every one of them unopenable
+                raise KeystoreCorrupt(
+                    f"{self._directory / HEADER_NAME} is missing but {len(orphans)} entries remain "
+                    "beside it; a new keystore here could open none of them",
+                    hint="Restore keystore.hdr from a backup, or initialise an empty directory.",
+                )
             ensure_private_dir(self._directory)
             os.chmod(self._directory, 0o700)
             stamp = KdfStamp(new_salt(), self._kdf)

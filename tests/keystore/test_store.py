@@ -23,6 +23,7 @@ from backends.keystore import (
     KdfParams,
     Keystore,
     KeystoreAlreadyInitialized,
+    KeystoreCorrupt,
     KeystoreError,
     KeystoreLocked,
     KeystoreNotInitialized,
@@ -33,6 +34,7 @@ from backends.keystore import (
     validate_mnemonic,
 )
 from tests.keystore.conftest import ABANDON, PASSPHRASE
+from tests.keystore.helpers import snapshot
 
 RAW_SECRETS = {
     EntryKind.TOTP: b"12345678901234567890",
@@ -59,6 +61,19 @@ def test_initialize_refuses_an_existing_keystore_and_an_empty_passphrase(keystor
         keystore.initialize("another")
     with pytest.raises(InvalidPassphrase):
         Keystore(tmp_path / "other", KdfParams.fast()).initialize("")
+
+
+def test_initialize_refuses_a_directory_whose_header_is_lost_but_entries_remain(keystore, keystore_dir):
+    """A lost keystore.hdr beside entries: a new header (new salt) made every entry
+    unopenable under it and the screens said 'restore from a backup' for each one, while
+    the header was what needed restoring."""
+    keystore.add_secret("otp", "totp", b"s" * 20)
+    (keystore_dir / "keystore.hdr").unlink()
+    before = snapshot(keystore_dir)
+    fresh = Keystore(keystore_dir, KdfParams.fast())
+    with pytest.raises(KeystoreCorrupt, match="keystore.hdr is missing"):
+        fresh.initialize("another passphrase")
+    assert snapshot(keystore_dir) == before
 
 
 # "pass\xffword" read from a terminal or environment that is not UTF-8
