@@ -275,6 +275,12 @@ class BunkerConfig:
         for relay in self.relay_list():
             _require(relay.startswith(("ws://", "wss://")), f"{key}.relays",
                      f"must list ws:// or wss:// URLs, got {relay!r}")
+            try:  # what websockets would refuse at connect time, stopping the bunker
+                parts = urlsplit(relay)
+                parts.port  # noqa: B018 -- parsing the port is the check
+            except ValueError as exc:
+                raise ConfigError(f"{key}.relays has an invalid URL ({exc}): {relay!r}") from None
+            _require(bool(parts.hostname), f"{key}.relays", f"names no host: {relay!r}")
         for pubkey in self.admin_list():
             _require(len(pubkey) == 64 and all(c in "0123456789abcdef" for c in pubkey),
                      f"{key}.admin_pubkeys", f"must list 64-hex pubkeys, got {pubkey!r}")

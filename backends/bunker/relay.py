@@ -69,7 +69,9 @@ class RelayLink:
                     finally:
                         drain.cancel()
                 reason = "closed by the relay"
-            except (OSError, WebSocketException, asyncio.TimeoutError) as exc:
+            except (OSError, WebSocketException, asyncio.TimeoutError, ValueError) as exc:
+                # ValueError: a URL websockets cannot parse (a port out of range); it stays
+                # this link's failure, never the end of the service's other links
                 reason = str(exc) or type(exc).__name__
             finally:
                 self._socket = None

@@ -51,6 +51,10 @@ def test_values_are_read_into_typed_sections(tmp_path):
         ("network = \n", "not valid TOML"),
         ("[chain.bitcoind]\nurl = 'http://127.0.0.1:notaport'\n", "chain.bitcoind.url is not a valid URL"),
         ("[chain.bitcoind]\nurl = 'http://[::1'\n", "chain.bitcoind.url is not a valid URL"),
+        # a relay URL websockets cannot open stopped the whole bunker (every relay) at start
+        ("[bunker]\nrelays = 'ws://127.0.0.1:7447, ws://127.0.0.1:99999'\n", "bunker.relays has an invalid URL"),
+        ("[bunker]\nrelays = 'ws://[::1'\n", "bunker.relays has an invalid URL"),
+        ("[bunker]\nrelays = 'ws://'\n", "bunker.relays names no host"),
         ("[ui]\ntheme = 'nope'\n", "ui.theme is not a Textual theme: 'nope'"),
         ("[keystore]\nkdf_memlimit_mib = 100000000\n", "keystore.kdf_memlimit_mib must be 8 to 4096"),
         ("[keystore]\nkdf_opslimit = 65\n", "keystore.kdf_opslimit must be 1 to 64"),

@@ -63,3 +63,24 @@ def test_nip04_bad_payloads_are_refused(payload: str) -> None:
 
     with pytest.raises(DecryptionFailed):
         nip04.decrypt(payload, bytes(range(32)))
+
+
+@pytest.mark.parametrize("url", ["ws://127.0.0.1:99999", "ws://[bad"])
+def test_a_relay_url_that_cannot_be_opened_is_retried_not_raised(url) -> None:
+    """One such URL raised ValueError out of its link, which ended BunkerService.run for
+    every relay; now it is a disconnected link that says why."""
+    import asyncio
+
+    from backends.bunker.relay import RelayLink
+
+    async def scenario() -> tuple[bool, list[str]]:
+        statuses: list[str] = []
+        link = RelayLink(url, lambda: [{}], lambda event: None, lambda _, status: statuses.append(status))
+        task = asyncio.create_task(link.run())
+        await asyncio.sleep(0.3)
+        alive = not task.done()
+        task.cancel()
+        return alive, statuses
+
+    alive, statuses = asyncio.run(scenario())
+    assert alive and statuses and statuses[0].startswith("disconnected")
