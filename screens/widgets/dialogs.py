@@ -8,7 +8,7 @@ was typed, because a form may carry a passphrase or a mnemonic.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -22,7 +22,7 @@ class FormField:
     name: str
     label: str
     placeholder: str = ""
-    value: str = ""
+    value: str = field(default="", repr=False)  # may be a passphrase or a mnemonic
     password: bool = False
     choices: tuple[str, ...] = ()
     required: bool = True

@@ -280,3 +280,10 @@ async def test_done_but_unrecorded_is_not_offered_again_as_a_form(app_factory, m
         assert app.screen is keys  # no form inviting a second creation
         assert any("was done, but the audit log could not record it" in n.message for n in app._notifications)
         assert [e.label for e in app.services.keystore.entries()] == ["hot"]
+
+
+def test_a_form_field_never_shows_what_was_typed_in_repr():
+    from screens.widgets.dialogs import FormField
+
+    typed = FormField("mnemonic", "Mnemonic", value="abandon ability able about above absent")
+    assert "abandon" not in repr(typed)

@@ -47,6 +47,9 @@ class UserInfo(NamedTuple):
     secret: str  # base32, as stored
     last_counter: int
 
+    def __repr__(self) -> str:  # the TOTP secret never reaches a log or a traceback
+        return f"UserInfo(auth_mode={self.auth_mode}, secret=<hidden>, last_counter={self.last_counter})"
+
 
 class UserStore:
     """The device's user table in ``state_dir``.

@@ -12,6 +12,7 @@ import pyotp
 import pytest
 
 from backends.coldcard.hsm import UserError, UserStore, calc_hotp, password_key
+from backends.coldcard.hsm.users import UserInfo
 from backends.errors import CustodyError
 
 from .conftest import HOTP_SECRET, PASSWORD, TOTP_SECRET, counting_random
@@ -137,3 +138,9 @@ def test_users_and_counters_survive_a_power_cycle(tmp_path, users):
     assert again.list() == ["pw", "totp"]
     assert again.auth("totp", pyotp.TOTP(TOTP_SECRET).at(NOW), NOW // 30) == "replay"
     assert (tmp_path / UserStore.FILENAME).stat().st_mode & 0o777 == 0o600
+
+
+def test_a_user_record_never_shows_its_secret_in_repr():
+    info = UserInfo(auth_mode=1, secret="JBSWY3DPEHPK3PXP", last_counter=7)
+    assert "JBSWY3DPEHPK3PXP" not in repr(info)
+    assert "last_counter=7" in repr(info)
