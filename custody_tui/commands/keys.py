@@ -26,6 +26,8 @@ def register(subparsers) -> None:
     add_json_flag(p)
 
     actions.add_parser("init", help="create the keystore and set its passphrase")
+    actions.add_parser("passphrase", help="change the keystore passphrase (re-encrypts every entry; "
+                                          "an interrupted change is finished by running it again)")
 
     p = actions.add_parser("create", help="create a BIP-39 mnemonic entry")
     p.add_argument("label")
@@ -130,6 +132,15 @@ def run(args, services: Services) -> int:
         with services.audited("keys", "initialise"):
             keystore.initialize(passphrase)
         print(f"keystore created in {services.data_dir / 'keystore'}")
+    elif action == "passphrase":
+        old = keystore_passphrase(services, "Current keystore passphrase: ")
+        new = read_secret_line("New keystore passphrase: ")
+        if sys.stdin.isatty() and read_secret_line("Repeat it: ") != new:
+            raise UsageError("the two new passphrases differ; nothing was changed")
+        with services.audited("keys", "change-passphrase"):
+            keystore.change_passphrase(old, new)
+        print(f"keystore passphrase changed; every entry in {services.data_dir / 'keystore'} "
+              "is now sealed under it")
     elif action in ("create", "import"):
         bip39_passphrase = (read_secret_line("BIP-39 passphrase: ")
                             if args.bip39_passphrase else "")

@@ -167,3 +167,26 @@ def test_audit_verify_names_the_anchor_mismatches_the_log_recorded(cli, data_dir
     assert "warning: 1 anchor mismatch recorded" in out and "#3" in out
     code, out, _ = cli("audit", "verify", "--json")
     assert json.loads(out)["recorded_anchor_mismatches"] == [3]
+
+
+def test_passphrase_change_reseals_every_entry_and_a_wrong_current_one_changes_nothing(cli, monkeypatch):
+    cli("keys", "init", stdin=PASSPHRASE + "\n")
+    cli("keys", "import", "cold", stdin=ABANDON + "\n")
+    new = "a longer new passphrase"
+
+    monkeypatch.setenv("CUSTODY_TUI_PASSPHRASE", "not the passphrase")
+    code, _, err = cli("keys", "passphrase", stdin=new + "\n")
+    assert code == 1 and "passphrase" in err.lower() and new not in err
+    monkeypatch.setenv("CUSTODY_TUI_PASSPHRASE", PASSPHRASE)
+    assert cli("keys", "address", "cold", "m/84h/1h/0h/0/0")[0] == 0  # still the old one
+
+    assert cli("keys", "passphrase", stdin=new + "\n")[0] == 0
+    assert cli("keys", "address", "cold", "m/84h/1h/0h/0/0")[0] == 1  # the old one no longer opens it
+    monkeypatch.setenv("CUSTODY_TUI_PASSPHRASE", new)
+    code, out, _ = cli("keys", "address", "cold", "m/84h/1h/0h/0/0", "--json")
+    assert json.loads(out)["address"] == "bcrt1q6rz28mcfaxtmd6v789l9rrlrusdprr9pz3cppk"
+
+    code, out, _ = cli("audit", "list", "--json")
+    outcomes = [(e["action"], e["outcome"]) for e in json.loads(out)]
+    assert ("change-passphrase", "refused") in outcomes and ("change-passphrase", "ok") in outcomes
+    assert new not in out and PASSPHRASE not in out
