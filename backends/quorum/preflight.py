@@ -13,7 +13,6 @@ that ends between the poll and the signing.
 from __future__ import annotations
 
 import hashlib
-import tempfile
 import time
 
 from .events import Preflight, PreflightVerdict
@@ -50,21 +49,17 @@ def tx_summary(psbt, *, wallet_name: str, network: str, change_outputs: set[int]
     )
 
 
-def judge(policy, summary, status: SignerStatus, *, chain: str = "XRT", scratch: str | None = None,
+def judge(policy, summary, status: SignerStatus, *, chain: str = "XRT",
           users: tuple[str, ...] = ()) -> PreflightVerdict:
     """Run ``policy`` (the signer's verified, armed policy: JSON or a parsed ``HsmPolicy``)
     with the signer's velocity state, ``users`` having given right codes. Nothing is kept:
-    ``scratch`` is an empty directory the engine may use while it judges (a temporary one
-    by default)."""
-    from backends.coldcard.hsm import HsmEngine, HsmPolicy, HsmRefusal, UserStore
+    the engine holds its user table and storage locker in memory, and each call starts
+    from unused users."""
+    from backends.coldcard.hsm import HsmEngine, HsmPolicy, HsmRefusal
 
     parsed = policy if isinstance(policy, HsmPolicy) else HsmPolicy.from_json(policy)
-    if scratch is None:
-        with tempfile.TemporaryDirectory(prefix="custody-preflight-") as scratch:
-            return judge(parsed, summary, status, chain=chain, scratch=scratch, users=users)
     now = time.time()
-    scratch = tempfile.mkdtemp(dir=scratch)  # each signer's users start unused
-    engine = HsmEngine(parsed, scratch, users=_confirmed(scratch, users), chain=chain, new_file=False,
+    engine = HsmEngine(parsed, None, users=_confirmed(users), chain=chain, new_file=False,
                        clock=lambda: now)
     engine.velocity.reset()
     if status.has_spent and status.period_ends is not None and parsed.period:
@@ -88,10 +83,10 @@ def judge(policy, summary, status: SignerStatus, *, chain: str = "XRT", scratch:
 _STAND_IN_SECRET = bytes(10)
 
 
-def _confirmed(scratch: str, users: tuple[str, ...]):
+def _confirmed(users: tuple[str, ...]):
     from backends.coldcard.hsm import USER_AUTH_TOTP, UserStore
 
-    store = UserStore(scratch)
+    store = UserStore(None)
     for name in users:
         store.create(name, USER_AUTH_TOTP, _STAND_IN_SECRET)
     return store
@@ -109,7 +104,5 @@ def preflight(policy: dict, summary, live: list[SignerStatus], *, threshold: int
     from backends.coldcard.hsm import HsmPolicy
 
     parsed = HsmPolicy.from_json(policy)
-    with tempfile.TemporaryDirectory(prefix="custody-preflight-") as scratch:
-        verdicts = tuple(judge(parsed, summary, status, chain=chain, scratch=scratch, users=users)
-                         for status in live)
+    verdicts = tuple(judge(parsed, summary, status, chain=chain, users=users) for status in live)
     return Preflight(verdicts, summary.total_out, summary.fee_sat, threshold)

@@ -6,7 +6,7 @@ written, and — for a ``boot_to_hsm`` policy started from the saved file — ev
 rule is pre-charged with its whole ``per_period``, so a reboot cannot reset spending.
 Counters, velocity, queued auths and the local code live in memory only: a power cycle
 forgets them, as on the device. Users (with their replay counters), the saved policy and
-the storage locker persist in ``state_dir``.
+the storage locker persist in ``state_dir`` (or, with ``state_dir=None``, in memory only).
 
 Failures while a PSBT is judged are refusals, as in the firmware's ``approve_transaction``
 (which catches ``BaseException``): a rule check that crashes gives that rule the reason
@@ -98,7 +98,7 @@ class HsmEngine:
     def __init__(
         self,
         policy: HsmPolicy,
-        state_dir: Path,
+        state_dir: Path | None,
         *,
         clock: Callable[[], float] = time.time,
         users: UserStore,
@@ -106,8 +106,11 @@ class HsmEngine:
         new_file: bool = True,
         random_bytes: Callable[[int], bytes] = os.urandom,
     ) -> None:
+        if state_dir is None and new_file:
+            raise ValueError("a policy saved as new needs a state directory")
         self.policy = policy
-        self.state_dir = Path(state_dir)
+        #: ``None``: nothing is kept on disk (pre-flight judging a copy of a signer's policy)
+        self.state_dir = Path(state_dir) if state_dir is not None else None
         self.users = users
         self.chain = chain
         self._clock = clock

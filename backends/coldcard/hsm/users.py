@@ -63,12 +63,14 @@ class UserStore:
 
     def __init__(
         self,
-        state_dir: Path,
+        state_dir: Path | None,
         *,
         serial: str = SIMULATOR_SERIAL,
         random_bytes: Callable[[int], bytes] = os.urandom,
     ) -> None:
-        self.path = Path(state_dir) / self.FILENAME
+        #: ``None``: the table lives in memory only (the coordinator's pre-flight, which
+        #: judges with stand-in users and must keep nothing)
+        self.path = Path(state_dir) / self.FILENAME if state_dir is not None else None
         self.serial = serial
         self._random_bytes = random_bytes
         self.shown_qr: str | None = None
@@ -209,6 +211,8 @@ class UserStore:
 
     # -- storage -----------------------------------------------------------------------
     def _load(self) -> dict[str, list]:
+        if self.path is None:
+            return {}
         try:
             users = load_json(self.path.read_bytes(), max_bytes=MAX_USERS_FILE_BYTES, what="user table")
         except FileNotFoundError:
@@ -220,6 +224,8 @@ class UserStore:
         return users
 
     def _save(self) -> None:
+        if self.path is None:
+            return
         atomic_write(self.path, json.dumps(self._users, sort_keys=True).encode(), mode=0o600)
 
 
