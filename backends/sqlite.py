@@ -66,3 +66,18 @@ def immediate_transaction(
         db.execute("ROLLBACK")
         raise
     db.execute("COMMIT")
+
+
+@contextlib.contextmanager
+def unsynced(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """Commits made inside skip the fsync (``synchronous=NORMAL`` under WAL): they survive
+    the process being killed, not a power cut, and the next synced commit makes them
+    durable too. Only for a change whose loss the caller's recovery redoes (a cache, or a
+    state the chain or another ledger can give back); the connection's setting is
+    restored after. The caller holds whatever lock serialises use of ``db``."""
+    (was,) = db.execute("PRAGMA synchronous").fetchone()
+    db.execute("PRAGMA synchronous=NORMAL")
+    try:
+        yield db
+    finally:
+        db.execute(f"PRAGMA synchronous={int(was)}")

@@ -37,17 +37,14 @@ def to_void(ledger, chain_coins, spendable) -> list[Voided]:
     could still confirm), with the largest of their inputs among ``spendable``
     (``backends.wallet.Utxo``). A transaction in the mempool or mined has spent its inputs
     (``chain_coins`` leaves out coins a mempool transaction spends), so it is passed over."""
-    from backends.chain.serialize import parse_tx
-
     unspent = {(c.txid, c.vout) for c in chain_coins}
     by_outpoint = {(c.txid, c.vout): c for c in spendable}
     found = []
-    rows = ledger.given_up_signed(GIVEN_UP) + ledger.given_up_signed(("recorded",), newest=RECORDED_LOOKED_AT)
-    for row in rows:
-        outpoints = [(i.prev_txid[::-1].hex(), i.prev_vout) for i in parse_tx(row.raw_tx).inputs]
+    for row in ledger.signed_inputs([(GIVEN_UP, -1), (("recorded",), RECORDED_LOOKED_AT)]):
+        outpoints = row.outpoints
         if not outpoints or not all(o in unspent for o in outpoints):
             continue  # an input is spent: this transaction can never confirm
         reusable = [by_outpoint[o] for o in outpoints if o in by_outpoint]
         if reusable:  # else its coins are too fresh to spend yet: the next spend tries again
-            found.append(Voided(row.id, row.txid, max(reusable, key=lambda c: c.value)))
+            found.append(Voided(row.spend_id, row.txid, max(reusable, key=lambda c: c.value)))
     return found

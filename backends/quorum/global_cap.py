@@ -221,12 +221,14 @@ class GlobalCap:
         again only when the chain's state changed)."""
         horizon = self.clock() - self.period_seconds
         recent = [(txid, t, o) for t, o, txid in counted if t > horizon]
+        from backends.sqlite import immediate_transaction, unsynced
+
         with self._lock:
             if self._fact("cached_state") == chain_state:
                 return
-            from backends.sqlite import immediate_transaction
-
-            with immediate_transaction(self._db):
+            # a cache, only shown when the chain cannot be asked (the gate never uses it):
+            # no fsync of its own; the reservation the gate commits next syncs it anyway
+            with unsynced(self._db), immediate_transaction(self._db):
                 self._db.execute("DELETE FROM counted")
                 self._db.executemany("INSERT INTO counted (txid, seen, outflow_sat) VALUES (?, ?, ?)", recent)
                 self._set_fact("cached_state", chain_state)
@@ -273,8 +275,14 @@ class GlobalCap:
                 self._bump()
 
     def settle(self, spend_id: int) -> None:
-        """The spend ended (or went out): release or convert its reservation now."""
-        with self._lock:
+        """The spend ended (or went out): release or convert its reservation now.
+
+        One commit without an fsync: if a power cut loses it, the reservation is still held
+        (it counts, never less than it should) and the next look settles it from the spend
+        ledger again, as for a process killed mid-spend."""
+        from backends.sqlite import immediate_transaction, unsynced
+
+        with self._lock, unsynced(self._db), immediate_transaction(self._db):
             self._settle(spend_id)
 
     #: how lists of the coordinator's gates name this one

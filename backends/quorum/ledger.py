@@ -1,9 +1,10 @@
 """The spend ledger: one row per quorum spend in SQLite (WAL, synchronous=FULL), moved
 through its states so that a coordinator killed at any point restarts consistent.
 
-States, in order: ``building`` (coins chosen, PSBT being built) → ``signing`` (PSBT sent to
-signers) → ``signed`` (the final transaction is known, not yet handed to the chain) →
-``broadcast`` (the chain accepted it) → ``recorded`` (done). A spend that ends early is
+States, in order: ``signing`` (PSBT built, sent to signers) → ``signed`` (the final
+transaction is known, not yet handed to the chain) → ``recorded`` (the chain accepted it:
+done). ``building`` and ``broadcast`` are states earlier versions wrote between those (a
+row may still hold one; recovery settles it). A spend that ends early is
 ``refused`` (not enough signers agreed), ``failed`` (another error) or ``dropped``
 (found unfinished at restart and not on the chain: its coins are free again). The row
 keeps the raw transaction from ``signed`` on, so a restart can look for it on the chain
@@ -20,6 +21,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 UNFINISHED = ("building", "signing", "signed", "broadcast")
 
@@ -40,6 +42,8 @@ CREATE TABLE IF NOT EXISTS spends (
     signers TEXT NOT NULL DEFAULT '[]',
     reason TEXT
 );
+-- the void scan reads the newest spends of a state at every spend (``signed_inputs``)
+CREATE INDEX IF NOT EXISTS spends_by_state ON spends (state, id);
 CREATE TABLE IF NOT EXISTS facts (
     name TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -68,10 +72,17 @@ class SpendRow:
     reason: str | None
 
 
+class SignedInputs(NamedTuple):
+    spend_id: int
+    txid: str
+    outpoints: tuple[tuple[str, int], ...]  # (txid hex, vout) of each input
+
+
 class SpendLedger:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
+        self._inputs: dict[int, tuple[tuple[str, int], ...]] = {}  # spend id -> its inputs (``signed_inputs``)
         self._db = sqlite3.connect(str(path), timeout=30.0, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")  # a state change is on disk before we go on
@@ -86,23 +97,33 @@ class SpendLedger:
             return self._db.execute(sql, args)
 
     # -- spends ------------------------------------------------------------------------------
-    def begin(self, amount_sat: int, destination: str, note: str = "") -> int:
+    def begin(self, amount_sat: int, destination: str, note: str = "", *, psbt: bytes,
+              fee_sat: int, change_index: int | None) -> int:
+        """A new spend, its PSBT built and about to go to the signers (``signing``): one
+        durable write before any device or gate sees it."""
         now = time.time()
-        cur = self._write("INSERT INTO spends (created, updated, state, amount_sat, destination, note) "
-                          "VALUES (?, ?, 'building', ?, ?, ?)", (now, now, amount_sat, destination, note))
+        cur = self._write("INSERT INTO spends (created, updated, state, amount_sat, destination, note, psbt, "
+                          "fee_sat, change_index) VALUES (?, ?, 'signing', ?, ?, ?, ?, ?, ?)",
+                          (now, now, amount_sat, destination, note, psbt, fee_sat, change_index))
         return int(cur.lastrowid)
-
-    def built(self, spend_id: int, psbt: bytes, fee_sat: int, change_index: int | None) -> None:
-        self._write("UPDATE spends SET state='signing', psbt=?, fee_sat=?, change_index=?, updated=? WHERE id=?",
-                    (psbt, fee_sat, change_index, time.time(), spend_id))
 
     def signed(self, spend_id: int, raw_tx: bytes, txid: str, signers: list[str]) -> None:
         self._write("UPDATE spends SET state='signed', raw_tx=?, txid=?, signers=?, updated=? WHERE id=?",
                     (raw_tx, txid, json.dumps(signers), time.time(), spend_id))
 
-    def move(self, spend_id: int, state: str, reason: str | None = None) -> None:
-        self._write("UPDATE spends SET state=?, reason=COALESCE(?, reason), updated=? WHERE id=?",
-                    (state, reason, time.time(), spend_id))
+    def move(self, spend_id: int, state: str, reason: str | None = None, *, synced: bool = True) -> None:
+        """``synced=False``: no fsync (``backends.sqlite.unsynced``). Only for a change that
+        recovery redoes from the chain if a power cut loses it (``recorded`` after the chain
+        took the transaction: a row left ``signed`` is looked up and recorded)."""
+        sql = "UPDATE spends SET state=?, reason=COALESCE(?, reason), updated=? WHERE id=?"
+        args = (state, reason, time.time(), spend_id)
+        if synced:
+            self._write(sql, args)
+            return
+        from backends.sqlite import unsynced
+
+        with self._lock, unsynced(self._db) as db:
+            db.execute(sql, args)
 
     def unfinished(self) -> list[SpendRow]:
         marks = ",".join("?" * len(UNFINISHED))
@@ -121,12 +142,31 @@ class SpendLedger:
             row = self._db.execute("SELECT state, txid FROM spends WHERE id=?", (spend_id,)).fetchone()
         return (row[0], row[1]) if row else None
 
-    def given_up_signed(self, states: tuple[str, ...], newest: int = -1) -> list[SpendRow]:
-        """Spends in ``states`` that hold a signed transaction (see ``conflicts``), the
-        ``newest`` of them (all when -1), oldest first."""
-        marks = ",".join("?" * len(states))
-        return self._rows(f"SELECT * FROM (SELECT * FROM spends WHERE raw_tx IS NOT NULL AND state IN ({marks}) "
-                          "ORDER BY id DESC LIMIT ?) ORDER BY id", (*states, newest))
+    def signed_inputs(self, selections: list[tuple[tuple[str, ...], int]]) -> list[SignedInputs]:
+        """The outpoints each signed spend spends, for the spends in ``selections``: pairs
+        of (states, how many of the newest; -1 for all), each oldest first (see ``conflicts``).
+
+        A row's transaction never changes once signed, so each is parsed once per ledger
+        object: a spend looks at up to a thousand of them, and parsing them all at every
+        spend cost more than the rest of the coordinator's work."""
+        from backends.chain.serialize import parse_tx
+
+        found: list[tuple[int, str]] = []
+        with self._lock:
+            for states, newest in selections:
+                marks = ",".join("?" * len(states))
+                found += self._db.execute(
+                    f"SELECT id, txid FROM (SELECT id, txid FROM spends WHERE raw_tx IS NOT NULL AND state IN "
+                    f"({marks}) ORDER BY id DESC LIMIT ?) ORDER BY id", (*states, newest)).fetchall()
+            known = {spend_id: self._inputs[spend_id] for spend_id, _ in found if spend_id in self._inputs}
+            missing = [spend_id for spend_id, _ in found if spend_id not in known]
+            for start in range(0, len(missing), 500):
+                chunk = missing[start:start + 500]
+                for spend_id, raw_tx in self._db.execute(
+                        f"SELECT id, raw_tx FROM spends WHERE id IN ({','.join('?' * len(chunk))})", chunk):
+                    known[spend_id] = tuple((i.prev_txid[::-1].hex(), i.prev_vout) for i in parse_tx(raw_tx).inputs)
+            self._inputs = known  # only what the last look needed stays
+        return [SignedInputs(spend_id, txid, known[spend_id]) for spend_id, txid in found]
 
     def change_indexes_used(self) -> set[int]:
         """Change indexes of spends that may be on the chain (not refused, failed, dropped)."""

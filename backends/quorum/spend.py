@@ -140,15 +140,15 @@ def _pipeline(coordinator: Coordinator, amount_sat: int, destination: str, note:
     plan = plan_spend(coordinator, amount_sat, destination, surge_user=surge.user if surge else None)
     plan.note = note
     plan.surge = surge
-    plan.spend_id = ledger.begin(amount_sat, destination, note)
+    psbt_bytes = serialize_psbt(plan.psbt, "binary")
+    plan.spend_id = ledger.begin(amount_sat, destination, note, psbt=psbt_bytes, fee_sat=plan.fee_sat,
+                                 change_index=plan.change_index)
     result["spend_id"] = plan.spend_id
     if plan.voids:
         result["voids"] = [v.spend_id for v in plan.voids]
         yield Step("void", "reusing a coin of " + ", ".join(f"given-up spend #{v.spend_id} ({v.txid})"
                                                             for v in plan.voids)
                    + ": once this spend confirms, that signed transaction can never confirm")
-    psbt_bytes = serialize_psbt(plan.psbt, "binary")
-    ledger.built(plan.spend_id, psbt_bytes, plan.fee_sat, plan.change_index)
     yield Step("preflight", "running each live signer's policy locally")
     yield plan.preflight
     try:
@@ -219,9 +219,11 @@ def _pipeline(coordinator: Coordinator, amount_sat: int, destination: str, note:
                               f"({exc}); it may still be on its way",
                               hint="do not pay again by other means: the next quorum spend first asks the "
                                    "chain whether it has it and records it") from None
-    ledger.move(plan.spend_id, "broadcast")
-    yield Step("record", "recording the spend")
-    ledger.move(plan.spend_id, "recorded")
+    # the chain has it: recorded in one write, before anyone is told, and without an fsync:
+    # if a crash or power cut loses it, the row is "signed" and recovery finds the
+    # transaction on the chain (or voids it if the chain lost it); nothing is sent twice
+    ledger.move(plan.spend_id, "recorded", synced=False)
+    yield Step("record", f"spend #{plan.spend_id} recorded")
     result.update(txid=txid, fee_sat=plan.fee_sat, signers=names)
     return Done(txid, plan.fee_sat, tuple(names), plan.spend_id)
 
