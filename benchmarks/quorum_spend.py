@@ -7,7 +7,11 @@ coin selection, PSBT build, pre-flight, ledger, combine, finalize), for 1 and 10
 Targets (issue 7): the whole 1-input spend under 1 s; coordinator time at most 20% of
 device time.
 
-    .venv/bin/python benchmarks/quorum_spend.py [--rounds N]
+    .venv/bin/python benchmarks/quorum_spend.py [--rounds N] [--global-cap]
+
+It runs as the app does: the intended policy is read from the policy history at each
+spend; ``--global-cap`` also configures the coordinator-wide cap (its gate reads the chain's
+history of the wallet: that is chain time).
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from embit.transaction import Transaction  # noqa: E402
 
 from backends.coldcard.client import ColdcardClient  # noqa: E402
+from backends.policy import PolicyHistory  # noqa: E402
+from backends.policy.document import policy_hash  # noqa: E402
 from backends.quorum import Coordinator, Done, last_event  # noqa: E402
 from tests.quorum.rig import SINK, QuorumRig, policy  # noqa: E402
 
@@ -77,14 +83,21 @@ class Timed:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--global-cap", action="store_true",
+                        help="with a coordinator-wide velocity cap configured (quorum.global_cap_sat)")
     args = parser.parse_args()
     rig = QuorumRig(Path(tempfile.mkdtemp(prefix="qbench", dir="/tmp")), coins=10 * args.rounds + args.rounds)
     clock, chain_clock = DeviceClock(), DeviceClock()
     data_dir = Path(tempfile.mkdtemp(prefix="qbench-data"))
     try:
-        spec = rig.spec(policy=policy(max_amount=2_000_000_000_000, per_period=2_000_000_000_000))
+        spec = rig.spec(policy=policy(max_amount=2_000_000_000_000, per_period=2_000_000_000_000),
+                        global_cap_sat=2_000_000_000_000 if args.global_cap else 0)
+        # as the app runs it: the intended policy is the newest pushed version, read at each spend
+        history = PolicyHistory(data_dir)
+        history.record(spec.policy, policy_hash(spec.policy), actor="benchmark")
         coordinator = Coordinator(spec, data_dir, chain=Timed(rig.chain, chain_clock),
-                                  client_factory=lambda target: Timed(ColdcardClient(target), clock))
+                                  client_factory=lambda target: Timed(ColdcardClient(target), clock),
+                                  intended_policy=history.latest_policy)
         coordinator.arm()
         print(f"{'inputs':>6} {'spend ms':>9} {'device ms':>10} {'chain ms':>9} {'coordinator ms':>15} "
               f"{'coordinator/device':>19} {'(with chain)':>13}   medians of {args.rounds}")
@@ -107,6 +120,7 @@ def main() -> int:
             print(f"{n_inputs:>6} {total * 1000:>9.1f} {device * 1000:>10.1f} {chain * 1000:>9.1f} "
                   f"{own * 1000:>15.1f} {own / device:>19.0%} {(own + chain) / device:>13.0%}")
         coordinator.close()
+        history.close()
     finally:
         rig.close()
         shutil.rmtree(data_dir, ignore_errors=True)
