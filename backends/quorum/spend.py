@@ -19,7 +19,8 @@ entry: ``started`` before anything happens, then ``ok`` (with the txid), ``refus
 spend ends, its global cap reservation is settled (released, or counted as broadcast).
 
 A surge spend (``totp``) relays the owner's code to each signer just before asking it to
-sign; the code itself is in no event, audit entry or error (``surge``).
+sign, and voids it there if the request fails before the device judged it; the code
+itself is in no event, audit entry or error (``surge``).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from .events import Done, Event, Preflight, Step
 from .gather import ending_in_failed, gather, live_signers
 from .preflight import preflight as run_preflight
 from .preflight import tx_summary
-from .surge import SurgeCode, parse_totp_code, surge_user
+from .surge import SurgeCode, parse_totp_code, sign_with_code, surge_user
 
 if TYPE_CHECKING:
     from .coordinator import Coordinator
@@ -162,7 +163,11 @@ def _pipeline(coordinator: Coordinator, amount_sat: int, destination: str, note:
     # signers pre-flight expects to approve are asked first: each refusal counts on the
     # device (and 100 of them power it off), so a predicted one is only a last resort
     approving = {v.signer for v in plan.preflight.verdicts if v.approved}
-    live = sorted(live, key=lambda name: name not in approving)
+    # and, unless this spend brings a code, one holding a queued user code last too: its
+    # next PSBT is judged with that code (a void one a failed surge request left, or
+    # someone else's), which pre-flight cannot see
+    queued = {s.name for s in coordinator.statuses() if s.pending_auth} if surge is None else set()
+    live = sorted(live, key=lambda name: (name not in approving, name in queued))
     yield Step("sign", f"asking {', '.join(live[:spec.threshold])}")
     signed: dict = {}
     problems: dict[str, str] = {}
@@ -173,10 +178,12 @@ def _pipeline(coordinator: Coordinator, amount_sat: int, destination: str, note:
         from backends.wallet import parse_psbt
 
         client = coordinator.clients[name]
-        if surge is not None:
-            # queued on the device for the next PSBT, which it checks before any rule
-            client.user_auth(surge.user, surge.code)
-        raw = client.sign_psbt(psbt_bytes, timeout=spec.sign_timeout_seconds)
+
+        def sign() -> bytes:
+            return client.sign_psbt(psbt_bytes, timeout=spec.sign_timeout_seconds)
+
+        # a code is queued on the device for the next PSBT, which it checks before any rule
+        raw = sign() if surge is None else sign_with_code(client, surge, name, sign)
         answer = parse_psbt(raw)
         # only signatures over the transaction pre-flight showed may reach the chain, whatever
         # the link to the device handed it

@@ -37,6 +37,9 @@ class SignerStatus:
     #: velocity: per-rule totals spent this period and seconds left, when a period runs
     has_spent: tuple[int, ...] = ()
     period_ends: int | None = None
+    #: user codes queued on the device (``hsts`` ``pending_auth``): its next PSBT is judged
+    #: with them, however late it comes (``surge``)
+    pending_auth: int = 0
     failing_check: str | None = "reachable"
     problem: str | None = "not read yet"
     checked_at: float = field(default_factory=time.time)
@@ -61,7 +64,8 @@ class SignerStatus:
                 "approvals": self.approvals, "refusals": self.refusals,
                 "last_refusal": self.last_refusal, "enabled": self.enabled,
                 "wallet_enrolled": self.wallet_enrolled, "policy_hash": self.policy_hash,
-                "failing_check": self.failing_check, "problem": self.problem}
+                "failing_check": self.failing_check, "problem": self.problem,
+                "pending_auth": self.pending_auth}
 
 
 def health_of(statuses: list[SignerStatus], threshold: int) -> Health:
@@ -92,7 +96,7 @@ def read_status(client, signer: SignerSpec, spec: QuorumSpec, enabled: bool,
         approvals=int(hsts.get("approvals") or 0), refusals=int(hsts.get("refusals") or 0),
         last_refusal=hsts.get("last_refusal"),
         has_spent=tuple(int(x) for x in hsts.get("has_spent") or ()),
-        period_ends=hsts.get("period_ends"),
+        period_ends=hsts.get("period_ends"), pending_auth=int(hsts.get("pending_auth") or 0),
     )
     status = replace(status, policy_ok=status.hsm_active and status.policy_hash in accepted_hashes)
     if hsts.get("hsm_commands") is False:

@@ -11,6 +11,15 @@ coordinator therefore refuses to relay a code it already relayed within the time
 device would still accept it (the current and two previous 30 s steps, see
 ``backends/coldcard/hsm/users``), for every spend of this data dir.
 
+A relayed code waits on the device with no time limit: a Coldcard has no clock, keeps the
+queue in memory and empties it only when the next PSBT reaches its policy (signed or
+refused), when a newer code for the same user replaces it, or at a power cycle. A
+signing request that fails before the policy judges it (the link drops, the device
+cannot read the PSBT, no answer in time) leaves the code queued for whatever PSBT comes
+next, however late. So after such a failure the coordinator replaces the queued code
+with one that can never be right (``sign_with_code``): the device refuses that next PSBT
+once instead of letting it ride the owner's code, and the spend says so per device.
+
 The code is a secret: it lives only in ``SurgeCode`` (whose ``repr`` hides it) and
 reaches no log, audit entry, event or error text. Relayed codes are kept as salted
 HMACs, and only for the few minutes they could be replayed.
@@ -85,6 +94,37 @@ def surge_user(policy: dict, given: str | None = None) -> str:
                           hint="add a surge rule with users and min_users to the policy (policy push)")
     raise QuorumError(f"the policy names several users ({', '.join(named)}); say whose code this is",
                       hint="give --totp-user NAME")
+
+
+#: what replaces a code left queued on a device: six characters, never six digits, so no
+#: HOTP value can equal it
+VOID_CODE = "voided"
+
+
+def sign_with_code(client, surge: SurgeCode, name: str, sign: Callable[[], bytes]) -> bytes:
+    """Relay the owner's code to signer ``name`` and ``sign()`` right after. A device's
+    decision (signed, or ``SigningRefused``) used the code up; any other failure may have
+    left it queued, and it is voided there before the failure is passed on."""
+    from backends.coldcard.errors import SigningRefused
+    from backends.errors import CustodyError
+
+    try:
+        client.user_auth(surge.user, surge.code)
+        return sign()
+    except SigningRefused:
+        raise
+    except CustodyError as exc:
+        try:
+            client.user_auth(surge.user, VOID_CODE)
+        except CustodyError as again:
+            raise QuorumError(
+                f"{exc}; the owner's code may still be queued on {name}, and the device would judge the next "
+                f"PSBT it is sent with it, however late (voiding it failed: {again})",
+                hint=f"power-cycle {name} (that empties its queue) before it signs again") from None
+        raise QuorumError(
+            f"{exc}; the owner's code may have stayed queued on {name}: it was replaced there by a void "
+            f"one, so the next PSBT {name} is sent is refused once (wrong auth value)",
+            hint=exc.hint) from None
 
 
 class RelayedCodes:

@@ -13,8 +13,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from backends.coldcard.client import ColdcardClient
+from backends.coldcard.errors import ColdcardError, SigningRefused
 from backends.coldcard.hsm.otp import b32decode, calc_hotp
-from backends.quorum import Done, Failed, Preflight, QuorumError
+from backends.quorum import DeviceResult, Done, Failed, Preflight, QuorumError
 from backends.quorum.surge import BadTotpCode, SurgeCode, parse_totp_code
 
 from .rig import PER_PERIOD, SINK, WALLET_NAME, policy
@@ -127,3 +128,46 @@ def test_a_code_for_a_user_the_policy_does_not_name_is_refused(surge):
     with pytest.raises(QuorumError):
         parse_totp_code("12345a")
     assert "123456" not in repr(SurgeCode(OWNER, "123456")) + str(SurgeCode(OWNER, "123456"))
+
+
+class LinkDropsOnce:
+    """One signer's real client, whose link drops as its next PSBT is sent: the code
+    relayed just before stays queued on the (real, emulated) device."""
+
+    def __init__(self, client) -> None:
+        self._client, self.dropped = client, None
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+    def sign_psbt(self, psbt: bytes, **kwargs) -> bytes:
+        if self.dropped is None:
+            self.dropped = psbt
+            raise ColdcardError("the USB link dropped")
+        return self._client.sign_psbt(psbt, **kwargs)
+
+
+def test_a_code_a_failed_request_left_queued_is_voided_so_no_later_psbt_rides_it(rig, surge, tmp_path):
+    link = surge.clients["a"] = LinkDropsOnce(surge.clients["a"])
+    events, done = run(surge.spend(2_000_000, SINK, totp=code_now()))
+    assert isinstance(done, Done) and set(done.signers) == {"b", "c"}, done
+    (failed,) = [e for e in events if isinstance(e, DeviceResult) and not e.ok]
+    assert failed.signer == "a" and "replaced there by a void one" in failed.detail
+    device = ColdcardClient(rig.targets[0])
+    assert device.hsm_status()["pending_auth"] == 1  # a device keeps a queued code: now the void one
+    # a spend without a code asks the signer holding one last (here not at all): a spend of
+    # another data dir, as the global cap of this one is used up by the surge spend
+    elsewhere = rig.coordinator(tmp_path / "elsewhere", policy=surge_policy())
+    try:
+        before = device_decisions(rig)
+        events, plain = run(elsewhere.spend(100_000, SINK))
+        assert [s.pending_auth for s in elsewhere.statuses()] == [1, 0, 0]
+    finally:
+        elsewhere.close()
+    assert isinstance(plain, Done) and set(plain.signers) == {"b", "c"}, plain
+    assert device_decisions(rig)["a"] == before["a"]
+    # the PSBT the surge rule approves with the owner's code is refused: the code is gone
+    with pytest.raises(SigningRefused) as refused:
+        device.sign_psbt(link.dropped, timeout=10)
+    assert refused.value.reason == f"User '{OWNER}' gave wrong auth value: mismatch"
+    assert device.hsm_status()["pending_auth"] == 0

@@ -208,7 +208,13 @@ class HsmEngine:
 
     # -- remote users and the local operator ---------------------------------------------
     def queue_user_auth(self, username: str, token: bytes | str, totp_time: int) -> None:
-        """``user`` in HSM mode: keep the code until the next PSBT (checked then)."""
+        """``user`` in HSM mode: keep the code until the next PSBT (checked then).
+
+        As on the device (firmware ``HSMPolicy.usb_auth_user``, consumed at the top of its
+        ``approve_transaction``): there is no time limit, the device having no clock; the
+        queue empties only when a PSBT reaches the policy, approved or refused, or at a
+        power cycle (it is memory only), and a newer code for the same user replaces the
+        older. A PSBT that fails before the policy judges it leaves the queue as it was."""
         if not 1 < len(username) <= MAX_USERNAME_LEN:
             raise HsmRequestError(texts.AUTH_BADLEN)
         if len(self.pending_auth) + 1 > MAX_NUMBER_USERS:
