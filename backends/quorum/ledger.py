@@ -10,6 +10,11 @@ row may still hold one; recovery settles it). A spend that ends early is
 keeps the raw transaction from ``signed`` on, so a restart can look for it on the chain
 and record it instead of building another.
 
+Every write is fsynced except ``recorded``: a process killed after it keeps it, but a
+power cut before the next fsynced write may take the row back to ``signed``. Recovery then
+finds the transaction on the chain and records it, and the next spend asked for stops
+once, naming it (as after a crash between broadcast and recording): nothing is paid twice.
+
 It also keeps the operator's enable/disable of signers, which outlives a process.
 """
 
