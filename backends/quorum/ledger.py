@@ -87,7 +87,8 @@ class SpendLedger:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
-        self._inputs: dict[int, tuple[tuple[str, int], ...]] = {}  # spend id -> its inputs (``signed_inputs``)
+        #: (spend id, txid) -> the outpoints its transaction spends (``signed_inputs``)
+        self._inputs: dict[tuple[int, str], tuple[tuple[str, int], ...]] = {}
         self._db = sqlite3.connect(str(path), timeout=30.0, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")  # a state change is on disk before we go on
@@ -163,15 +164,18 @@ class SpendLedger:
                 found += self._db.execute(
                     f"SELECT id, txid FROM (SELECT id, txid FROM spends WHERE raw_tx IS NOT NULL AND state IN "
                     f"({marks}) ORDER BY id DESC LIMIT ?) ORDER BY id", (*states, newest)).fetchall()
-            known = {spend_id: self._inputs[spend_id] for spend_id, _ in found if spend_id in self._inputs}
-            missing = [spend_id for spend_id, _ in found if spend_id not in known]
+            # keyed by txid too: a data dir restored under a running process could give an
+            # id to another transaction
+            known = {row: self._inputs[row] for row in found if row in self._inputs}
+            missing = [spend_id for spend_id, txid in found if (spend_id, txid) not in known]
             for start in range(0, len(missing), 500):
                 chunk = missing[start:start + 500]
-                for spend_id, raw_tx in self._db.execute(
-                        f"SELECT id, raw_tx FROM spends WHERE id IN ({','.join('?' * len(chunk))})", chunk):
-                    known[spend_id] = tuple((i.prev_txid[::-1].hex(), i.prev_vout) for i in parse_tx(raw_tx).inputs)
+                for spend_id, txid, raw_tx in self._db.execute(
+                        f"SELECT id, txid, raw_tx FROM spends WHERE id IN ({','.join('?' * len(chunk))})", chunk):
+                    known[(spend_id, txid)] = tuple((i.prev_txid[::-1].hex(), i.prev_vout)
+                                                    for i in parse_tx(raw_tx).inputs)
             self._inputs = known  # only what the last look needed stays
-        return [SignedInputs(spend_id, txid, known[spend_id]) for spend_id, txid in found]
+        return [SignedInputs(spend_id, txid, known[(spend_id, txid)]) for spend_id, txid in found]
 
     def change_indexes_used(self) -> set[int]:
         """Change indexes of spends that may be on the chain (not refused, failed, dropped)."""

@@ -12,13 +12,18 @@ from backends.quorum.ledger import SpendLedger
 from backends.sqlite import unsynced
 
 
-def signed_spend(ledger: SpendLedger, seed: int, n_inputs: int = 2) -> tuple[int, list[tuple[str, int]]]:
-    """A spend row holding a signed transaction; returns its id and its inputs' outpoints."""
+def transaction(seed: int, n_inputs: int = 2) -> tuple[Transaction, list[tuple[str, int]]]:
     vin = [TransactionInput(bytes([seed, i]) * 16, i) for i in range(n_inputs)]
     tx = Transaction(vin=vin, vout=[TransactionOutput(1000, Script(b"\x00\x20" + bytes(32)))])
+    return tx, [(i.txid.hex(), i.vout) for i in vin]
+
+
+def signed_spend(ledger: SpendLedger, seed: int, n_inputs: int = 2) -> tuple[int, list[tuple[str, int]]]:
+    """A spend row holding a signed transaction; returns its id and its inputs' outpoints."""
+    tx, outpoints = transaction(seed, n_inputs)
     spend_id = ledger.begin(1000, "sink", psbt=b"psbt", fee_sat=100, change_index=None)
     ledger.signed(spend_id, tx.serialize(), tx.txid().hex(), ["a", "b"])
-    return spend_id, [(i.txid.hex(), i.vout) for i in vin]
+    return spend_id, outpoints
 
 
 def test_signed_inputs_follow_each_spends_state_and_name_its_inputs(tmp_path):
@@ -45,6 +50,12 @@ def test_signed_inputs_follow_each_spends_state_and_name_its_inputs(tmp_path):
     # a second ledger over the same file (another process) sees the same
     other = SpendLedger(tmp_path / "quorum.sqlite3")
     assert other.signed_inputs(given_up) == ledger.signed_inputs(given_up)
+    # an id holding another transaction (a data dir restored from a backup under a running
+    # process) is read again, not answered from what was parsed for the first
+    tx, outpoints = transaction(9)
+    other._db.execute("UPDATE spends SET raw_tx=?, txid=? WHERE id=?", (tx.serialize(), tx.txid().hex(), second))
+    (row,) = ledger.signed_inputs(given_up)
+    assert (row.txid, list(row.outpoints)) == (tx.txid().hex(), outpoints)
 
 
 def test_an_unsynced_write_is_kept_and_the_connection_syncs_again_after(tmp_path):
