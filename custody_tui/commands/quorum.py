@@ -106,7 +106,9 @@ def _signer_line(s) -> str:
     mark = "live" if s.live else s.state
     counts = f"approvals {s.approvals} refusals {s.refusals}"
     why = f"  ({s.problem})" if s.problem and s.enabled else ""
-    return f"{s.name:<10} {s.xfp or '--------'}  {mark:<9} {counts}{why}"
+    # its next PSBT is judged with the queued code(s): a void one after a failed surge request
+    queued = f"  ({s.pending_auth} user code(s) queued for its next PSBT)" if s.pending_auth else ""
+    return f"{s.name:<10} {s.xfp or '--------'}  {mark:<9} {counts}{why}{queued}"
 
 
 def _status(args, services: Services, coordinator) -> int:
@@ -146,7 +148,7 @@ def _global_usage(args, services: Services, coordinator):
 
 
 _STATUS_KEYS = ("name", "xfp", "reachable", "hsm_active", "policy_ok", "live", "approvals", "refusals",
-                "last_refusal", "enabled")
+                "last_refusal", "enabled", "pending_auth")
 
 
 def _preflight_dict(flight) -> dict:
