@@ -11,36 +11,48 @@ node's unpushed posts onto the remote head (the "rebase": each post is a file ad
 own path, so replaying never merges content), and pushes without force. When several
 nodes push at once, git refuses all but one; the others fetch and replay again. The last
 head this node saw is written atomically to ``board-seen-head`` after every fetch and push.
+
+On a board at a local path the hot path starts few processes: the branch is read from
+its ref file (an unmoved board is not fetched), a forward move made of loose objects is
+copied in process (``local_fetch``), and pushers take turns under an advisory lock. Objects
+are read in process (``objects``) and a post verified at its place is not verified again.
 """
 
 from __future__ import annotations
 
 import fcntl
 import json
+import os
 import random
 import re
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from git import Actor, Repo
 from git.exc import GitCommandError
 from git.objects import Blob, Commit, Tree
 from git.refs import Reference
+from gitdb.exc import ODBError
 
 from backends.errors import os_error_message
 from backends.fsutil import atomic_write, ensure_private_dir
 
-from . import layout, trees
+from . import layout, refs, trees
+from .local_fetch import fetch_local
+from .objects import BoardObjects
 from .errors import (BoardError, BoardRewound, BoardSyncError, MalformedPost, PostConflict, PostRejected,
                      UnknownPoster)
 from .post import MAX_POST_BYTES, Post, Roster, make_post, parse_post, poster_label
 
 VIEW = "refs/heads/view"
 SEEN_FILE = "board-seen-head"
+#: the advisory lock nodes take in turn to push to a board on a local path
+PUSH_LOCK = "custody-tui-push.lock"
 #: pushes lost to other nodes before giving up (each retry refetches and replays)
 MAX_ATTEMPTS = 25
 #: bounds on one ceremony's trees (outside input: anyone with push access shapes them)
@@ -53,6 +65,10 @@ _IDENTITY = Actor("custody-tui board", "board@custody-tui.invalid")
 _RACE = ("non-fast-forward", "fetch first", "rejected", "cannot lock ref", "failed to update ref",
          "incorrect old value")
 _MESSAGE_PREFIX = "board post "
+#: a remote whose head cannot be read without git
+_UNKNOWN = object()
+#: posts remembered as verified by one Board (about 100 bytes each)
+_VERIFIED_KEPT = 100_000
 
 
 @dataclass(frozen=True)
@@ -106,12 +122,28 @@ class Board:
         self._remote = str(remote)
         self._branch = branch
         self._remote_ref = f"refs/board/remote/{branch}"
-        self.roster: dict[bytes, str] = dict(roster)
-        git_dir = self._dir / "board.git"
+        self._roster: dict[bytes, str] = dict(roster)
+        #: where each post verified so far was found: (blob id, mode, ceremony, phase, file
+        #: name); a post is written once, so every later pass over a ceremony reads it again
+        self._verified: set[tuple[bytes, int, str, str, str]] = set()
+        #: the board's directory when the remote is a repository on a local path
+        self._local: Path | None = None
+        git_dir = self._git_dir = self._dir / "board.git"
         try:
-            self._repo = Repo(git_dir) if git_dir.exists() else Repo.init(git_dir, bare=True, mkdir=True)
+            if not git_dir.exists():
+                Repo.init(git_dir, bare=True, mkdir=True).close()
+            self._repo = Repo(git_dir, odbt=BoardObjects)
         except Exception as exc:  # noqa: BLE001 - GitPython raises several unrelated types here
             raise BoardError(f"cannot open the node's board copy at {git_dir}: {_git_reason(exc)}") from None
+
+    @property
+    def roster(self) -> Mapping[bytes, str]:
+        return MappingProxyType(self._roster)
+
+    @roster.setter
+    def roster(self, roster: Roster) -> None:
+        self._roster = dict(roster)
+        self._verified.clear()  # verified under the old roster: a poster may have left it
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -137,14 +169,25 @@ class Board:
     # -- refs -------------------------------------------------------------------------------
 
     def _ref(self, name: str) -> str | None:
-        # read in this process (loose ref file or packed-refs); every ref here names a commit
+        # read in this process (loose ref file or packed-refs); every ref here names a
+        # commit (the remote's branch is outside input: anything else reads as no branch)
         try:
-            return Reference(self._repo, name, check_path=False).commit.hexsha
-        except (ValueError, OSError):
+            sha = refs.read_ref(self._git_dir, name)
+        except refs.Unreadable:
+            try:
+                return Reference(self._repo, name, check_path=False).commit.hexsha
+            except (ValueError, OSError):
+                return None
+        if sha is None:
+            return None
+        try:
+            return sha if self._repo.odb.info(bytes.fromhex(sha)).type == b"commit" else None
+        except (ValueError, OSError, ODBError):  # not here, or not an object git can read
             return None
 
     def _set_ref(self, name: str, sha: str) -> None:
-        Reference(self._repo, name, check_path=False).set_object(sha)
+        if self._ref(name) != sha:
+            Reference(self._repo, name, check_path=False).set_object(sha)
 
     def head(self) -> str | None:
         """The commit this node reads from (None before the first post or sync)."""
@@ -163,7 +206,8 @@ class Board:
         return text
 
     def _remember(self, sha: str) -> None:
-        atomic_write(self._dir / SEEN_FILE, (sha + "\n").encode("ascii"))
+        if self.seen_head() != sha:  # an unmoved board costs no fsync
+            atomic_write(self._dir / SEEN_FILE, (sha + "\n").encode("ascii"))
 
     # -- posting ----------------------------------------------------------------------------
 
@@ -240,9 +284,12 @@ class Board:
 
     def sync(self) -> SyncResult:
         """Fetch, refuse a rewritten history, replay unpushed posts, push; retry when
-        another node pushed first."""
-        with self._locked():
-            for attempt in range(1, MAX_ATTEMPTS + 1):
+        another node pushed first. On a board at a local path, nodes with posts to push
+        take turns (see :meth:`_board_turn`), so they seldom lose a push at all."""
+        with self._locked(), ExitStack() as turn:
+            waited = False
+            attempt = 1
+            while True:
                 remote = self._fetch()
                 previous = self.seen_head()
                 self._check_not_rewound(remote)
@@ -257,21 +304,85 @@ class Board:
                     self._set_ref(VIEW, head)
                 if head == remote:
                     return SyncResult(head=head, pushed=0, attempts=attempt)
+                if not waited:
+                    waited = True
+                    if turn.enter_context(self._board_turn()):
+                        continue  # the board may have moved while this node waited: fetch and replay again
                 if self._push(head):
                     self._remember(head)
                     self._set_ref(self._remote_ref, head)
                     return SyncResult(head=head, pushed=len(pending), attempts=attempt)
+                if attempt == MAX_ATTEMPTS:
+                    raise BoardSyncError(f"the board at {self._remote} kept moving: gave up after {MAX_ATTEMPTS} "
+                                         "attempts to push; sync again later")
                 time.sleep(random.uniform(0.0, 0.02 * attempt))  # let the winner's push land
-            raise BoardSyncError(f"the board at {self._remote} kept moving: gave up after {MAX_ATTEMPTS} attempts "
-                                 "to push; sync again later")
+                attempt += 1
+
+    @contextmanager
+    def _board_turn(self) -> Iterator[bool]:
+        """On a board at a local path, hold its push lock (``custody-tui-push.lock`` in the
+        board's git dir, an advisory lock every node of this program takes) from fetching to
+        pushing: fifteen nodes posting a round at once then push one after another instead
+        of each losing, refetching and replaying up to fifteen times. Yields whether it is
+        held; without it (a URL, or a board this user cannot lock) the retry above is the
+        rule, and it stays the rule for anyone who pushes without the lock."""
+        board = self._local_board()
+        fd = None
+        if board is not None:
+            try:
+                fd = os.open(board / PUSH_LOCK, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            except OSError:
+                fd = None
+        if fd is None:
+            yield False
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)  # released by the kernel if this process dies
+            yield True
+        finally:
+            os.close(fd)
 
     def _fetch(self) -> str | None:
+        known = self._ref(self._remote_ref)
+        if known == self.seen_head():
+            board, tip = self._local_board(), self._local_tip()
+            if tip == known:
+                return known  # a board on a local path whose branch has not moved: nothing to fetch
+            if board is not None and isinstance(tip, str) and fetch_local(board / "objects", self._repo.odb,
+                                                                          known, tip):
+                self._set_ref(self._remote_ref, tip)
+                return tip
         try:
             self._repo.git.fetch("--quiet", "--no-tags", "--prune", self._remote,
                                  "+refs/heads/*:refs/board/remote/*")
         except GitCommandError as exc:
             raise BoardSyncError(f"cannot fetch the board from {self._remote}: {_git_reason(exc)}") from None
         return self._ref(self._remote_ref)
+
+    def _local_tip(self) -> str | None | object:
+        """The branch's head read straight from a board on a local path, as ``git fetch``
+        would see it first (None: no such branch yet); ``_UNKNOWN`` when the remote is not
+        such a board or the head is not plainly readable here (then a fetch finds out).
+        Waiting for a round is then a file read per poll, not a git process."""
+        board = self._local_board()
+        if board is None:
+            return _UNKNOWN
+        try:
+            return refs.read_ref(board, f"refs/heads/{self._branch}")
+        except refs.Unreadable:
+            return _UNKNOWN
+
+    def _local_board(self) -> Path | None:
+        if self._local is None:
+            remote = self._remote
+            if "://" in remote or ":" in remote.split("/", 1)[0]:
+                return None  # a URL, or git's scp-like host:path
+            path = Path(remote)
+            for git_dir in (path, path / ".git"):
+                if refs.is_files_backend(git_dir):  # a reftable board is left to git fetch
+                    self._local = git_dir
+                    break
+        return self._local
 
     def _check_not_rewound(self, remote: str | None) -> None:
         seen = self.seen_head()
@@ -400,7 +511,7 @@ class Board:
                 continue
             for entry in entries:
                 try:
-                    posts.append(self._verify_entry(ceremony, phase_tree.name, entry))
+                    posts.append(self._verified_entry(ceremony, phase_tree.name, entry))
                 except PostRejected as exc:
                     rejected.append(exc)
         return CeremonyView(ceremony, tuple(posts), tuple(rejected))
@@ -411,7 +522,21 @@ class Board:
         layout.check_phase(phase)
         tree = self._ceremony_tree(ceremony)
         entry = trees.get(tree, [phase, poster.hex() + layout.SUFFIX]) if tree is not None else None
-        return None if entry is None else self._verify_entry(ceremony, phase, entry)
+        return None if entry is None else self._verified_entry(ceremony, phase, entry)
+
+    def _verified_entry(self, ceremony: str, phase: str, entry: Blob | Tree) -> Post:
+        # every check of a post is a function of its bytes (named by the blob id), its place
+        # and the roster: a post verified once at this place is only decoded again
+        key = (entry.binsha, entry.mode, ceremony, phase, entry.name)
+        if key in self._verified:
+            poster = bytes.fromhex(entry.name.removesuffix(layout.SUFFIX))
+            return Post(ceremony=ceremony, phase=phase, poster=poster, poster_name=self._roster[poster],
+                        body=json.loads(entry.data_stream.read())["body"])
+        post = self._verify_entry(ceremony, phase, entry)
+        if len(self._verified) >= _VERIFIED_KEPT:
+            self._verified.clear()
+        self._verified.add(key)
+        return post
 
     def _verify_entry(self, ceremony: str, phase: str, entry: Blob | Tree) -> Post:
         name = entry.name

@@ -182,7 +182,18 @@ def test_an_unreachable_board_is_a_typed_error(tmp_path: Path):
             board.sync()
 
 
-def test_a_push_lost_to_another_node_is_replayed_and_retried(nodes, monkeypatch):
+@pytest.fixture
+def url_nodes(tmp_path: Path, remote: Path):
+    """Nodes reaching the board by a file:// URL: git treats it as any remote (no shared
+    directory to lock, no refs to peek at), as over ssh or https."""
+    boards = {name: Board(tmp_path / "url-nodes" / name, f"file://{remote}", ROSTER) for name in NAMES}
+    yield boards
+    for board in boards.values():
+        board.close()
+
+
+def test_a_push_lost_to_another_node_is_replayed_and_retried(url_nodes, monkeypatch):
+    nodes = url_nodes
     nodes["bob"].post(CEREMONY, "start", {"n": 0}, host_key("bob"))
     nodes["alice"].post(CEREMONY, "round1", {"from": "alice"}, host_key("alice"), sync=False)
     nodes["carol"].post(CEREMONY, "round1", {"from": "carol"}, host_key("carol"), sync=False)
@@ -202,3 +213,67 @@ def test_a_push_lost_to_another_node_is_replayed_and_retried(nodes, monkeypatch)
     assert result.attempts == 2 and result.pushed == 1
     nodes["bob"].sync()
     assert sorted(p.poster_name for p in nodes["bob"].read_ceremony(CEREMONY).phase("round1")) == ["alice", "carol"]
+
+
+def test_nodes_pushing_at_once_to_a_local_board_take_turns_and_lose_no_push(nodes, monkeypatch):
+    nodes["bob"].post(CEREMONY, "start", {"n": 0}, host_key("bob"))
+    nodes["alice"].post(CEREMONY, "round1", {"from": "alice"}, host_key("alice"), sync=False)
+    nodes["carol"].post(CEREMONY, "round1", {"from": "carol"}, host_key("carol"), sync=False)
+    alice, carol = nodes["alice"], nodes["carol"]
+    real_push = alice._push
+    results = {}
+    racer = threading.Thread(target=lambda: results.setdefault("carol", carol.sync()))
+
+    def push_while_carol_tries(head: str) -> bool:
+        # alice holds the board's push lock: carol, syncing now, waits for her turn
+        racer.start()
+        racer.join(timeout=0.5)
+        assert racer.is_alive()
+        return real_push(head)
+
+    monkeypatch.setattr(alice, "_push", push_while_carol_tries)
+    results["alice"] = alice.sync()
+    racer.join()
+    assert results["alice"].attempts == 1 and results["carol"].attempts == 1
+    assert results["alice"].pushed == results["carol"].pushed == 1
+    nodes["bob"].sync()
+    assert sorted(p.poster_name for p in nodes["bob"].read_ceremony(CEREMONY).phase("round1")) == ["alice", "carol"]
+
+
+def test_a_local_board_is_followed_without_git_fetch_while_it_can_be(nodes, remote: Path, monkeypatch):
+    alice, bob = nodes["alice"], nodes["bob"]
+    alice.post(CEREMONY, "start", {"n": 0}, host_key("alice"))
+    bob.sync()
+    fetched = []
+    real_git = bob._repo.git
+
+    class CountingGit:
+        def __getattr__(self, name: str):
+            if name == "fetch":
+                fetched.append(name)
+            return getattr(real_git, name)
+
+    monkeypatch.setattr(bob._repo, "git", CountingGit())
+    assert bob.sync().head == alice.head() and fetched == []  # unmoved: a ref file read
+    alice.post(CEREMONY, "round1", {"n": 1}, host_key("alice"))
+    alice.post(CEREMONY, "round2", {"n": 2}, host_key("alice"))
+    # moved forward by loose objects: copied (hash-checked) from the board's files
+    assert bob.sync().head == alice.head() and fetched == []
+    assert [p.phase for p in bob.read_ceremony(CEREMONY).posts] == ["round1", "round2", "start"]
+    subprocess.run(["git", "--git-dir", str(bob._git_dir), "fsck", "--strict", "--no-dangling"],
+                   check=True, capture_output=True)
+    # packed on the board (its admin ran gc): git fetch does it
+    alice.post(CEREMONY, "round3", {"n": 3}, host_key("alice"))
+    subprocess.run(["git", "--git-dir", str(remote), "gc", "--quiet", "--prune=now"], check=True)
+    assert bob.sync().head == alice.head() and fetched == ["fetch"]
+    assert [p.phase for p in bob.read_ceremony(CEREMONY).posts] == ["round1", "round2", "round3", "start"]
+
+
+def test_a_roster_change_verifies_posts_read_before_again(nodes):
+    nodes["alice"].post(CEREMONY, "start", {"n": 0}, host_key("alice"))
+    bob = nodes["bob"]
+    bob.sync()
+    assert [p.poster_name for p in bob.read_ceremony(CEREMONY).posts] == ["alice"]
+    bob.roster = {key: name for key, name in ROSTER.items() if name != "alice"}
+    view = bob.read_ceremony(CEREMONY)
+    assert view.posts == () and [type(r) for r in view.rejected] == [UnknownPoster]
