@@ -65,6 +65,8 @@ _IDENTITY = Actor("custody-tui board", "board@custody-tui.invalid")
 _RACE = ("non-fast-forward", "fetch first", "rejected", "cannot lock ref", "failed to update ref",
          "incorrect old value")
 _MESSAGE_PREFIX = "board post "
+#: git gc --auto's default threshold (gc.auto = 6700 loose objects) as seen in one fan-out directory
+_GC_LOOSE_IN_17 = (6700 + 255) // 256
 #: a remote whose head cannot be read without git
 _UNKNOWN = object()
 #: posts remembered as verified by one Board (about 100 bytes each)
@@ -299,10 +301,15 @@ class Board:
                 head = remote
                 for sha in pending:
                     path, data = self._post_of(sha)
+                    parents = self._repo.commit(sha).parents
+                    if parents and parents[0].hexsha == head:
+                        head = sha  # already on top of the board: nothing to replay
+                        continue
                     head = self._commit_post(head, path, data) or head
                 if head is not None:
                     self._set_ref(VIEW, head)
                 if head == remote:
+                    self._maintain()
                     return SyncResult(head=head, pushed=0, attempts=attempt)
                 if not waited:
                     waited = True
@@ -311,12 +318,29 @@ class Board:
                 if self._push(head):
                     self._remember(head)
                     self._set_ref(self._remote_ref, head)
+                    self._maintain()
                     return SyncResult(head=head, pushed=len(pending), attempts=attempt)
                 if attempt == MAX_ATTEMPTS:
                     raise BoardSyncError(f"the board at {self._remote} kept moving: gave up after {MAX_ATTEMPTS} "
                                          "attempts to push; sync again later")
                 time.sleep(random.uniform(0.0, 0.02 * attempt))  # let the winner's push land
                 attempt += 1
+
+    def _maintain(self) -> None:
+        """Let git pack the node's copy when loose objects pile up. ``git fetch`` used to
+        run this after every fetch; posts and in-process fetches write loose objects
+        without it. The test is git's own (``gc --auto``: more than 6700 loose objects,
+        estimated from the 1/256 of them in ``objects/17``), made here without a process."""
+        try:
+            loose = len(os.listdir(self._git_dir / "objects" / "17"))
+        except OSError:
+            return
+        if loose > _GC_LOOSE_IN_17:
+            try:
+                # in the foreground: a detached gc would outlive this process
+                self._repo.git(c="gc.autoDetach=false").gc("--auto", "--quiet")
+            except GitCommandError:
+                pass  # maintenance only: the copy stays correct unpacked, and the next sync tries again
 
     @contextmanager
     def _board_turn(self) -> Iterator[bool]:

@@ -277,3 +277,44 @@ def test_a_roster_change_verifies_posts_read_before_again(nodes):
     bob.roster = {key: name for key, name in ROSTER.items() if name != "alice"}
     view = bob.read_ceremony(CEREMONY)
     assert view.posts == () and [type(r) for r in view.rejected] == [UnknownPoster]
+
+
+def test_a_node_copy_packed_by_git_gc_still_syncs_reads_and_posts(nodes):
+    alice, bob = nodes["alice"], nodes["bob"]
+    alice.post(CEREMONY, "start", {"n": 0}, host_key("alice"))
+    bob.sync()
+    bob.read_ceremony(CEREMONY)
+    subprocess.run(["git", "--git-dir", str(bob._git_dir), "gc", "--quiet", "--prune=now"], check=True)
+    assert not [p for p in (bob._git_dir / "objects").glob("??/*")]  # nothing loose any more
+    alice.post(CEREMONY, "round1", {"n": 1}, host_key("alice"))
+    assert bob.sync().head == alice.head()  # copied against trees that are now packed
+    assert [p.phase for p in bob.read_ceremony(CEREMONY).posts] == ["round1", "start"]
+    bob.post(CEREMONY, "round2", {"n": 2}, host_key("bob"))
+    alice.sync()
+    assert [p.phase for p in alice.read_ceremony(CEREMONY).posts] == ["round1", "round2", "start"]
+
+
+def test_loose_objects_piling_up_in_a_node_copy_start_git_gc(nodes, monkeypatch):
+    from backends.board import board as board_module
+
+    bob = nodes["bob"]
+    calls = []
+
+    class RecordingGit:
+        def __call__(self, **options):
+            calls.append(options)
+            return self
+
+        def gc(self, *args):
+            calls.append(args)
+
+    nodes["alice"].post(CEREMONY, "start", {"n": 0}, host_key("alice"))
+    (bob._git_dir / "objects" / "17").mkdir(parents=True, exist_ok=True)
+    bob.sync()
+    monkeypatch.setattr(bob._repo, "git", RecordingGit())
+    bob.sync()
+    assert calls == []
+    monkeypatch.setattr(board_module, "_GC_LOOSE_IN_17", -1)  # as if objects/17 were crowded
+    bob.sync()
+    assert calls == [{"c": "gc.autoDetach=false"}, ("--auto", "--quiet")]
+    monkeypatch.undo()  # the real git again, for closing the node
