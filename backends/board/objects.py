@@ -17,6 +17,11 @@ when it wrote it.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import os
+import tempfile
+import zlib
 from collections import OrderedDict
 from io import BytesIO
 
@@ -71,5 +76,29 @@ class BoardObjects(GitCmdObjectDB):
             self._kept_bytes -= len(dropped[1])
 
     def store(self, istream: IStream) -> IStream:
-        # a zlib-compressed loose file written to a temporary name and renamed, as git does
-        return LooseObjectDB.store(self, istream)
+        """Write a loose object as git does: zlib of ``<type> <size>\\0<data>`` to a
+        temporary file renamed into ``objects/xx/``; an object already there is not
+        written again (posts and copied trees often are)."""
+        if istream.binsha is not None:
+            return LooseObjectDB.store(self, istream)
+        data = istream.read()
+        kind = istream.type if isinstance(istream.type, bytes) else istream.type.encode("ascii")
+        raw = b"%s %d\0" % (kind, len(data)) + data
+        binsha = hashlib.sha1(raw).digest()
+        hexsha = binsha.hex()
+        folder = os.path.join(self.root_path(), hexsha[:2])
+        target = os.path.join(folder, hexsha[2:])
+        if not os.path.exists(target):
+            os.makedirs(folder, exist_ok=True)
+            fd, temporary = tempfile.mkstemp(prefix="tmp_obj_", dir=folder)
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(zlib.compress(raw, 1))
+                os.chmod(temporary, 0o444)
+                os.replace(temporary, target)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(temporary)
+                raise
+        istream.binsha = binsha
+        return istream

@@ -12,7 +12,7 @@ from io import BytesIO
 from git import Repo
 from git.objects import Blob, Tree
 from git.objects.fun import tree_to_stream
-from gitdb import IStream, LooseObjectDB
+from gitdb import IStream
 
 from .errors import PostConflict
 
@@ -21,9 +21,10 @@ TREE_MODE = 0o040000
 
 
 def _store(repo: Repo, kind: bytes, data: bytes) -> bytes:
-    # written as a loose object in this process: GitPython's default database would start
-    # one `git hash-object` per object, six per post
-    return LooseObjectDB.store(repo.odb, IStream(kind, len(data), BytesIO(data))).binsha
+    # written as a loose object in this process (the board opens its copy with
+    # ``objects.BoardObjects``); GitPython's default database would start one
+    # `git hash-object` per object, six per post
+    return repo.odb.store(IStream(kind, len(data), BytesIO(data))).binsha
 
 
 def store_blob(repo: Repo, data: bytes) -> bytes:
