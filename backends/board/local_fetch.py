@@ -29,6 +29,8 @@ from .objects import BoardObjects
 MAX_COMMITS = 256
 #: the largest object copied this way (a post is at most 256 KiB; trees are far smaller)
 MAX_OBJECT_BYTES = 512 * 1024
+#: folders nested at most this deep are copied this way (a post sits five deep)
+MAX_DEPTH = 16
 _TREE = 0o040000
 _GITLINK = 0o160000
 _SHA1_HEX = 40
@@ -126,11 +128,13 @@ def _entries(data: bytes) -> dict[str, tuple[bytes, int]]:
         raise _NotHere from None
 
 
-def _copy_tree(source: LooseObjectDB, odb: BoardObjects, tree: bytes, old: bytes | None) -> None:
+def _copy_tree(source: LooseObjectDB, odb: BoardObjects, tree: bytes, old: bytes | None, depth: int = 0) -> None:
     """Copy ``tree``, descending only where it differs from ``old`` (a tree this node
     has, with everything under it)."""
     if tree == old:
         return
+    if depth > MAX_DEPTH:
+        raise _NotHere  # deeper than any board layout: not this copy's business
     data = _read(source, tree, b"tree")
     before = _entries(_own(odb, old, b"tree")) if old is not None else {}
     for name, (sha, mode) in _entries(data).items():
@@ -138,7 +142,7 @@ def _copy_tree(source: LooseObjectDB, odb: BoardObjects, tree: bytes, old: bytes
             continue
         if mode == _TREE:
             previous = before.get(name)
-            _copy_tree(source, odb, sha, previous[0] if previous and previous[1] == _TREE else None)
+            _copy_tree(source, odb, sha, previous[0] if previous and previous[1] == _TREE else None, depth + 1)
         else:
             _write(odb, b"blob", _read(source, sha, b"blob"), sha)
     _write(odb, b"tree", data, tree)

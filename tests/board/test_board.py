@@ -15,7 +15,7 @@ from backends.board import (BadSignature, Board, BoardError, BoardRewound, Board
                             UnknownPoster,
                             make_post, new_ceremony_id, post_path)
 
-from .conftest import NAMES, ROSTER, Outsider, host_key, host_pub
+from .conftest import NAMES, ROSTER, Outsider, git, host_key, host_pub
 
 CEREMONY = "0123456789abcdef0123456789abcdef"
 
@@ -318,3 +318,32 @@ def test_loose_objects_piling_up_in_a_node_copy_start_git_gc(nodes, monkeypatch)
     bob.sync()
     assert calls == [{"c": "gc.autoDetach=false"}, ("--auto", "--quiet")]
     monkeypatch.undo()  # the real git again, for closing the node
+
+
+def test_a_board_moved_by_an_odd_commit_is_fetched_by_git(nodes, outsider: Outsider, monkeypatch):
+    # folders nested deeper than any post, or a merge: left to git fetch, read as before
+    alice, bob = nodes["alice"], nodes["bob"]
+    alice.post(CEREMONY, "start", {"n": 0}, host_key("alice"))
+    bob.sync()
+    fetched = []
+    real_git = bob._repo.git
+
+    class CountingGit:
+        def __getattr__(self, name: str):
+            if name == "fetch":
+                fetched.append(name)
+            return getattr(real_git, name)
+
+    monkeypatch.setattr(bob._repo, "git", CountingGit())
+    outsider.pull()
+    outsider.write("/".join(["deep"] * 40) + "/file", b"x", "deep folders")
+    outsider.push()
+    assert bob.sync().head == nodes["carol"].sync().head and fetched == ["fetch"]
+    git(outsider.work, "checkout", "--quiet", "-b", "side", "HEAD~1")
+    outsider.write("side.txt", b"y", "side")
+    git(outsider.work, "checkout", "--quiet", "main")
+    git(outsider.work, "merge", "--quiet", "--no-edit", "side")
+    outsider.push()
+    assert bob.sync().head == nodes["carol"].sync().head and fetched == ["fetch", "fetch"]
+    assert [p.phase for p in bob.read_ceremony(CEREMONY).posts] == ["start"]
+    monkeypatch.undo()
