@@ -182,6 +182,21 @@ def test_an_unreachable_board_is_a_typed_error(tmp_path: Path):
             board.sync()
 
 
+def count_git_fetches(board: Board, monkeypatch) -> list[str]:
+    """The git fetches ``board`` runs from now on (the list fills as it does)."""
+    fetched: list[str] = []
+    real_git = board._repo.git
+
+    class CountingGit:
+        def __getattr__(self, name: str):
+            if name == "fetch":
+                fetched.append(name)
+            return getattr(real_git, name)
+
+    monkeypatch.setattr(board._repo, "git", CountingGit())
+    return fetched
+
+
 @pytest.fixture
 def url_nodes(tmp_path: Path, remote: Path):
     """Nodes reaching the board by a file:// URL: git treats it as any remote (no shared
@@ -244,16 +259,7 @@ def test_a_local_board_is_followed_without_git_fetch_while_it_can_be(nodes, remo
     alice, bob = nodes["alice"], nodes["bob"]
     alice.post(CEREMONY, "start", {"n": 0}, host_key("alice"))
     bob.sync()
-    fetched = []
-    real_git = bob._repo.git
-
-    class CountingGit:
-        def __getattr__(self, name: str):
-            if name == "fetch":
-                fetched.append(name)
-            return getattr(real_git, name)
-
-    monkeypatch.setattr(bob._repo, "git", CountingGit())
+    fetched = count_git_fetches(bob, monkeypatch)
     assert bob.sync().head == alice.head() and fetched == []  # unmoved: a ref file read
     alice.post(CEREMONY, "round1", {"n": 1}, host_key("alice"))
     alice.post(CEREMONY, "round2", {"n": 2}, host_key("alice"))
@@ -325,16 +331,7 @@ def test_a_board_moved_by_an_odd_commit_is_fetched_by_git(nodes, outsider: Outsi
     alice, bob = nodes["alice"], nodes["bob"]
     alice.post(CEREMONY, "start", {"n": 0}, host_key("alice"))
     bob.sync()
-    fetched = []
-    real_git = bob._repo.git
-
-    class CountingGit:
-        def __getattr__(self, name: str):
-            if name == "fetch":
-                fetched.append(name)
-            return getattr(real_git, name)
-
-    monkeypatch.setattr(bob._repo, "git", CountingGit())
+    fetched = count_git_fetches(bob, monkeypatch)
     outsider.pull()
     outsider.write("/".join(["deep"] * 40) + "/file", b"x", "deep folders")
     outsider.push()
