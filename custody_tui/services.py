@@ -379,6 +379,7 @@ def open_configured_chain(config: Config, data_dir: Path) -> Chain:
         rpc_cookie_file=rpc.cookie_file or None,
         wallet=rpc.wallet,
         timeout=rpc.timeout_seconds,
+        data_dir=data_dir / "bitcoind-cache",  # the node's wallet as last read, for the next process
     )
 
 

@@ -49,7 +49,9 @@ class SessionNode:
         from backends.chain import Bitcoind
 
         self._wallets += 1
-        return Bitcoind(self.node.url, cookie_file=self.node.cookie_file, wallet=f"test-{self._wallets}", timeout=120)
+        # saving in a data dir as the app does, so that every contract test runs through it
+        return Bitcoind(self.node.url, cookie_file=self.node.cookie_file, wallet=f"test-{self._wallets}", timeout=120,
+                        cache_dir=self.node.datadir / "custody-cache")
 
     def reset(self, chain) -> None:
         """Unload the test's wallet and rewind the chain to genesis (its mempool empties with it:

@@ -9,11 +9,20 @@ their descriptors again after opening (cheap: what the wallet already has is not
 On opening, the descriptors the wallet already holds are watched again (a ``/0/*`` and ``/1/*``
 pair as one ``<0;1>`` descriptor), so a new process sees the coins another one watched, as
 on the embedded chain; their scripts are derived on the first read that needs them.
+
+Reads are served from what ``bitcoind_txs`` keeps of the wallet, checked against the node on
+every call (one ``listsinceblock`` from the last block seen, batched with the wallet's
+descriptor set, locked coins and transaction count). With ``cache_dir`` that memory is saved
+there and the next connection starts from it (``bitcoind_cache``) instead of reading every
+transaction again. ``utxos()`` asks Core's ``listunspent`` only when the wallet's fingerprint
+(every transaction's state, which unconfirmed ones are in the mempool, locked coins, the
+descriptor set) differs from the one its last answer was given under.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import threading
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -21,7 +30,8 @@ from typing import Any
 
 import httpx
 
-from .bitcoind_txs import WalletTx, WalletTxs
+from .bitcoind_cache import CacheFile, Stored
+from .bitcoind_txs import WalletTx, WalletTxs, WalletView
 from .descriptors import is_ranged, single_path_descriptors, strip_checksum
 from .errors import ChainError, ChainUnavailable, DescriptorError, NotRegtest, WalletUnavailable
 from .interface import DEFAULT_RANGE_END, HistoryEntry, Tip, TxStatus, Utxo, require_txid
@@ -31,6 +41,10 @@ from .rpc import (
 from .store import ScriptOwner
 
 MIN_CORE_VERSION = 260000
+#: listunspent read again while the wallet keeps changing under it, before giving up
+_UNSPENT_ATTEMPTS = 5
+#: new transactions decoded since the cache file was written that make a read write it again
+_SAVE_AFTER_DECODING = 1_000
 _LONG_CALL_TIMEOUT = 3600.0  # importdescriptors rescans, generate on a slow machine
 
 
@@ -64,7 +78,7 @@ class Bitcoind:
     @_answers_checked
     def __init__(self, url: str, *, wallet: str = "custody-watch", user: str | None = None,
                  password: str | None = None, cookie_file: Path | str | None = None, timeout: float = 30.0,
-                 transport: httpx.BaseTransport | None = None) -> None:
+                 transport: httpx.BaseTransport | None = None, cache_dir: Path | str | None = None) -> None:
         self._rpc = RpcClient(url, user=user, password=password, cookie_file=cookie_file, timeout=timeout,
                               transport=transport)
         self.url = self._rpc.url
@@ -73,9 +87,14 @@ class Bitcoind:
         self._owners: dict[bytes, ScriptOwner] = {}
         self._ranges: dict[str, int] = {}
         self._derived: dict[str, int] = {}  # how far each watched descriptor's scripts are derived
-        self._coinbase: dict[str, bool] = {}  # txid -> is a coinbase
         self._wallet_txs = WalletTxs(
             self._wallet_call, lambda calls: self._rpc.batch(calls, wallet=self.wallet, timeout=_LONG_CALL_TIMEOUT))
+        self._cache_dir = cache_dir
+        self._cache: CacheFile | None = None  # set on the first read, when cache_dir is given
+        self._saved: tuple | None = None  # what the file holds (_saved_state)
+        self._saved_at = (0, 0)  # (full listings, transactions decoded) when it was written
+        self._unspent: tuple[str, frozenset[tuple[str, int]]] | None = None  # (fingerprint, outpoints)
+        self._history_memo: dict[str | None, tuple[tuple, list[HistoryEntry]]] = {}
         try:
             version = int(self._rpc.call("getnetworkinfo")["version"])
             if version < MIN_CORE_VERSION:
@@ -215,6 +234,7 @@ class Bitcoind:
 
     def _owners_for(self, descriptor: str | None) -> dict[bytes, ScriptOwner]:
         with self._lock:
+            self._restore()
             self._derive_watched()
         if descriptor is None:
             return self._owners
@@ -223,50 +243,120 @@ class Bitcoind:
             raise DescriptorError(f"descriptor is not watched: {key[:80]}", hint="watch it first")
         return {spk: o for spk, o in self._owners.items() if o.descriptor == key}
 
+    def _view(self) -> tuple[WalletView, frozenset[str]]:
+        """The wallet now, and which of its unconfirmed transactions are in the mempool.
+        Called under the lock."""
+        view = self._wallet_txs.sync()
+        return view, self._live_unconfirmed([t for t, tx in view.txs.items() if tx.confirmations == 0])
+
+    def _restore(self) -> None:
+        """Start from what the last connection saved, once, before the first read (under the lock)."""
+        if self._cache is not None or self._cache_dir is None:
+            return
+        self._cache = CacheFile(self._cache_dir, self.network, self.wallet)
+        stored = self._cache.load()
+        if stored is None:
+            return
+        self._wallet_txs.restore(stored.txs, stored.cursor, stored.descriptors)
+        self._unspent = stored.unspent
+        for key, (end, owned) in stored.scripts.items():
+            if key in self._ranges and key not in self._derived:
+                end = min(end, self._ranges[key])  # never more than is watched now
+                self._derived[key] = end
+                for spk, (branch, index) in owned.items():
+                    if index is None or index <= end:
+                        self._owners.setdefault(spk, ScriptOwner(key, branch, index))
+        self._saved = self._saved_state()
+        self._saved_at = (self._wallet_txs.full_listings, self._wallet_txs.decoded_count)
+
+    def _saved_state(self) -> tuple:
+        return (self._wallet_txs.generation, self._unspent, tuple(self._derived.items()))
+
+    def _save(self, *, closing: bool = False) -> None:
+        """Write what changed to the cache file (under the lock). Writing 10,000 transactions
+        takes a few hundred ms, so a read writes only after listing everything (the file was
+        not resumable) or decoding many new transactions; the rest waits for close(). A file
+        that lags (a process killed before closing) is still right to resume from: its states
+        are those of its own cursor, and the next connection lists what changed since."""
+        if self._cache is None or self._saved == self._saved_state():
+            return
+        listings, decoded = self._saved_at
+        if not (closing or self._wallet_txs.full_listings > listings
+                or self._wallet_txs.decoded_count >= decoded + _SAVE_AFTER_DECODING):
+            return
+        txs, cursor, descriptors = self._wallet_txs.saved_parts()
+        scripts: dict[str, tuple[int, dict]] = {key: (end, {}) for key, end in self._derived.items()}
+        for spk, owner in self._owners.items():
+            if owner.descriptor in scripts:
+                scripts[owner.descriptor][1][spk] = (owner.branch, owner.index)
+        self._cache.save(Stored(self.network, self.wallet, descriptors, cursor, txs, self._unspent, scripts))
+        self._saved = self._saved_state()
+        self._saved_at = (self._wallet_txs.full_listings, self._wallet_txs.decoded_count)
+
     @_answers_checked
     def utxos(self, descriptor: str | None = None) -> list[Utxo]:
         owners = self._owners_for(descriptor)
-        tip_height = self.tip().height
-        unspent = self._wallet_call("listunspent", 0, 9_999_999, [], True, {"include_immature_coinbase": True})
-        # listunspent does not say which coins are coinbases; a transaction's "generated" never
-        # changes, so each is asked once per connection
-        unknown = sorted({u["txid"] for u in unspent} - self._coinbase.keys())
-        answers = self._rpc.batch([("gettransaction", [t, True]) for t in unknown], wallet=self.wallet)
-        for txid, tx in zip(unknown, answers):
-            if isinstance(tx, dict):
-                self._coinbase[txid] = bool(tx.get("generated"))
+        with self._lock:
+            view, live = self._view()
+            fingerprint = _fingerprint(view, live)
+            for _ in range(_UNSPENT_ATTEMPTS):
+                if self._unspent is not None and self._unspent[0] == fingerprint:
+                    break
+                unspent = self._wallet_call("listunspent", 0, 9_999_999, [], True, {"include_immature_coinbase": True})
+                # listunspent is not part of the listing: it is kept only if the wallet looked
+                # the same before and after it (else it may belong to either)
+                view, live = self._view()
+                before, fingerprint = fingerprint, _fingerprint(view, live)
+                if fingerprint == before:
+                    self._unspent = (fingerprint, frozenset((u["txid"], int(u["vout"])) for u in unspent))
+                    break
+            else:
+                raise ChainUnavailable(f"the wallet {self.wallet!r} on {self.url} changed during each of "
+                                       f"{_UNSPENT_ATTEMPTS} reads of its unspent coins", hint="try again")
+            self._save()
+            outpoints = self._unspent[1]
         result = []
-        for u in unspent:
-            spk = bytes.fromhex(u["scriptPubKey"])
+        for txid, vout in outpoints:
+            # a coin of a transaction the listing lacks is not Core's answer as we know it:
+            # the KeyError becomes ChainUnavailable naming utxos
+            tx = view.txs[txid]
+            amount, spk = tx.decoded.outputs[vout]
             owner = owners.get(spk)
             if owner is None:
                 continue
-            confirmations = int(u["confirmations"])
-            coinbase = self._coinbase.get(u["txid"], False)
-            height = tip_height - confirmations + 1 if confirmations > 0 else None
-            result.append(Utxo(u["txid"], int(u["vout"]), btc_to_sat(u["amount"]), spk, confirmations, height,
-                               owner.descriptor, owner.branch, owner.index, coinbase))
+            # heights and coinbase from the listing, not from listunspent: one view of the
+            # wallet (listunspent's confirmations may count a block the listing did not)
+            result.append(Utxo(txid, vout, amount, spk, max(tx.confirmations_at(view.tip_height), 0), tx.height,
+                               owner.descriptor, owner.branch, owner.index, not tx.decoded.inputs))
         return sorted(result, key=lambda u: (u.height is None, u.height or 0, u.txid, u.vout))
 
     @_answers_checked
     def history(self, descriptor: str | None = None) -> list[HistoryEntry]:
         owners = self._owners_for(descriptor)
         with self._lock:
-            txs, tip_height = self._wallet_txs.sync()
-            txs = dict(txs)  # a snapshot: another thread's sync replaces entries
-        live = self._live_unconfirmed([t for t, tx in txs.items() if tx.confirmations == 0])
+            view, live = self._view()
+            self._save()
+            # the same wallet state, mempool, watched set and tip give the same history
+            key = (view.state, live, view.tip_hash, tuple(self._ranges.items()))
+            memo = self._history_memo.get(descriptor)
+            if memo is not None and memo[0] == key:
+                return list(memo[1])
+        txs = view.txs
         result = []
         for txid, tx in txs.items():
             if tx.confirmations < 0 or tx.abandoned or (tx.confirmations == 0 and txid not in live):
                 continue  # conflicted, abandoned, or gone from the mempool
-            entry = self._history_entry(tx, tip_height, txs, owners)
+            entry = self._history_entry(tx, view.tip_height, txs, owners)
             if entry is not None:
                 result.append(entry)
-        return sorted(result, key=lambda e: (e.height is None, e.height or 0, e.time))
+        result.sort(key=lambda e: (e.height is None, e.height or 0, e.time))
+        with self._lock:
+            self._history_memo[descriptor] = (key, result)
+        return list(result)
 
-    def _live_unconfirmed(self, txids: list[str]) -> set[str]:
+    def _live_unconfirmed(self, txids: list[str]) -> frozenset[str]:
         answers = self._rpc.batch([("getmempoolentry", [t]) for t in txids])
-        return {t for t, a in zip(txids, answers) if isinstance(a, dict)}
+        return frozenset(t for t, a in zip(txids, answers) if isinstance(a, dict))
 
     @staticmethod
     def _history_entry(tx: WalletTx, tip_height: int, txs: dict[str, WalletTx],
@@ -351,6 +441,8 @@ class Bitcoind:
         return self._rpc.call("generatetoaddress", n, address_or_script, timeout=_LONG_CALL_TIMEOUT)
 
     def close(self) -> None:
+        with self._lock:
+            self._save(closing=True)
         self._rpc.close()
 
     def __enter__(self) -> "Bitcoind":
@@ -358,6 +450,12 @@ class Bitcoind:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _fingerprint(view: WalletView, live: frozenset[str]) -> str:
+    """Everything Core's listunspent answer depends on besides the chain's blocks, which
+    touch it only through the transactions' states."""
+    return hashlib.sha256(repr((view.state, view.descriptors, sorted(view.locked), sorted(live))).encode()).hexdigest()
 
 
 def _label_refused(result: dict) -> bool:

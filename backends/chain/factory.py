@@ -17,7 +17,8 @@ def open_chain(
     """Open the configured chain backend (``[chain]`` in the config file).
 
     - ``embedded``: a regtest chain in ``data_dir`` (required); optional auto-mining.
-    - ``bitcoind``: Bitcoin Core at ``rpc_url`` with user/password or a cookie file.
+    - ``bitcoind``: Bitcoin Core at ``rpc_url`` with user/password or a cookie file; with
+      ``data_dir``, what it reads of the node's wallet is kept there for the next connection.
     """
     if backend == "embedded":
         if data_dir is None:
@@ -33,5 +34,5 @@ def open_chain(
         from .bitcoind import Bitcoind
 
         return Bitcoind(rpc_url, wallet=wallet, user=rpc_user, password=rpc_password,
-                        cookie_file=rpc_cookie_file, timeout=timeout)
+                        cookie_file=rpc_cookie_file, timeout=timeout, cache_dir=data_dir)
     raise ChainError(f"chain.backend must be \"embedded\" or \"bitcoind\", not {backend!r}")

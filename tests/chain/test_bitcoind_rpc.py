@@ -33,8 +33,12 @@ class FakeNode:
             "listwallets": lambda p: self.wallets,
             "loadwallet": self._load,
             "createwallet": self._create,
-            "getwalletinfo": lambda p: {"private_keys_enabled": False, "descriptors": True},
+            "getwalletinfo": lambda p: {"private_keys_enabled": False, "descriptors": True, "txcount": 0,
+                                        "lastprocessedblock": {"hash": "11" * 32, "height": 7}},
             "listdescriptors": lambda p: {"wallet_name": "custody-watch", "descriptors": []},
+            "listlockunspent": lambda p: [],
+            "listsinceblock": lambda p: {"transactions": [], "lastblock": "11" * 32},
+            "getblockheader": lambda p: {"height": 7, "confirmations": 1},
         }
 
     def _load(self, params):
