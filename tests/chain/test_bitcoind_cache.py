@@ -192,12 +192,18 @@ def test_another_descriptor_set_does_not_trust_the_saved_states(core_chain, tmp_
     assert funded.wpkh.descriptor in second.watched()
 
 
-def test_a_file_saved_for_another_wallet_is_not_used(core_chain, tmp_path):
+def _saved_by_a_first_connection(core_chain, tmp_path):
+    """The three test wallets watched, a coinbase to wpkh receive/0, and the file a first
+    connection saved after reading the history."""
     funded = watch_all(core_chain)
     core_chain.mine(1, funded.wpkh.address(0))
     with _connect(core_chain, tmp_path) as first:
         first.history()
-        saved = first._cache.path
+    return funded, first._cache.path
+
+
+def test_a_file_saved_for_another_wallet_is_not_used(core_chain, tmp_path):
+    funded, saved = _saved_by_a_first_connection(core_chain, tmp_path)
     other_wallet = core_chain.wallet + "-other"
     with _connect(core_chain, tmp_path, wallet=other_wallet) as other:
         other._restore()
@@ -211,11 +217,7 @@ def test_a_file_saved_for_another_wallet_is_not_used(core_chain, tmp_path):
 
 
 def test_a_damaged_file_is_ignored_and_replaced(core_chain, tmp_path):
-    funded = watch_all(core_chain)
-    core_chain.mine(1, funded.taproot.address(1))
-    with _connect(core_chain, tmp_path) as first:
-        first.history()
-        path = first._cache.path
+    _, path = _saved_by_a_first_connection(core_chain, tmp_path)
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])  # a write cut short
     with _connect(core_chain, tmp_path) as second:
         assert (second.utxos(), second.history()) == _truth(core_chain)
