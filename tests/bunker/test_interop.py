@@ -51,15 +51,13 @@ async def test_service_reconnects_after_the_relay_restarts(tmp_path) -> None:
     atm_key = SecretKey.generate()
     try:
         relay.stop()
-        for _ in range(50):
-            if service.status[relay.url] != "connected":
-                break
+        deadline = time.monotonic() + 20  # generous: a loaded CI machine schedules late
+        while service.status[relay.url] == "connected" and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
         assert service.status[relay.url].startswith("disconnected")
         relay = LocalRelay(port=port).start()
-        for _ in range(100):
-            if service.status[relay.url] == "connected":
-                break
+        deadline = time.monotonic() + 20
+        while service.status[relay.url] != "connected" and time.monotonic() < deadline:
             await asyncio.sleep(0.1)
         async with BunkerClient(url, atm_key) as atm:
             assert await atm.connect() == "ack"
