@@ -27,6 +27,7 @@ from backends.mpc.errors import (FaultyParticipantError, FaultyParticipantOrCoor
 
 from . import messages
 from .errors import CeremonyError, CeremonyFailed, MessageRefused
+from .node import crash_point
 
 if TYPE_CHECKING:
     from backends.board import CeremonyView
@@ -72,6 +73,7 @@ def start(node: Node, name: str, participants: list[str], t: int) -> str:
     with node.store.transaction() as db:
         node.store.put_ceremony(cid, "dkg", "invited", info, db=db)
         node.store.queue_post(db, cid, "start", body)
+    crash_point("start-queued")
     join(node, cid)
     return cid
 
@@ -114,10 +116,12 @@ def join(node: Node, cid: str) -> None:
     if random is None:
         random = secrets.token_bytes(32)
         node.keystore.add_secret(random_label(cid), EntryKind.MPC_SESSION, random, public={"ceremony": cid})
+        crash_point("dkg-random-stored")
     _, pmsg1 = chilldkg.participant_step1(host, params, random)
     with node.store.transaction() as db:
         node.store.queue_post(db, cid, "round1", {"pmsg1": pmsg1.hex()})
         node.store.set_state(cid, "round1", db=db)
+    crash_point("round1-queued")
     node.emit(cid, "state", "joined the DKG: round 1 queued")
     node.flush()
 
@@ -144,11 +148,19 @@ def advance(node: Node, row: CeremonyRow, view: CeremonyView) -> None:
             pmsgs2 = [_hex(node, hostpubkeys, round2, i, "pmsg2") for i in range(n)]
             _finalize(node, row, view, params, cstate, cmsg1, pmsgs2)
         elif row.state == "finalized":
+            _destroy_randomness(node, row.id)
             _check_acks(node, row, view, params)
     except CeremonyFailed as exc:
         node.store.set_state(row.id, "failed", str(exc), culprit=exc.culprit)
         node.forget(random_label(row.id))
         node.emit(row.id, "refused", str(exc))
+
+
+def _destroy_randomness(node: Node, cid: str) -> None:
+    # the share and the recovery data replace it once finalized; a node killed between
+    # finalizing and deleting it deletes it on its next pass, before the DKG can complete
+    # (a locked keystore refuses, and the DKG waits for an unlocked pass)
+    node.forget(random_label(cid))
 
 
 def _hex(node: Node, hostpubkeys: list[bytes], posts: dict[int, Post], i: int, field: str) -> bytes:
@@ -182,6 +194,7 @@ def _publish_coordinator(node: Node, row: CeremonyRow, view: CeremonyView, phase
     if not posted and node.store.queued(row.id, phase) is None:
         with node.store.transaction() as db:
             node.store.queue_post(db, row.id, phase, body)
+        crash_point(f"{phase}-queued")
 
 
 def _state2(node: Node, row: CeremonyRow, params, cmsg1: bytes):
@@ -205,6 +218,7 @@ def _round2(node: Node, row: CeremonyRow, params, pmsgs1: list[bytes], cmsg1: by
     with node.store.transaction() as db:
         node.store.queue_post(db, row.id, "round2", {"pmsg2": pmsg2.hex()})
         node.store.set_state(row.id, "round2", db=db)
+    crash_point("round2-queued")
     node.emit(row.id, "state", "round 1 complete: certificate signature queued")
 
 
@@ -237,12 +251,15 @@ def _finalize(node: Node, row: CeremonyRow, view: CeremonyView, params, cstate, 
         raise CeremonyFailed("the DKG failed: this node's transcript differs from the certified one")
     _publish_coordinator(node, row, view, "coord2", {"recovery": recovery.hex()}, "recovery")
     store_share(node, row.id, output.secshare, output.thresh_pk)
+    crash_point("share-stored")
     ack = chilldkg.participant_recovery_ack_sign(node.host_secret(), recovery, params, secrets.token_bytes(32))
     with node.store.transaction() as db:
         node.store.queue_post(db, row.id, "done", {"ack": ack.hex(), "thresh_pk": output.thresh_pk.hex()})
         node.store.set_state(row.id, "finalized", db=db, thresh_pk=output.thresh_pk.hex(),
                              pubshares=[p.hex() for p in output.pubshares], recovery=recovery.hex())
+    crash_point("done-queued")
     node.forget(random_label(row.id))
+    crash_point("dkg-random-destroyed")
     node.emit(row.id, "result", f"DKG finalized: group key {output.thresh_pk.hex()}")
 
 

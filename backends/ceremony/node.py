@@ -239,6 +239,7 @@ class Node:
         secret = self.host_secret()
         for cid, phase, body in pending:
             self.board.post(cid, phase, body, secret, sync=False)
+            crash_point(f"{phase}-committed")  # in the node's copy of the board, not pushed yet
         if self.online and not push:
             return
         if self.online:

@@ -48,7 +48,7 @@ def sync_all(nodes, rounds: int = 8, **kwargs) -> None:
             node.sync(**kwargs)
 
 
-def copy_rig(template: Path, root: Path, names: list[str]):
+def copy_rig(template: Path, root: Path, names: list[str], subdir: str = "nodes"):
     """A copy of a rig made by :func:`make_nodes` (a DKG is the slow part of most tests:
     it is made once and copied), its nodes pointed at the copied board."""
     import shutil
@@ -57,7 +57,7 @@ def copy_rig(template: Path, root: Path, names: list[str]):
     board = root / "board.git"
     nodes = {}
     for name in names:
-        node = reopen(root, name)
+        node = reopen(root, name, subdir)
         if node.online:
             node.store.set("board", str(board))
         nodes[name] = node
