@@ -254,10 +254,23 @@ class Board:
         return parse_post(data, ceremony=ceremony, phase=phase, poster_hex=poster, roster=self.roster)
 
     def _commit_post(self, base: str | None, path: str, data: bytes) -> str | None:
+        """Commit a valid post (our own, or one verified by ``put_signed``) at ``path``.
+        Whatever sits in its place and fails verification (a file planted by anyone with
+        push access) is replaced: an invalid file never keeps a poster out. A valid post is
+        never replaced (a different one is an equivocation, refused)."""
         base_commit = self._repo.commit(base) if base else None
+        ceremony, phase = path.split("/")[2:4]
+
+        def invalid(existing: Blob | Tree) -> bool:
+            try:
+                self._verify_entry(ceremony, phase, existing)
+            except PostRejected:
+                return True
+            return False
+
         try:
             tree_sha = trees.put(self._repo, base_commit.tree if base_commit else None, path.split("/"),
-                                 trees.store_blob(self._repo, data), whole=path)
+                                 trees.store_blob(self._repo, data), whole=path, displace=invalid)
         except PostConflict:
             if base_commit is not None and self._same_post(base_commit.tree, path, data):
                 return None  # the same post, signed again (BIP-340 signing is randomised)
@@ -494,6 +507,14 @@ class Board:
             lines = [(sha, subject) for sha, _, subject in (line.partition(" ") for line in out.splitlines())]
         return [(sha, subject.removeprefix(_MESSAGE_PREFIX).strip()) for sha, subject in lines
                 if subject.startswith(_MESSAGE_PREFIX)]
+
+    def wrote(self, sha: str, path: str) -> bool:
+        """Whether commit ``sha`` put new bytes at ``path`` (a commit only naming a path in
+        its message, as anyone with push access can write, puts nothing there)."""
+        commit = self._repo.commit(sha)
+        now = trees.get(commit.tree, path.split("/"))
+        before = trees.get(commit.parents[0].tree, path.split("/")) if commit.parents else None
+        return now is not None and (before is None or before.binsha != now.binsha)
 
     def raw_post(self, ceremony: str, phase: str, poster: bytes) -> bytes | None:
         """The file bytes of a post, verified first (for carrying it to an offline node)."""

@@ -7,6 +7,7 @@ is one shard of them).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from io import BytesIO
 
 from git import Repo
@@ -47,25 +48,32 @@ def _entries(tree: Tree | None) -> dict[str, tuple[bytes, int]]:
     return {item.name: (item.binsha, item.mode) for item in tree}
 
 
-def put(repo: Repo, tree: Tree | None, parts: list[str], blob: bytes, *, whole: str) -> bytes | None:
+def put(repo: Repo, tree: Tree | None, parts: list[str], blob: bytes, *, whole: str,
+        displace: Callable[[Blob | Tree], bool] | None = None) -> bytes | None:
     """The sha of ``tree`` with ``blob`` at ``parts``; None when that exact blob is already
-    there. A different blob there is a :class:`PostConflict` (posts are written once)."""
+    there. Something else there is a :class:`PostConflict` (posts are written once), unless
+    ``displace`` says it may go (it is not a valid post) or, with ``displace``, it is a file
+    where a folder belongs (never a post)."""
     entries = _entries(tree)
     name = parts[0]
     if len(parts) == 1:
         if name in entries:
-            if entries[name] == (blob, BLOB_MODE):
+            sha, mode = entries[name]
+            if (sha, mode) == (blob, BLOB_MODE):
                 return None
-            raise PostConflict(f"{whole}: a different post is already on the board there; a post is written once")
+            existing = Tree(repo, sha, mode, name) if mode == TREE_MODE else Blob(repo, sha, mode, name)
+            if displace is None or not displace(existing):
+                raise PostConflict(f"{whole}: a different post is already on the board there; a post is written once")
         entries[name] = (blob, BLOB_MODE)
         return _store_tree(repo, entries)
     sub = None
     if name in entries:
         sha, mode = entries[name]
-        if mode != TREE_MODE:
+        if mode == TREE_MODE:
+            sub = Tree(repo, sha, mode, name)
+        elif displace is None:
             raise PostConflict(f"{whole}: the board has a file where a folder is expected")
-        sub = Tree(repo, sha, mode, name)
-    new_sub = put(repo, sub, parts[1:], blob, whole=whole)
+    new_sub = put(repo, sub, parts[1:], blob, whole=whole, displace=displace)
     if new_sub is None:
         return None
     entries[name] = (new_sub, TREE_MODE)

@@ -329,15 +329,17 @@ class Node:
             self._progress = None
 
     def _index(self) -> None:
-        entries = []
-        for _, path in self.board.history(self.store.get("index_head")):
+        entries, commits = [], []
+        for sha, path in self.board.history(self.store.get("index_head")):
             parts = path.split("/")
             if len(parts) == 5 and parts[0] == board_layout.ROOT and board_layout.is_ceremony_id(parts[2]) \
                     and board_layout.is_phase(parts[3]) and parts[4].endswith(board_layout.SUFFIX):
                 entries.append((parts[2], parts[3], parts[4].removesuffix(board_layout.SUFFIX)))
+                commits.append((sha, path))
         head = self.board.remote_head()
         if entries or head != self.store.get("index_head"):
-            self.store.record_order(entries, head)
+            # asked only for a place named twice (rare: a planted file, then the real post)
+            self.store.record_order(entries, head, rewritten=lambda i: self.board.wrote(*commits[i]))
 
     def _report_rejected(self, view: CeremonyView) -> None:
         for refusal in view.rejected:

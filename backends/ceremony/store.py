@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -162,14 +162,21 @@ class NodeStore:
 
     # -- board order ------------------------------------------------------------------------
 
-    def record_order(self, entries: list[tuple[str, str, str]], head: str | None) -> None:
-        """Append board positions for (ceremony, phase, poster hex) in board order."""
+    def record_order(self, entries: list[tuple[str, str, str]], head: str | None,
+                     rewritten: Callable[[int], bool] | None = None) -> None:
+        """Append board positions for (ceremony, phase, poster hex) in board order. An entry
+        for a place that already has a position keeps the first, unless ``rewritten(i)``
+        says entry ``i`` put new bytes there (a valid post replacing a planted file): a
+        post's position is that of the commit that wrote it."""
         with self.transaction() as db:
             seq = int(self.get("index_count", "0") or 0)
-            for cid, phase, poster in entries:
+            for i, (cid, phase, poster) in enumerate(entries):
                 seq += 1
-                db.execute("INSERT OR IGNORE INTO board_order (ceremony, phase, poster, seq) VALUES (?, ?, ?, ?)",
-                           (cid, phase, poster, seq))
+                added = db.execute("INSERT OR IGNORE INTO board_order (ceremony, phase, poster, seq) "
+                                   "VALUES (?, ?, ?, ?)", (cid, phase, poster, seq)).rowcount
+                if not added and rewritten is not None and rewritten(i):
+                    db.execute("UPDATE board_order SET seq = ? WHERE ceremony = ? AND phase = ? AND poster = ?",
+                               (seq, cid, phase, poster))
             self.set("index_count", str(seq), db)
             if head is not None:
                 self.set("index_head", head, db)

@@ -335,3 +335,28 @@ def test_a_decline_racing_an_approval_of_the_same_node_does_not_hide_it(keyed, t
     signing.approve(nodes["carol"], sid)
     sync_all(nodes.values(), 2)
     assert nodes["alice"].ceremony(sid).state == "complete"
+
+
+def test_a_forged_file_in_a_keyholders_place_does_not_keep_them_out_nor_move_them_up(keyed, tmp_path):
+    board, nodes, cid = keyed
+    sid = request_message(nodes, cid)
+    outsider = Outsider(board, tmp_path / "outsider")
+    outsider.pull()
+    # mallory plants a decision under alice's key first, in a commit that looks like a post
+    path, data = make_post(sid, "decision", {"approve": True, "counter": 99}, secrets.token_bytes(32))
+    alice_path = path.rsplit("/", 1)[0] + "/" + nodes["alice"].poster_key.hex() + ".json"
+    outsider.write(alice_path, data, f"board post {alice_path}")
+    outsider.push()
+    refused = [e.text for e in nodes["bob"].sync() if e.kind == "refused"]
+    assert any("alice" in text for text in refused), refused  # the forgery is named
+    signing.approve(nodes["carol"], sid)
+    signing.approve(nodes["alice"], sid)  # her valid post replaces the forgery: she is not kept out
+    sync_all(nodes.values(), 3)
+    view = nodes["bob"].board.read_ceremony(sid)
+    assert not view.rejected and nodes["alice"].poster_key in {p.poster for p in view.phase("decision")}
+    # her board position is her post's, not the forgery's: an approval placed where a forgery
+    # once lay would jump ahead of approvals that locked the signer set before it arrived
+    for node in nodes.values():
+        order = node.store.order(sid, "decision")
+        assert order[nodes["alice"].poster_key.hex()] > order[nodes["carol"].poster_key.hex()], node.name
+    assert nodes["bob"].ceremony(sid).state == "complete"
