@@ -346,22 +346,34 @@ class Node:
             self.emit(view.ceremony, "refused", str(refusal))
 
     def _discover(self) -> None:
+        for cid in self.store.unseen_ceremonies():
+            self.discover(cid)
+
+    def discover(self, cid: str) -> None:
+        """Look at ceremony ``cid`` in this node's copy of the board once: a start or a
+        request naming this node makes it a ceremony of this node. (A sync discovers from
+        board positions; an import of a file discovers its ceremony directly, positions or not.)"""
         from . import dkg, signing
 
-        for cid in self.store.unseen_ceremonies():
-            if self.store.ceremony(cid) is None:
-                view = self.board.read_ceremony(cid)
-                self._report_rejected(view)
-                if any(post.poster == self.poster_key for post in view.posts):
-                    raise StaleNode(
-                        f"the board holds posts by this node ({self.name}) in ceremony {cid[:12]} that its data "
-                        "dir does not know: the data dir is an older copy",
-                        hint="run `custody-tui ceremony recover` before this node signs again")
-                for post in view.phase("start"):
-                    dkg.discover(self, cid, post)
-                for post in view.phase("request"):
-                    signing.discover(self, cid, post)
-            self.store.mark_seen(cid)
+        if self.store.ceremony(cid) is None:
+            view = self.board.read_ceremony(cid)
+            self._report_rejected(view)
+            if any(post.poster == self.poster_key for post in view.posts):
+                raise StaleNode(
+                    f"the board holds posts by this node ({self.name}) in ceremony {cid[:12]} that its data "
+                    "dir does not know: the data dir is an older copy",
+                    hint="run `custody-tui ceremony recover` before this node signs again")
+            for post in view.phase("start"):
+                dkg.discover(self, cid, post)
+            for post in view.phase("request"):
+                signing.discover(self, cid, post)
+        self.store.mark_seen(cid)
+
+    def index(self) -> None:
+        """Record the board positions of the posts this node's copy has fetched (local:
+        no network), as a sync does."""
+        if self.online:
+            self._index()
 
     def check_own_posts(self, cid: str, view: CeremonyView) -> None:
         """Every post of mine on the board must be one this data dir decided, with its

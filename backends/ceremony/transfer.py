@@ -75,8 +75,11 @@ def parse_bundle(data: bytes) -> Bundle:
 
 
 def export_ceremony(node: Node, cid: str) -> bytes:
-    """Every post of ``cid`` in this node's view, with its board position when known."""
+    """Every post of ``cid`` in this node's view, with its board position when known. The
+    positions of what this node's copy holds from the board are indexed first, so an
+    export right after posting (a `dkg start`, an approval) carries them without a sync."""
     row = node.ceremony(cid)
+    node.index()
     view = node.board.read_ceremony(row.id)
     order: dict[tuple[str, str], int] = {}
     for phase in {post.phase for post in view.posts}:
@@ -109,6 +112,10 @@ def import_bundle(node: Node, data: bytes, **sync_args: Any) -> list[NodeEvent]:
         added += 1
         if seq is not None and not node.online:
             node.store.set_order(post.ceremony, post.phase, post.poster.hex(), seq)
+    if added and not node.online and node.store.ceremony(bundle.ceremony) is None:
+        # an offline node finds the ceremony in the file itself, whether or not its posts
+        # carry board positions yet (they matter only for the order of signing approvals)
+        node.discover(bundle.ceremony)
     events = node.sync(**sync_args)
     from .node import NodeEvent
 

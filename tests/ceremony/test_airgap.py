@@ -118,3 +118,45 @@ def test_importing_a_tampered_file_adds_no_post_it_cannot_verify(offline_node, d
     view = carol.board.read_ceremony(obj["ceremony"])
     assert not view.rejected
     assert {(p.phase, p.poster, json.dumps(p.body, sort_keys=True)) for p in view.posts} <= genuine
+
+
+def test_an_export_made_right_after_dkg_start_lets_an_offline_node_find_and_join_it(tmp_path):
+    """No sync between `dkg start` and `export`: the file still carries what the offline
+    node needs (its positions when the posts are on the board; the ceremony itself always)."""
+    board, nodes = make_nodes(tmp_path, NAMES, offline=("carol",))
+    alice, bob, carol = nodes.values()
+    try:
+        cid = dkg.start(alice, "cold", NAMES, 2)
+        bundle = transfer.parse_bundle(transfer.export_ceremony(alice, cid))
+        assert all(seq is not None for seq, _ in bundle.posts)  # start and round 1 are on the board
+        carry(alice, carol, cid, tmp_path, "to-carol")
+        assert carol.ceremony(cid).state == "invited"
+        dkg.join(carol, cid)
+        carry(carol, alice, cid, tmp_path, "from-carol")
+        bob.sync()
+        dkg.join(bob, cid)
+        sync_all([alice, bob], 3)
+        carry(alice, carol, cid, tmp_path, "to-carol-2")
+        carry(carol, alice, cid, tmp_path, "from-carol-2")
+        sync_all([alice, bob], 2)
+        carry(alice, carol, cid, tmp_path, "to-carol-3")
+        carry(carol, alice, cid, tmp_path, "from-carol-3")
+        sync_all([alice, bob], 2)
+        carry(alice, carol, cid, tmp_path, "to-carol-4")
+        assert {n.ceremony(cid).state for n in (alice, bob, carol)} == {"complete"}
+    finally:
+        for node in nodes.values():
+            node.close()
+
+
+def test_an_offline_node_finds_a_ceremony_in_a_file_without_board_positions(tmp_path):
+    _, nodes = make_nodes(tmp_path, NAMES, offline=("bob", "carol"))
+    try:
+        cid = dkg.start(nodes["bob"], "cold", NAMES, 2)  # bob is offline too: nothing is on a board
+        bundle = transfer.parse_bundle(transfer.export_ceremony(nodes["bob"], cid))
+        assert bundle.posts and all(seq is None for seq, _ in bundle.posts)
+        carry(nodes["bob"], nodes["carol"], cid, tmp_path, "bob-to-carol")
+        assert nodes["carol"].ceremony(cid).state == "invited"
+    finally:
+        for node in nodes.values():
+            node.close()
