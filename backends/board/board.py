@@ -561,6 +561,34 @@ class Board:
                     rejected.append(exc)
         return CeremonyView(ceremony, tuple(posts), tuple(rejected))
 
+    def read_places(self, ceremony: str, places: list[tuple[str, bytes]]) -> CeremonyView:
+        """The posts at the given (phase, poster) places of ``ceremony``, verified as by
+        :meth:`read_ceremony`; the ceremony's folder is looked up by its path in one step
+        (what a node reads of each past ceremony it may not be part of)."""
+        layout.check_ceremony_id(ceremony)
+        head = self._ref(VIEW)
+        tree = None
+        if head is not None:
+            try:
+                sha, kind, _ = self._repo.git.get_object_header(f"{head}:{'/'.join(layout.ceremony_parts(ceremony))}")
+            except ValueError:  # not on the board
+                sha, kind = None, None
+            if kind is not None and kind != b"tree":
+                raise BoardError(f"ceremony {ceremony} on the board is a file, not a folder")
+            tree = Tree(self._repo, bytes.fromhex(sha.decode()), trees.TREE_MODE, ceremony) if sha else None
+        posts: list[Post] = []
+        rejected: list[PostRejected] = []
+        for phase, poster in places:
+            layout.check_phase(phase)
+            entry = trees.get(tree, [phase, poster.hex() + layout.SUFFIX]) if tree is not None else None
+            if entry is None:
+                continue
+            try:
+                posts.append(self._verify_entry(ceremony, phase, entry))
+            except PostRejected as exc:
+                rejected.append(exc)
+        return CeremonyView(ceremony, tuple(posts), tuple(rejected))
+
     def read_post(self, ceremony: str, phase: str, poster: bytes) -> Post | None:
         """The verified post of ``poster`` in (ceremony, phase), None when there is none;
         a post that fails a check raises its :class:`PostRejected`."""

@@ -346,17 +346,27 @@ class Node:
             self.emit(view.ceremony, "refused", str(refusal))
 
     def _discover(self) -> None:
-        for cid in self.store.unseen_ceremonies():
-            self.discover(cid)
+        # an online node's index knows every post's place, so a new node's first sync over a
+        # long history reads one start (or request) per past ceremony, not every post of it
+        seen = []
+        try:
+            for cid, placed in self.store.unseen_ceremonies().items():
+                self.discover(cid, placed if self.online else None, mark_seen=False)
+                seen.append(cid)
+        finally:  # looking again at a ceremony is harmless: one that is known is skipped
+            self.store.mark_seen(*seen)
 
-    def discover(self, cid: str) -> None:
+    def discover(self, cid: str, placed: dict[str, list[str]] | None = None, *, mark_seen: bool = True) -> None:
         """Look at ceremony ``cid`` in this node's copy of the board once: a start or a
-        request naming this node makes it a ceremony of this node. (A sync discovers from
-        board positions; an import of a file discovers its ceremony directly, positions or not.)"""
+        request naming this node makes it a ceremony of this node; a post of its own there
+        that its data dir does not know means the data dir is an older copy. With
+        ``placed`` (phase -> posters, from the board index) only the posts that can say so
+        are read; without it, the whole ceremony. (A sync discovers from board positions;
+        an import of a file discovers its ceremony directly, positions or not.)"""
         from . import dkg, signing
 
         if self.store.ceremony(cid) is None:
-            view = self.board.read_ceremony(cid)
+            view = self.board.read_ceremony(cid) if placed is None else self._read_places(cid, placed)
             self._report_rejected(view)
             if any(post.poster == self.poster_key for post in view.posts):
                 raise StaleNode(
@@ -367,7 +377,14 @@ class Node:
                 dkg.discover(self, cid, post)
             for post in view.phase("request"):
                 signing.discover(self, cid, post)
-        self.store.mark_seen(cid)
+        if mark_seen:
+            self.store.mark_seen(cid)
+
+    def _read_places(self, cid: str, placed: dict[str, list[str]]) -> CeremonyView:
+        me = self.poster_key.hex()
+        wanted = [(phase, bytes.fromhex(poster)) for phase, posters in placed.items() for poster in posters
+                  if phase in ("start", "request") or poster == me]
+        return self.board.read_places(cid, wanted)
 
     def index(self) -> None:
         """Record the board positions of the posts this node's copy has fetched (local:

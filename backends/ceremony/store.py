@@ -189,14 +189,21 @@ class NodeStore:
         return dict(self.db.execute("SELECT poster, seq FROM board_order WHERE ceremony = ? AND phase = ?",
                                     (cid, phase)).fetchall())
 
-    def unseen_ceremonies(self) -> list[str]:
-        """Ceremonies on the board this node has not looked at yet, in board order."""
-        return [r[0] for r in self.db.execute(
-            "SELECT ceremony FROM board_order WHERE ceremony NOT IN (SELECT ceremony FROM seen) "
-            "GROUP BY ceremony ORDER BY MIN(seq)")]
+    def unseen_ceremonies(self) -> dict[str, dict[str, list[str]]]:
+        """Ceremonies on the board this node has not looked at yet, in board order, each
+        with the posters (hex) the board index places in each of its phases."""
+        unseen: dict[str, dict[str, list[str]]] = {}
+        for cid, phase, poster in self.db.execute(
+                "SELECT o.ceremony, o.phase, o.poster FROM board_order o JOIN "
+                "(SELECT ceremony, MIN(seq) AS first FROM board_order WHERE ceremony NOT IN "
+                "(SELECT ceremony FROM seen) GROUP BY ceremony) u ON o.ceremony = u.ceremony "
+                "ORDER BY u.first, o.seq"):
+            unseen.setdefault(cid, {}).setdefault(phase, []).append(poster)
+        return unseen
 
-    def mark_seen(self, cid: str) -> None:
-        self.db.execute("INSERT OR IGNORE INTO seen (ceremony) VALUES (?)", (cid,))
+    def mark_seen(self, *cids: str) -> None:
+        with self.transaction() as db:  # one commit for a first sync's thousands
+            db.executemany("INSERT OR IGNORE INTO seen (ceremony) VALUES (?)", [(cid,) for cid in cids])
 
     # -- nonce binding ----------------------------------------------------------------------
 

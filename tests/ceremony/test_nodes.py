@@ -360,3 +360,30 @@ def test_a_forged_file_in_a_keyholders_place_does_not_keep_them_out_nor_move_the
         order = node.store.order(sid, "decision")
         assert order[nodes["alice"].poster_key.hex()] > order[nodes["carol"].poster_key.hex()], node.name
     assert nodes["bob"].ceremony(sid).state == "complete"
+
+
+def test_a_new_nodes_first_sync_reads_one_post_of_each_past_ceremony_not_its_own(keyed, tmp_path, monkeypatch):
+    from backends.board import Board
+    from backends.ceremony import Node
+
+    from .rig import open_keystore
+
+    board, nodes, cid = keyed
+    sid = request_message(nodes, cid)  # two past ceremonies of alice, bob and carol: 15 posts or so
+    dave_dir = tmp_path / "nodes" / "dave"  # a keyholder who joins the organisation later
+    dave = Node.create(dave_dir, "dave", open_keystore(dave_dir), board=str(board))
+    try:
+        for node in nodes.values():
+            dave.add_peer(node.name, node.hostpubkey)
+        nodes["alice"].add_peer("dave", dave.hostpubkey)
+        read, verify = [], Board._verify_entry
+        monkeypatch.setattr(Board, "_verify_entry",
+                            lambda self, c, phase, entry: read.append((c, phase)) or verify(self, c, phase, entry))
+        dave.sync()
+        assert sorted(read) == sorted([(cid, "start"), (sid, "request")])  # what says whose they are
+        assert dave.ceremonies() == []
+        cid2 = dkg.start(nodes["alice"], "with dave", ["alice", "dave"], 2)
+        dave.sync()
+        assert dave.ceremony(cid2).state == "invited"  # one that names dave is found
+    finally:
+        dave.close()
