@@ -121,8 +121,8 @@ def test_three_node_processes_make_a_key_and_spend_from_it_on_the_embedded_chain
     assert "complete" in status and row.info["txid"] in status
 
 
-APPROVE_POINTS = ["nonce-stored", "decision-persisted", "decision-posted"]
-SIGN_POINTS = ["binding-persisted", "psig-persisted", "nonce-destroyed", "psig-posted"]
+APPROVE_POINTS = ["nonce-stored", "decision-persisted", "decision-committed", "decision-posted"]
+SIGN_POINTS = ["binding-persisted", "psig-persisted", "nonce-destroyed", "psig-committed", "psig-posted"]
 
 
 def test_sigkill_at_every_persistence_point_of_signing_never_reuses_a_nonce(rig):
