@@ -202,6 +202,8 @@ class NodeStore:
         return unseen
 
     def mark_seen(self, *cids: str) -> None:
+        if not cids:
+            return
         with self.transaction() as db:  # one commit for a first sync's thousands
             db.executemany("INSERT OR IGNORE INTO seen (ceremony) VALUES (?)", [(cid,) for cid in cids])
 
