@@ -25,6 +25,15 @@ def carry(source, target, cid: str, tmp_path, name: str) -> list:
     return transfer.import_bundle(target, path.read_bytes())
 
 
+def round_trips(courier, online: list, offline, cid: str, tmp_path, trips=(2, 3)) -> None:
+    """The ceremony's file carried to the offline node and its answer back, the online
+    nodes syncing after each trip."""
+    for trip in trips:
+        carry(courier, offline, cid, tmp_path, f"to-{offline.name}-{trip}")
+        carry(offline, courier, cid, tmp_path, f"from-{offline.name}-{trip}")
+        sync_all(online, 2)
+
+
 def test_an_air_gapped_node_completes_dkg_and_signing_through_files_only(tmp_path):
     board, nodes = make_nodes(tmp_path, NAMES, offline=("carol",))
     alice, bob, carol = nodes.values()
@@ -38,12 +47,7 @@ def test_an_air_gapped_node_completes_dkg_and_signing_through_files_only(tmp_pat
         dkg.join(carol, cid)
         carry(carol, alice, cid, tmp_path, "from-carol-1")  # alice couriers carol's round 1 post
         sync_all([alice, bob], 2)
-        carry(alice, carol, cid, tmp_path, "to-carol-2")
-        carry(carol, alice, cid, tmp_path, "from-carol-2")
-        sync_all([alice, bob], 2)
-        carry(alice, carol, cid, tmp_path, "to-carol-3")
-        carry(carol, alice, cid, tmp_path, "from-carol-3")
-        sync_all([alice, bob], 2)
+        round_trips(alice, [alice, bob], carol, cid, tmp_path)
         assert {n.ceremony(cid).state for n in (alice, bob)} == {"complete"}
         carry(alice, carol, cid, tmp_path, "to-carol-4")
         assert carol.ceremony(cid).state == "complete"
@@ -136,12 +140,7 @@ def test_an_export_made_right_after_dkg_start_lets_an_offline_node_find_and_join
         bob.sync()
         dkg.join(bob, cid)
         sync_all([alice, bob], 3)
-        carry(alice, carol, cid, tmp_path, "to-carol-2")
-        carry(carol, alice, cid, tmp_path, "from-carol-2")
-        sync_all([alice, bob], 2)
-        carry(alice, carol, cid, tmp_path, "to-carol-3")
-        carry(carol, alice, cid, tmp_path, "from-carol-3")
-        sync_all([alice, bob], 2)
+        round_trips(alice, [alice, bob], carol, cid, tmp_path)
         carry(alice, carol, cid, tmp_path, "to-carol-4")
         assert {n.ceremony(cid).state for n in (alice, bob, carol)} == {"complete"}
     finally:

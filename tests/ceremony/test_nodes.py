@@ -149,16 +149,21 @@ def test_a_node_restored_from_an_older_copy_refuses_to_sign(keyed, tmp_path):
     assert restored.ceremony(sid).state == "complete"
 
 
+def plant_decision_under_alices_key(board, nodes, sid, tmp_path, body, message="outsider") -> None:
+    """mallory (not on any roster, with push access) signs a decision and files it under
+    alice's key."""
+    outsider = Outsider(board, tmp_path / "outsider")
+    outsider.pull()
+    path, data = make_post(sid, "decision", body, secrets.token_bytes(32))
+    alice_path = path.rsplit("/", 1)[0] + "/" + nodes["alice"].poster_key.hex() + ".json"
+    outsider.write(alice_path, data, message.format(path=alice_path))
+    outsider.push()
+
+
 def test_a_forged_post_is_refused_naming_its_poster(keyed, tmp_path):
     board, nodes, cid = keyed
     sid = request_message(nodes, cid)
-    outsider = Outsider(board, tmp_path / "outsider")
-    outsider.pull()
-    # mallory (not on any roster) signs a decision and files it under alice's key
-    path, data = make_post(sid, "decision", {"approve": False, "counter": 99}, secrets.token_bytes(32))
-    alice_path = path.rsplit("/", 1)[0] + "/" + nodes["alice"].poster_key.hex() + ".json"
-    outsider.write(alice_path, data)
-    outsider.push()
+    plant_decision_under_alices_key(board, nodes, sid, tmp_path, {"approve": False, "counter": 99})
     events = nodes["bob"].sync()
     refused = [e.text for e in events if e.kind == "refused"]
     assert any("alice" in text and ("forged" in text or "refused" in text) for text in refused), refused
@@ -340,13 +345,9 @@ def test_a_decline_racing_an_approval_of_the_same_node_does_not_hide_it(keyed, t
 def test_a_forged_file_in_a_keyholders_place_does_not_keep_them_out_nor_move_them_up(keyed, tmp_path):
     board, nodes, cid = keyed
     sid = request_message(nodes, cid)
-    outsider = Outsider(board, tmp_path / "outsider")
-    outsider.pull()
-    # mallory plants a decision under alice's key first, in a commit that looks like a post
-    path, data = make_post(sid, "decision", {"approve": True, "counter": 99}, secrets.token_bytes(32))
-    alice_path = path.rsplit("/", 1)[0] + "/" + nodes["alice"].poster_key.hex() + ".json"
-    outsider.write(alice_path, data, f"board post {alice_path}")
-    outsider.push()
+    # planted first, in a commit that looks like a post (its message names alice's place)
+    plant_decision_under_alices_key(board, nodes, sid, tmp_path, {"approve": True, "counter": 99},
+                                    "board post {path}")
     refused = [e.text for e in nodes["bob"].sync() if e.kind == "refused"]
     assert any("alice" in text for text in refused), refused  # the forgery is named
     signing.approve(nodes["carol"], sid)
