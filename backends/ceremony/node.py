@@ -312,6 +312,7 @@ class Node:
                     continue
                 view = self.board.read_ceremony(row.id)
                 self._report_rejected(view)
+                self._reclaim(row.id, view)
                 self.check_own_posts(row.id, view)
                 try:
                     if row.kind == "dkg":
@@ -344,6 +345,20 @@ class Node:
     def _report_rejected(self, view: CeremonyView) -> None:
         for refusal in view.rejected:
             self.emit(view.ceremony, "refused", str(refusal))
+
+    def _reclaim(self, cid: str, view: CeremonyView) -> None:
+        """A post of this node whose place on the board now holds a file that fails
+        verification (someone with push access overwrote it) is posted again, as it was:
+        the valid post takes its place back (the same body; never a new one)."""
+        mine = f"{self.poster_key.hex()}{board_layout.SUFFIX}"
+        for refusal in view.rejected:
+            parts = refusal.path.split("/")  # a file in my place, or where a phase folder belongs
+            if len(parts) == 5 and parts[4] == mine or len(parts) == 4:
+                phase = parts[3]
+                if (self.store.my_posts(cid).get(phase) or {}).get("_posted"):
+                    self.store.mark_posted(cid, phase, posted=False)
+                    self.emit(cid, "info", f"posting {phase} again: its place on the board holds a file that "
+                              "fails verification")
 
     def _discover(self) -> None:
         # an online node's index knows every post's place, so a new node's first sync over a

@@ -149,8 +149,8 @@ class NodeStore:
         return [(c, p, json.loads(b)) for c, p, b in self.db.execute(
             "SELECT ceremony, phase, body FROM outbox WHERE posted = 0 ORDER BY counter")]
 
-    def mark_posted(self, cid: str, phase: str) -> None:
-        self.db.execute("UPDATE outbox SET posted = 1 WHERE ceremony = ? AND phase = ?", (cid, phase))
+    def mark_posted(self, cid: str, phase: str, *, posted: bool = True) -> None:
+        self.db.execute("UPDATE outbox SET posted = ? WHERE ceremony = ? AND phase = ?", (int(posted), cid, phase))
 
     def my_posts(self, cid: str) -> dict[str, dict[str, Any]]:
         return {p: {**json.loads(b), "_posted": bool(posted)} for p, b, posted in self.db.execute(

@@ -388,3 +388,16 @@ def test_a_new_nodes_first_sync_reads_one_post_of_each_past_ceremony_not_its_own
         assert dave.ceremony(cid2).state == "invited"  # one that names dave is found
     finally:
         dave.close()
+
+
+def test_a_post_overwritten_on_the_board_by_an_invalid_file_is_posted_again(keyed, tmp_path):
+    board, nodes, cid = keyed
+    sid = request_message(nodes, cid)
+    signing.approve(nodes["alice"], sid)
+    plant_decision_under_alices_key(board, nodes, sid, tmp_path, {"approve": True, "counter": 99})
+    signing.approve(nodes["carol"], sid)
+    sync_all(nodes.values(), 3)
+    decision = nodes["bob"].board.read_post(sid, "decision", nodes["alice"].poster_key)
+    # alice's node posted it again: the same body (her nonce commitment), never a new one
+    assert decision is not None and decision.body == nodes["alice"].store.queued(sid, "decision")
+    assert nodes["bob"].ceremony(sid).state == "complete"
