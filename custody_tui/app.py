@@ -183,7 +183,8 @@ def chain_status(services: Services) -> StatusItem:
     def read() -> StatusItem:
         chain = services.chain
         tip = chain.tip()
-        return StatusItem("chain", f"{chain.backend_name} {chain.network} #{tip.height}", "ok")
+        return StatusItem("chain", f"{chain.backend_name} {chain.network} #{tip.height}", "ok",
+                          short=f"{chain.network} #{tip.height}")
 
     return guarded_status("chain", read)
 
@@ -199,7 +200,8 @@ def quorum_status(services: Services, *, poll: bool) -> StatusItem:
             coordinator.start_polling(heal=True)
         elif never_read(coordinator.statuses()):
             coordinator.refresh()
-        return StatusItem("quorum", *health_words(coordinator))
+        words, level = health_words(coordinator)
+        return StatusItem("quorum", words, level, short=words.removesuffix(" live"))
 
     return guarded_status("quorum", read)
 
@@ -210,8 +212,11 @@ def alerts_status(services: Services) -> StatusItem:
         alerts = services.mint.alerts()
         if not alerts:
             return StatusItem("alerts", "none", "ok")
-        worst = "bad" if any(a.severity == "critical" for a in alerts) else "warn"
-        return StatusItem("alerts", f"{len(alerts)} mint", worst)
+        critical = sum(a.severity == "critical" for a in alerts)
+        if critical:  # in words too: colour alone is lost on a monochrome terminal
+            return StatusItem("alerts", f"{len(alerts)} mint, {critical} critical", "bad",
+                              short=f"{len(alerts)} ({critical} crit)")
+        return StatusItem("alerts", f"{len(alerts)} mint", "warn")
 
     return guarded_status("alerts", read)
 

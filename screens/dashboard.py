@@ -3,9 +3,10 @@ built / not configured. Nothing here is invented."""
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 
-from rich.markup import escape
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
@@ -177,7 +178,28 @@ def summarise(services) -> list[AreaSummary]:
     ]
 
 
-LEVEL_MARK = {"ok": "[green]●[/]", "warn": "[yellow]●[/]", "bad": "[red]●[/]", "off": "[dim]○[/]"}
+#: a different sign per level, not only a colour: a monochrome terminal must tell them apart
+LEVEL_MARK = {"ok": ("✓", "green"), "warn": ("!", "yellow"), "bad": ("✗", "red"), "off": ("○", "dim")}
+TITLE_WIDTH = 16
+
+
+def summary_text(summaries: list[AreaSummary], width: int) -> Text:
+    """One line per area; a state too long for ``width`` wraps under itself, not under the
+    mark, so figures stay in one column at 80x24."""
+    indent = 4 + TITLE_WIDTH + 1  # "✓ 2 " + the title + a space
+    text = Text(no_wrap=True)
+    for n, summary in enumerate(summaries):
+        mark, style = LEVEL_MARK[summary.level]
+        lines = textwrap.wrap(summary.state, max(20, width - indent), break_on_hyphens=False) or [""]
+        if n:
+            text.append("\n")
+        text.append(mark, style=style)
+        text.append(" ")
+        text.append(summary.key, style="bold")
+        text.append(f" {summary.title:<{TITLE_WIDTH}} {lines[0]}")
+        for line in lines[1:]:
+            text.append("\n" + " " * indent + line)
+    return text
 
 
 class DashboardScreen(AreaScreen):
@@ -205,8 +227,14 @@ class DashboardScreen(AreaScreen):
         self.run_backend(lambda: summarise(self.services), done=self.show_summary,
                          description="Reading area states", changes_state=False)
 
+    summaries: list[AreaSummary] | None = None
+
     def show_summary(self, summaries: list[AreaSummary]) -> None:
-        lines = [
-            f"{LEVEL_MARK[s.level]} [b]{s.key}[/b] {s.title:<16} {escape(s.state)}" for s in summaries
-        ]
-        self.query_one("#dashboard-areas", Static).update("\n".join(lines))
+        self.summaries = summaries
+        areas = self.query_one("#dashboard-areas", Static)
+        width = areas.content_size.width or self.size.width - 4  # before the first layout: the panel's inside
+        areas.update(summary_text(summaries, width))
+
+    def on_resize(self) -> None:
+        if self.summaries is not None:
+            self.call_after_refresh(self.show_summary, self.summaries)

@@ -79,7 +79,7 @@ async def test_edited_tiers_are_checked_as_typed_diffed_then_pushed_with_a_stale
         assert "stale c" in app.screen.text
         await pilot.press("escape", "1")
         await settle(pilot)
-        dashboard = shown(app.screen, "#dashboard-areas").replace("\n", " ")
+        dashboard = " ".join(shown(app.screen, "#dashboard-areas").split())  # wrapped lines are indented
         assert f"v1 {version.hash[:8]} · 2 of 3 signers run it · stale: c" in dashboard, dashboard
 
 

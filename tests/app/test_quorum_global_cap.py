@@ -37,7 +37,7 @@ async def test_the_quorum_screen_dashboard_and_status_show_used_of_limit_and_whe
     used = 400_000 + done.fee_sat
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(app, pilot)
-        dashboard = str(app.screen.query_one("#dashboard-areas", Static).render()).replace("\n", " ")
+        dashboard = " ".join(str(app.screen.query_one("#dashboard-areas", Static).render()).split())
         assert re.search(f"cap {used:,}/1,200,000 sat, rolls in 5[0-9] min", dashboard), dashboard
         screen = await open_quorum(app, pilot)
         wallet = str(screen.query_one("#quorum-wallet", Static).render())

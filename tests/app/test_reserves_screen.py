@@ -86,8 +86,10 @@ async def test_the_screen_shows_health_totals_coins_and_the_queue(mint_app):
         assert statuses == [(2_000_000, "pending", False), (3_000_000, "pending", False),
                             (100_000_000, "pending", True)]
         assert screen.state.alerts  # the unfundable payout and the health changes
+        critical = sum(a.severity == "critical" for a in app.services.mint.alerts())
+        assert critical  # said in words, not only in red
         assert [(i.name, i.value) for i in app.status_items if i.name == "alerts"] == [
-            ("alerts", f"{len(screen.state.alerts)} mint")]
+            ("alerts", f"{len(screen.state.alerts)} mint, {critical} critical")]
         from screens.dashboard import reserves_summary
 
         line = reserves_summary(app.services)

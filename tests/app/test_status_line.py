@@ -19,6 +19,36 @@ def test_what_is_not_configured_shrinks_to_a_count_so_live_items_stay_whole():
     assert len(line) <= 78
 
 
+#: a demo rig at 3 a.m.: every area configured, keys unlocked, a critical alert
+BUSY = [StatusItem("chain", "embedded regtest #217", short="regtest #217"),
+        StatusItem("quorum", "degraded 2/3 live", "warn", short="degraded 2/3"),
+        StatusItem("alerts", "3 mint, 1 critical", "bad", short="3 (1 crit)"),
+        StatusItem("keys", "unlocked 14:57", "warn")]
+
+
+def test_every_live_item_stays_whole_at_80_columns_with_short_values():
+    line = StatusLine.line(BUSY, 78).plain
+    assert line == "chain regtest #217│quorum degraded 2/3│alerts 3 (1 crit)│keys unlocked 14:57"
+    assert len(line) <= 78
+
+
+def test_short_values_are_used_only_when_the_full_line_does_not_fit():
+    assert StatusLine.line(BUSY, 118).plain == (
+        "chain: embedded regtest #217 │ quorum: degraded 2/3 live │ alerts: 3 mint, 1 critical │ "
+        "keys: unlocked 14:57")
+    healthy = [*BUSY[:1], StatusItem("quorum", "ok 3/3 live", short="ok 3/3"), *BUSY[2:]]
+    assert StatusLine.line(healthy, 78).plain == (
+        "chain: regtest #217│quorum: ok 3/3│alerts: 3 (1 crit)│keys: unlocked 14:57")
+
+
+def test_what_is_not_configured_goes_before_a_live_item_is_shortened():
+    items = [StatusItem("chain", "embedded regtest #103", short="regtest #103"),
+             StatusItem("quorum", "ok 3/3 live", short="ok 3/3"), StatusItem("keys", "not initialised", "warn"),
+             StatusItem("alerts", "not configured", "off")]
+    assert StatusLine.line(items, 78).plain == (
+        "chain: embedded regtest #103 │ quorum: ok 3/3 live │ keys: not initialised")
+
+
 def test_error_notifications_are_titled_in_words_not_class_names():
     from backends.errors import CustodyError
     from backends.keystore import WrongPassphrase
