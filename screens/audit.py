@@ -21,6 +21,17 @@ from .widgets import FormField, FormScreen, ResultScreen
 PAGE_SIZE = 500
 
 
+def details_line(details: dict) -> str:
+    """``node=carol via=tui``: more of an entry fits 80 columns than as JSON; a value with
+    spaces or not a string stays JSON, so the line still reads one way (Enter shows it all)."""
+    def value(v: object) -> str:
+        if isinstance(v, str) and v and not any(c.isspace() or c in '="' for c in v):
+            return v
+        return json.dumps(v, separators=(",", ":"), ensure_ascii=False)
+
+    return " ".join(f"{key}={value(v)}" for key, v in sorted(details.items()))
+
+
 class AuditScreen(AreaScreen):
     AREA = "audit"
     TITLE = "Audit log"
@@ -86,7 +97,7 @@ class AuditScreen(AreaScreen):
                 Text(entry.area),
                 Text(entry.action),
                 Text(entry.outcome),
-                Text(json.dumps(entry.details, sort_keys=True, separators=(",", ":"), ensure_ascii=False)),
+                Text(details_line(entry.details)),
                 key=str(entry.seq),
             )
 

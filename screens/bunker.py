@@ -53,6 +53,26 @@ def when(timestamp: int | None) -> str:
     return datetime.fromtimestamp(timestamp, UTC).strftime("%m-%d %H:%M")
 
 
+def token_details(token, now: int) -> str:
+    """The token in full, one field a line: times in UTC (not Unix seconds), "-" for none."""
+    fields = token.to_public_dict(now)
+    lines = []
+    for name, value in fields.items():
+        if name.endswith("_at") and isinstance(value, int):
+            value = datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+            if name == "expires_at":
+                left = token.expires_in(now)
+                value += " (expired)" if left == "expired" else f" (in {left})"
+        elif isinstance(value, list):
+            value = ", ".join(value) or "-"
+        elif isinstance(value, bool):
+            value = "yes" if value else "no"
+        elif value is None:
+            value = "-"
+        lines.append(f"{name.replace('_', ' '):<14} {value}")
+    return "\n".join(lines)
+
+
 class BunkerScreen(AreaScreen):
     AREA = "bunker"
     TITLE = "Bunker tokens"
@@ -171,9 +191,7 @@ class BunkerScreen(AreaScreen):
         token = self.selected()
         if token is None:
             return
-        import json
-
-        text = json.dumps(token.to_public_dict(self.services.bunker.now()), indent=2)
+        text = token_details(token, self.services.bunker.now())
         self.app.push_screen(ResultScreen(f"Token {token.id} — {token.client_name}", text))
 
     # -- operator actions --------------------------------------------------------------

@@ -71,7 +71,7 @@ class KeysScreen(AreaScreen):
                    _unlocked, needs=NEEDS_UNLOCK, footer="Address"),
         AreaAction("s", "sign", "sign message", "Sign a message (BIP-137) with the selected entry",
                    _unlocked, needs=NEEDS_UNLOCK, footer="Sign"),
-        AreaAction("y", "verify", "verify message", "Verify a BIP-137 message signature",
+        AreaAction("v", "verify", "verify message", "Verify a BIP-137 message signature",
                    show=False),
         AreaAction("R", "reveal", "reveal mnemonic", "Show the selected entry's words (typed "
                    "confirmation)", _unlocked, needs=NEEDS_UNLOCK, show=False),

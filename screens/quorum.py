@@ -26,6 +26,7 @@ from .quorum_parts import (
     event_lines,
     failure_text,
     health_words,
+    signer_details,
 )
 from .widgets import FormField, FormScreen, ResultScreen
 
@@ -80,8 +81,10 @@ class QuorumScreen(OperationScreen):
     BINDINGS = [
         Binding("left", "select(-1)", "previous signer", show=False, priority=True),
         Binding("right", "select(1)", "next signer", show=False, priority=True),
+        Binding("enter", "signer_in_full", "signer in full", show=False),
     ]
     EXTRA_HELP = (("← →", "select the signer that arm, on/off and cycle apply to"),
+                  ("enter", "the selected signer in full: each check, why it is not live, its last refusal"),
                   ("↑ ↓", "scroll the step log"))
 
     def __init__(self) -> None:
@@ -198,6 +201,16 @@ class QuorumScreen(OperationScreen):
 
     def selected_signer(self) -> str:
         return self.services.config.quorum.signers[self.selected].name
+
+    def action_signer_in_full(self) -> None:
+        """A card has 80/3 columns: a long reason ends cut there, and is read whole here."""
+        if self.coordinator is None:
+            return
+        name = self.selected_signer()
+        status = next((s for s in self.coordinator.statuses() if s.name == name), None)
+        if status is not None:
+            card = self.query(SignerCard)[self.selected]
+            self.app.push_screen(ResultScreen(f"Signer {name}", signer_details(status, card.expected_xfp)))
 
     # -- one operation at a time ------------------------------------------------------------
 

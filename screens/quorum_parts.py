@@ -78,6 +78,34 @@ class SignerCard(Static):
             self.set_class(state_class == status.state.replace(" ", "-"), state_class)
 
 
+def signer_details(status: Any, expected_xfp: str) -> str:
+    """One signer's newest status, every field in words (what its card cuts at 80x24)."""
+    from datetime import UTC, datetime
+
+    read = status.problem != NOT_READ
+
+    def check(ok: bool, known: bool) -> str:
+        return "yes" if ok else "no" if known else "not checked"
+
+    lines = [
+        ("state", status.state if read or not status.enabled else "not read"),
+        ("enabled", "yes" if status.enabled else "no"),
+        ("fingerprint", f"{expected_xfp} expected, {status.xfp or 'none'} reported"),
+        ("reachable", check(status.reachable, read)),
+        ("fingerprint ok", check(status.xfp_ok, status.reachable)),
+        ("wallet enrolled", check(status.wallet_enrolled, status.reachable)),
+        ("HSM mode", check(status.hsm_active, status.reachable)),
+        ("policy ok", check(status.policy_ok, status.hsm_active) + (f" ({status.policy_hash[:16]}…)"
+                                                                   if status.policy_hash else "")),
+        ("approvals", str(status.approvals)),
+        ("refusals", str(status.refusals)),
+        ("last refusal", status.last_refusal or "-"),
+        ("why not live", "-" if status.live else status.problem or "-"),
+        ("read at", datetime.fromtimestamp(status.checked_at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")),
+    ]
+    return "\n".join(f"{name:<16} {value}" for name, value in lines)
+
+
 def event_lines(event: Any) -> list[Text]:
     """What the step log says for one event of a spend, a proof of control or an arming."""
     from backends.quorum import (

@@ -338,7 +338,8 @@ class ReservesScreen(AreaScreen):
 
         call = self._admin("redemption approve", "POST", "/redemptions/approve_broadcast", {"batch_id": batch},
                            approve, irreversible=True, batch_id=batch)
-        warning = (f"Pay {redemption.amount_sat:,} sat to {redemption.address} from the reserve: the payout is "
+        warning = (f"Pay {redemption.amount_sat:,} sat ({btc(redemption.amount_sat)}) to {redemption.address} "
+                   "from the reserve: the payout is "
                    "signed with the reserve key and broadcast. It cannot be called back.")
         self.app.push_screen(ConfirmTypedScreen(f"Approve redemption {batch[:12]}", warning, "approve"),
                              lambda ok: self.run_backend(call, done=self._approved,

@@ -138,13 +138,27 @@ class ResultScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog result") as dialog:
             dialog.border_title = self.result_title
-            # markup off: a result quotes input (a message to sign) that may hold "[...]"
-            yield Static(self.text, classes="result-text", markup=False)
-            if self.qr_payload is not None:
-                from .qr import QRCodeView  # the QR encoder loads only when a code is shown
+            with Vertical(classes="result-body"):
+                # markup off: a result quotes input (a message to sign) that may hold "[...]"
+                yield Static(self.text, classes="result-text", markup=False)
+                if self.qr_payload is not None:
+                    from .qr import QRCodeView  # the QR encoder loads only when a code is shown
 
-                yield QRCodeView(self.qr_payload)
+                    yield QRCodeView(self.qr_payload)
             yield Button("Close", id="close")
+
+    def on_resize(self) -> None:
+        """A code under its text that would not fit the terminal's height goes beside the
+        text instead: a phone scans only a code that is whole on screen (80x24 over SSH)."""
+        from .qr import QRCodeView
+
+        for qr in self.query(QRCodeView):
+            columns, rows = qr.cells
+            text_rows = self.text.count("\n") + 1
+            chrome = 2 + 1 + 3  # the dialog's border, the text's margin, the Close button
+            stacked_fits = text_rows + rows + chrome <= self.size.height
+            room_beside = min(76, self.size.width) - 4 - columns - 1  # the dialog's inner width
+            self.query_one(".result-body").set_class(not stacked_fits and room_beside >= 30, "-beside")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(None)

@@ -52,6 +52,12 @@ class QRCodeView(Static):
     def is_multipart(self) -> bool:
         return len(self.parts) > 1
 
+    @property
+    def cells(self) -> tuple[int, int]:
+        """(columns, rows) the code takes on screen: the largest part, with its caption."""
+        sizes = [half_block_lines(qr_matrix(part)) for part in self.parts]
+        return max(len(lines[0]) for lines in sizes), max(len(lines) for lines in sizes) + self.is_multipart
+
     def on_mount(self) -> None:
         self.render_part()
         if self.is_multipart and self.animate:

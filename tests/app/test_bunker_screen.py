@@ -123,3 +123,17 @@ async def test_a_use_limit_in_other_digits_comes_back_in_the_form_with_the_reaso
         await settle(pilot)
         assert "whole number" in str(app.screen.query_one("#form-error", Static).render())
         assert app.services.bunker.tokens() == []
+
+
+async def test_enter_shows_the_token_with_times_in_utc_not_unix_seconds(app_factory):
+    app = fleet(app_factory())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("6")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        text = app.screen.text
+        token = app.services.bunker.token("a1b2c3d4")
+        assert str(token.expires_at) not in text and str(token.created_at) not in text
+        assert "expires at     2026-12-22 03:00:00 UTC (in 30d 0h)" in text  # FROZEN_NOW + 30 days
+        assert "revoked at     -" in text and "relays         ws://127.0.0.1:7447" in text

@@ -152,7 +152,7 @@ async def test_sign_then_verify_a_message(app_factory):
         assert verify_message(address, "hello custody", signature, "regtest")
         await pilot.press("escape")
 
-        await pilot.press("y")
+        await pilot.press("v")
         form = app.screen
         form.query_one("#field-address", Input).value = address
         form.query_one("#field-message", Input).value = "hello custody"
@@ -239,7 +239,7 @@ async def test_an_error_that_echoes_typed_brackets_is_shown_not_a_crash(app_fact
     app.services.keystore.initialize(PASSPHRASE)
     async with app.run_test(size=(100, 40), notifications=True) as pilot:
         await open_keys(app, pilot)
-        await pilot.press("y")
+        await pilot.press("v")
         form = app.screen
         form.query_one("#field-address", Input).value = "bc1[/b]x"
         form.query_one("#field-message", Input).value = "hello"
@@ -255,7 +255,7 @@ async def test_a_mangled_signature_is_called_mangled_not_a_mismatch(app_factory)
     app.services.keystore.initialize(PASSPHRASE)
     async with app.run_test(size=(100, 40)) as pilot:
         await open_keys(app, pilot)
-        await pilot.press("y")
+        await pilot.press("v")
         form = app.screen
         form.query_one("#field-address", Input).value = "bcrt1q6rz28mcfaxtmd6v789l9rrlrusdprr9pz3cppk"
         form.query_one("#field-message", Input).value = "hello"

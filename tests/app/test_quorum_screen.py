@@ -329,3 +329,18 @@ async def test_a_surge_spend_takes_the_owners_code_in_the_form_and_never_shows_o
     entries = app.services.audit.entries(limit=None, newest_first=False)
     assert [e.outcome for e in entries if e.area == "quorum" and e.action == "spend"] == ["started", "ok"]
     assert all(code not in json.dumps(e.__dict__, default=str) for e in entries)
+
+
+@pytest.mark.slow
+async def test_enter_shows_the_selected_signer_in_full_with_the_reason_its_card_cuts(quorum_app):
+    app = quorum_app.app()
+    quorum_app.rig.process("c").stop()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_quorum(app, pilot)
+        await pilot.press("right", "right", "enter")  # c
+        await settle(app, pilot)
+        assert isinstance(app.screen, ResultScreen) and app.screen.result_title == "Signer c"
+        problem = app.services.quorum.statuses()[2].problem
+        assert problem and problem in card_text(screen, "c")  # the card has it, cut at 80x24 (snapshot)
+        assert f"why not live     {problem}" in app.screen.text
+        assert "reachable        no" in app.screen.text and "state            down" in app.screen.text
