@@ -308,6 +308,21 @@ class MintConfig:
     min_change: int = field(default=1000, metadata=doc("Smallest change output a payout creates, in sat."))
     max_inputs: int = field(default=8, metadata=doc("Most reserve coins one payout may spend."))
     events_retention_days: int = field(default=90, metadata=doc("Days the mint keeps its events history."))
+    deposit_address_cap: int = field(
+        default=1000, metadata=doc("Most deposit addresses waiting for a deposit at once (anyone may ask "
+                                   "for one; each 1000 widens the chain's watch).")
+    )
+    deposit_address_expiry_hours: float = field(
+        default=24.0, metadata=doc("Hours after which a deposit address with no deposit registered stops "
+                                   "counting against the cap (a late payment can still be registered).")
+    )
+    deposit_address_rate_per_hour: float = field(
+        default=30.0, metadata=doc("Deposit addresses one client (an IPv4 address or IPv6 /64) may ask "
+                                   "the HTTP API for per hour.")
+    )
+    deposit_address_burst: int = field(
+        default=5, metadata=doc("Deposit addresses one client may ask for at once before the hourly rate applies.")
+    )
 
     def validate(self, key: str) -> None:
         _require(self.reserve_signer in ("hot", "quorum"), f"{key}.reserve_signer", "must be 'hot' or 'quorum'")
@@ -316,6 +331,12 @@ class MintConfig:
         _require(self.min_change >= 0, f"{key}.min_change", "must be 0 or more")
         _require(1 <= self.max_inputs <= 500, f"{key}.max_inputs", "must be 1 to 500")
         _require(1 <= self.events_retention_days <= 3650, f"{key}.events_retention_days", "must be 1 to 3650")
+        _require(1 <= self.deposit_address_cap <= 1_000_000, f"{key}.deposit_address_cap", "must be 1 to 1000000")
+        _require(1 / 60 <= self.deposit_address_expiry_hours <= 8760, f"{key}.deposit_address_expiry_hours",
+                 "must be 1/60 (a minute) to 8760 (a year)")
+        _require(0 < self.deposit_address_rate_per_hour <= 1_000_000, f"{key}.deposit_address_rate_per_hour",
+                 "must be above 0 and at most 1000000")
+        _require(1 <= self.deposit_address_burst <= 10_000, f"{key}.deposit_address_burst", "must be 1 to 10000")
 
 
 @dataclass(frozen=True)

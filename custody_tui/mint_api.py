@@ -42,6 +42,7 @@ class Request:
     path: str
     body: bytes
     headers: dict[str, str]
+    peer: str | None = None  # the client's address, as the socket saw it
 
     def json(self) -> dict[str, Any]:
         """The body as a JSON object, parsed within the limits every outside input gets
@@ -85,7 +86,13 @@ class MintApi:
     """The routes. Each handler takes a Request and returns a JSON-ready value (or text)."""
 
     def __init__(self, services: Services) -> None:
+        from backends.mint.deposit_limits import ClientBuckets, RefusalLog
+
         self.services = services
+        limits = services.config.mint
+        # anyone may ask for a deposit address: a bucket per client, and refusals made visible
+        self.deposit_buckets = ClientBuckets(limits.deposit_address_rate_per_hour, limits.deposit_address_burst)
+        self.deposit_refusals = RefusalLog()
         self.routes: dict[tuple[str, str], Callable[[Request], Any]] = {
             ("GET", "/healthz"): self.healthz,
             ("GET", "/mint/key"): self.mint_key,
@@ -123,16 +130,17 @@ class MintApi:
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
             return
-        status, payload, content_type = await self._answer(scope, receive)
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", content_type), (b"content-length", str(len(payload)).encode())]})
+        status, payload, content_type, *extra = await self._answer(scope, receive)
+        headers = [(b"content-type", content_type), (b"content-length", str(len(payload)).encode()), *extra]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": payload})
 
-    async def _answer(self, scope, receive) -> tuple[int, bytes, bytes]:
+    async def _answer(self, scope, receive) -> tuple:
         try:
             body = await _read_body(receive)
             headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-            request = Request(scope["method"], scope["path"], body, headers)
+            client = scope.get("client")
+            request = Request(scope["method"], scope["path"], body, headers, client[0] if client else None)
             handler = self.routes.get((request.method, request.path))
             if handler is None:
                 known = any(path == request.path for _, path in self.routes)
@@ -170,8 +178,15 @@ class MintApi:
     def deposit_address(self, request: Request) -> dict[str, Any]:
         """A fresh reserve address and its claim secret (shown this once): only the holder of
         the secret can have notes issued on what pays the address."""
+        from backends.mint.deposit_limits import DepositAddressLimited
+
         request.json()  # a body, if any, must be JSON; it carries nothing yet
-        return self.mint.deposit_address().to_dict(self.mint.mint_id)
+        try:
+            self.deposit_buckets.take(request.peer)
+            return self.mint.deposit_address().to_dict(self.mint.mint_id)
+        except DepositAddressLimited as exc:
+            self.deposit_refusals.refused(self.mint, exc.reason, self.services.clocks.wall().timestamp())
+            raise
 
     def deposit_register(self, request: Request) -> dict[str, Any]:
         from backends.mint.keysets import MAX_DENOMINATION_SAT
@@ -318,7 +333,7 @@ def _json(value: Any) -> bytes:
     return json.dumps(value, sort_keys=True, default=str).encode()
 
 
-def _error(exc: CustodyError) -> tuple[int, bytes, bytes]:
+def _error(exc: CustodyError) -> tuple:
     from backends.mint.errors import NoteAlreadySpent, OperatorAuthError
 
     status = getattr(exc, "status", None) or (
@@ -326,7 +341,11 @@ def _error(exc: CustodyError) -> tuple[int, bytes, bytes]:
     body = {"error": str(exc)}
     if exc.hint:
         body["hint"] = exc.hint
-    return status, _json(body), b"application/json"
+    retry_after = getattr(exc, "retry_after", None)  # a limit: when to ask again (429, 503)
+    if retry_after is None:
+        return status, _json(body), b"application/json"
+    body["retry_after"] = retry_after
+    return status, _json(body), b"application/json", (b"retry-after", str(retry_after).encode())
 
 
 def make_server(services: Services, host: str, port: int):

@@ -204,6 +204,7 @@ class Services:
         keystore = self.keystore
         with self._lock:
             if self._mint is None:
+                from backends.mint.deposit_limits import DepositLimits
                 from backends.mint.service import Mint, MintSettings
 
                 mint = self.config.mint
@@ -216,6 +217,7 @@ class Services:
                     min_change=mint.min_change,
                     max_inputs=mint.max_inputs,
                     events_retention_days=mint.events_retention_days,
+                    deposit_limits=DepositLimits(mint.deposit_address_cap, mint.deposit_address_expiry_hours * 3600),
                 )
                 ensure_private_dir(self.data_dir)
                 self._mint = Mint(self.data_dir, keystore, chain=chain, settings=settings,

@@ -12,7 +12,8 @@ address's secret (:func:`check_claim`). Someone who sees the payment on the chai
 reference but not the secret, so they cannot take the issuance.
 
 Registration checks the outpoint pays the reserve wallet; crediting waits until the chain
-reports ``finalization_depth`` confirmations.
+reports ``finalization_depth`` confirmations. Anyone may ask for an address, so how many wait
+for a deposit at once is capped, and they expire (``deposit_limits``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any
 from backends.chain.interface import require_txid
 from backends.errors import CustodyError
 
+from .deposit_limits import DepositLimits, check_cap
 from .errors import DepositError, IssuanceRefused
 from .ledger import Ledger
 from .spends import SPEND_TABLES
@@ -61,23 +63,28 @@ class DepositAddress:
     address: str
     address_index: int
     claim_secret: bytes
+    expires_at: float | None = None  # after it, the address no longer counts against the cap
 
     def __repr__(self) -> str:  # the secret never reaches a log
         return f"DepositAddress({self.address!r}, index {self.address_index})"
 
     def to_dict(self, mint_id: str) -> dict[str, Any]:
         return {"address": self.address, "address_index": self.address_index,
-                "claim_secret": self.claim_secret.hex(), "mint_id": mint_id}
+                "claim_secret": self.claim_secret.hex(), "mint_id": mint_id,
+                "expires_at": None if self.expires_at is None else int(self.expires_at)}
 
 
-def new_deposit_address(ledger: Ledger, chain, reserve_descriptor: str, network: str, *, now: float) -> DepositAddress:
+def new_deposit_address(ledger: Ledger, chain, reserve_descriptor: str, network: str, *, now: float,
+                        limits: DepositLimits = DepositLimits()) -> DepositAddress:
     """The next unused receive address of the reserve and a fresh claim secret for it; the
-    ledger keeps only the secret's hash."""
+    ledger keeps only the secret's hash. Refused (``DepositAddressLimited``) while ``limits.cap``
+    addresses wait for a deposit."""
     from backends.chain.interface import DEFAULT_RANGE_END
     from backends.wallet import parse_descriptor
 
     secret = secrets.token_bytes(CLAIM_SECRET_BYTES)
     with ledger.transaction() as db:
+        check_cap(db, limits, now)
         index = ledger.next_counter(db, "next_deposit_index")
         db.execute("INSERT INTO deposit_addresses(address_index, claim_hash, created_at) VALUES (?,?,?)",
                    (index, claim_hash(secret), now))
@@ -87,7 +94,7 @@ def new_deposit_address(ledger: Ledger, chain, reserve_descriptor: str, network:
         # is made good by the next
         chain.watch(reserve_descriptor, range_end=-(-(index + WATCH_MARGIN + 1) // WATCH_STEP) * WATCH_STEP - 1)
     address = parse_descriptor(reserve_descriptor, network).receive_address(index)
-    return DepositAddress(address, index, secret)
+    return DepositAddress(address, index, secret, now + limits.expiry_seconds)
 
 
 def check_claim(ledger: Ledger, reference: str, claim_secret: Any) -> None:

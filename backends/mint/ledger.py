@@ -76,6 +76,9 @@ CREATE TABLE IF NOT EXISTS deposit_claims (
     reference     TEXT PRIMARY KEY REFERENCES deposits(reference),
     address_index INTEGER NOT NULL REFERENCES deposit_addresses(address_index)
 );
+-- the outstanding-address count behind the cap (deposit_limits) reads these
+CREATE INDEX IF NOT EXISTS deposit_addresses_by_time ON deposit_addresses (created_at);
+CREATE INDEX IF NOT EXISTS deposit_claims_by_address ON deposit_claims (address_index);
 CREATE TABLE IF NOT EXISTS blind_sigs (
     blinded_hash TEXT PRIMARY KEY,
     deposit_ref  TEXT NOT NULL REFERENCES deposits(reference),

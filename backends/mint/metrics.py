@@ -1,6 +1,7 @@
 """The mint's figures in the Prometheus text exposition format (version 0.0.4).
 
-Gauges only: every value is read fresh from the chain and the ledger when scraped.
+Every value is read fresh from the chain and the ledger when scraped; all are gauges but the
+refused deposit address requests, a counter kept in the ledger.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ def _gauge(name: str, help_text: str, samples: Iterable[tuple[str, float]]) -> l
 
 
 def render(inv: Inventory, books: Accounting, health: Health, pause: PauseState,
-           redemptions_by_status: dict[str, int], commitments: int, inputs_in_flight: int) -> str:
+           redemptions_by_status: dict[str, int], commitments: int, inputs_in_flight: int,
+           deposit_addresses: dict | None = None) -> str:
     lines: list[str] = []
     lines += _gauge("mint_reserve_utxo_count", "Reserve coins a payout may spend now.", [("", inv.utxo_count)])
     lines += _gauge("mint_reserve_value_sat", "Value of every reserve coin, in sat.", [("", inv.total_value_sat)])
@@ -45,4 +47,14 @@ def render(inv: Inventory, books: Accounting, health: Health, pause: PauseState,
     lines += _gauge("mint_health", "Reserve health: 0 healthy, 1 warn, 2 critical.",
                     [("", HEALTH_CODES[health.status])])
     lines += _gauge("mint_redemptions_paused", "1 while redemption payouts are paused.", [("", int(pause.paused))])
+    if deposit_addresses is not None:
+        lines += _gauge("mint_deposit_addresses_outstanding", "Deposit addresses handed out, no deposit yet, "
+                        "not expired.", [("", deposit_addresses["outstanding"])])
+        lines += _gauge("mint_deposit_address_cap", "The most deposit addresses outstanding at once.",
+                        [("", deposit_addresses["cap"])])
+        name = "mint_deposit_address_refusals_total"
+        lines += [f"# HELP {name} Deposit address requests refused, by limit (rate: per client; cap).",
+                  f"# TYPE {name} counter"]
+        lines += [f'{name}{{reason="{reason}"}} {count}'
+                  for reason, count in sorted(deposit_addresses["refused"].items())]
     return "\n".join(lines) + "\n"

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
-from . import attestation, consolidation, events, metrics, quorum_payouts
+from . import attestation, consolidation, deposit_limits, events, metrics, quorum_payouts
 from .blindrsa import Variant
 from .consolidation import Consolidation, ConsolidationPlan
 from .deposits import (
@@ -77,6 +77,7 @@ class MintSettings:
     min_change: int = 1_000
     max_inputs: int = 8
     events_retention_days: int = events.DEFAULT_RETENTION_DAYS
+    deposit_limits: deposit_limits.DepositLimits = deposit_limits.DepositLimits()
 
     def __post_init__(self) -> None:
         if self.reserve_signer not in RESERVE_SIGNERS:
@@ -153,7 +154,15 @@ class Mint:
         """A fresh reserve address for one depositor, with the claim secret that alone lets
         notes be issued on what pays it (returned this once; the ledger keeps its hash)."""
         chain, descriptor = self._reserve()
-        return new_deposit_address(self.ledger, chain, descriptor, chain.network, now=self._clock())
+        return new_deposit_address(self.ledger, chain, descriptor, chain.network, now=self._clock(),
+                                   limits=self.settings.deposit_limits)
+
+    def deposit_address_figures(self) -> dict:
+        """Outstanding deposit addresses against the cap, and requests refused so far by reason."""
+        limits = self.settings.deposit_limits
+        count, next_expiry = deposit_limits.outstanding(self.ledger, limits, self._clock())
+        return {"outstanding": count, "cap": limits.cap, "expiry_seconds": limits.expiry_seconds,
+                "next_expiry": next_expiry, "refused": deposit_limits.refusal_totals(self.ledger)}
 
     def register_deposit(self, txid, vout, *, mint_id=None, amount_sat=None) -> Deposit:
         chain, descriptor = self._reserve()
@@ -320,7 +329,8 @@ class Mint:
             by_status[r.status] += 1
         flight = self.in_flight()
         return metrics.render(inv, books, health(inv, books, max(unsettled, default=0)), self.pause_state(),
-                              by_status, flight.pending_spend_commitment_count, flight.pending_spend_input_count)
+                              by_status, flight.pending_spend_commitment_count, flight.pending_spend_input_count,
+                              self.deposit_address_figures())
 
     # -- attestations --------------------------------------------------------------------
 

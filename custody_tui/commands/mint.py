@@ -112,7 +112,8 @@ def register(subparsers) -> None:
     p = ev_actions.add_parser("ack", help="acknowledge an event")
     p.add_argument("event_id", type=int)
     p = ev_actions.add_parser("silence", help="keep events of a kind out of the alerts for a while")
-    p.add_argument("kind", help="an event kind (health, pause, unfundable, quorum_refused, double_spend) or '*'")
+    p.add_argument("kind", help="an event kind (health, pause, unfundable, quorum_refused, double_spend, "
+                                   "deposit_limit) or '*'")
     p.add_argument("--hours", type=hours_arg(720), required=True, help="above 0, at most 720 (30 days)")
     p.add_argument("--reason", required=True)
     add_json_flag(ev_actions.add_parser("silences", help="silences in force"))

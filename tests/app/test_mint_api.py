@@ -34,14 +34,15 @@ def _free_port() -> int:
 
 
 class Api:
-    def __init__(self, data_dir) -> None:
+    def __init__(self, data_dir, **mint_config) -> None:
         keystore = Keystore(data_dir / "keystore", KdfParams(opslimit=1, memlimit=8 * 1024 * 1024))
         keystore.initialize(PASSPHRASE)
         keystore.unlock(PASSPHRASE, 60)
         keystore.import_mnemonic("reserve", ABANDON)
         descriptor = f"wpkh({keystore.descriptor_key('reserve', 'm/84h/1h/0h', 'regtest')}/<0;1>/*)"
         config = test_config(chain=ChainConfig(backend="embedded"), mint=MintConfig(
-            reserve_descriptor=descriptor, reserve_signer_label="reserve", finalization_depth=2, fee_rate=2.0))
+            reserve_descriptor=descriptor, reserve_signer_label="reserve", finalization_depth=2, fee_rate=2.0,
+            **mint_config))
         self.services = Services(config, data_dir)
         self.services.keystore.unlock(PASSPHRASE, 600)
         chain = self.services.chain

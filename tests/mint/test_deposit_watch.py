@@ -44,3 +44,28 @@ def test_addresses_past_the_margin_widen_the_watch_once_per_step(tmp_path):
     finally:
         chain.close()
         ledger.close()
+
+
+def test_a_flood_of_requests_past_the_cap_widens_the_watch_no_more(tmp_path):
+    from backends.mint.deposit_limits import DepositAddressLimited, DepositLimits
+
+    keystore = open_keystore(tmp_path, create=True)
+    descriptor = reserve_descriptor(keystore)
+    ledger = Ledger.in_data_dir(tmp_path / "mint")
+    chain = EmbeddedChain(tmp_path / "chain")
+    try:
+        chain.watch(descriptor)
+        with ledger.transaction() as db:
+            db.execute("INSERT INTO meta(key, value) VALUES ('next_deposit_index', ?)",
+                       (str(DEFAULT_RANGE_END - WATCH_MARGIN),))
+        counting, limits, refused = CountingChain(chain), DepositLimits(cap=30, expiry_seconds=3600), 0
+        for _ in range(300):
+            try:
+                new_deposit_address(ledger, counting, descriptor, "regtest", now=1, limits=limits)
+            except DepositAddressLimited:
+                refused += 1
+        assert refused == 270 and len(counting.widened) == 1
+        assert ledger.read("SELECT COUNT(*) FROM deposit_addresses")[0][0] == 30
+    finally:
+        chain.close()
+        ledger.close()

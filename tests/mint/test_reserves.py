@@ -56,7 +56,7 @@ def test_metrics_are_prometheus_gauges_matching_the_accounting(rig):
     samples = {}
     for line in text.splitlines():
         if line.startswith("#"):
-            assert re.fullmatch(r"# (HELP \w+ .+|TYPE \w+ gauge)", line)
+            assert re.fullmatch(r"# (HELP \w+ .+|TYPE \w+ gauge|TYPE \w+_total counter)", line)
             continue
         name, value = line.rsplit(" ", 1)
         assert re.fullmatch(r'\w+(\{\w+="\w+"\})?', name)
@@ -66,3 +66,4 @@ def test_metrics_are_prometheus_gauges_matching_the_accounting(rig):
     assert samples["mint_surplus_sat"] == books.surplus_sat
     assert samples['mint_redemptions{status="pending"}'] == 1
     assert samples["mint_health"] == 0 and samples["mint_redemptions_paused"] == 0
+    assert samples['mint_deposit_address_refusals_total{reason="rate"}'] == 0
