@@ -162,10 +162,12 @@ class MintApi:
         return self.mint.authenticate(request.method, request.path, request.body, request.headers)
 
     def _admin(self, request: Request, action: str, run: Callable[[str], Any], **details: Any) -> Any:
-        """Authenticate, then run as an audited operator action naming the key id."""
-        operator = self._operator(request)
-        with self.services.audited("mint", action, via="http", operator=operator, **details):
-            return run(operator)
+        """Authenticate, then run as an audited operator action naming the key id and keeping
+        the signed request (checkable later with ``operators.verify_recorded``)."""
+        signed = self.mint.verify_operator_request(request.method, request.path, request.body, request.headers)
+        with self.services.audited("mint", action, via="http", operator=signed.key_id,
+                                   signed_request=signed.record(), **details):
+            return run(signed.key_id)
 
     # -- handlers --------------------------------------------------------------------
 

@@ -24,7 +24,6 @@ from .reserves_coins import HEADER, CoinTable
 from .widgets import ConfirmTypedScreen, FormField, FormScreen, ResultScreen
 
 NEEDS_CONFIG = "configure [mint] with a reserve descriptor and a chain first (README: Mint reserves)"
-NEEDS_OPERATOR_KEY = "create an operator key first: custody-tui mint operator create ID"
 NEEDS_OPERATOR = ("it needs the keystore unlocked (7, then u) and a mint operator key to sign with "
                   "(custody-tui mint operator create ID)")
 HEALTH_MARK = {"healthy": "[green]● healthy[/]", "warn": "[yellow]● warn[/]", "critical": "[red]● critical[/]"}
@@ -310,18 +309,11 @@ class ReservesScreen(AreaScreen):
         services = self.services
 
         def call():
-            from backends.mint.local_operator import operator_key_ids, sign_as_operator
+            from backends.mint.local_operator import run_as_operator
 
-            with services.audited("mint", action, irreversible=irreversible, via="tui", **details) as result:
-                keys = operator_key_ids(services.keystore)
-                if not keys:
-                    from backends.mint.errors import OperatorAuthError
-
-                    raise OperatorAuthError("this keystore holds no mint operator key", hint=NEEDS_OPERATOR_KEY)
-                operator = sign_as_operator(services.mint, services.keystore, keys[0], method, path, fields,
-                                            now=services.clocks.wall().timestamp())
-                result["operator"] = operator
-                return run(operator, result)
+            return run_as_operator(services.audited, services.mint, services.keystore, action, method, path,
+                                   fields, run, now=lambda: services.clocks.wall().timestamp(), via="tui",
+                                   irreversible=irreversible, **details)
 
         return call
 

@@ -29,6 +29,7 @@ KEY_HEADER = "X-Finalis-Operator-Key"
 TIMESTAMP_HEADER = "X-Finalis-Operator-Timestamp"
 SIGNATURE_HEADER = "X-Finalis-Operator-Signature"
 MAX_SKEW_SECONDS = 300
+MAX_RECORDED_BODY = 4096  # admin bodies are a few fields; a larger one is kept by its hash only
 _KEY_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}")
 _SIGNATURE = re.compile(r"[0-9a-f]{64}")
 
@@ -52,6 +53,21 @@ class SignedRequest:
             values.append(value)
         return cls(method, path, body, *values)
 
+    def record(self) -> dict[str, str]:
+        """What the audit log keeps of an accepted request: enough for anyone holding the
+        operator's key to check its signature again (:func:`verify_recorded`). Keeping it
+        gives nothing to replay: the mint refuses the signature again for twice the
+        timestamp window, and after that the timestamp is stale."""
+        kept = {"key_id": self.key_id, "method": self.method.upper(), "path": self.path,
+                "timestamp": self.timestamp, "body_sha256": hashlib.sha256(self.body).hexdigest(),
+                "signature": self.signature.lower()}
+        if len(self.body) <= MAX_RECORDED_BODY:
+            try:
+                kept["body"] = self.body.decode("utf-8")
+            except UnicodeDecodeError:
+                pass
+        return kept
+
 
 def keystore_label(key_id: str) -> str:
     return f"mint-operator-{key_id}"
@@ -64,7 +80,11 @@ def check_key_id(key_id: object) -> str:
 
 
 def canonical_request(method: str, path: str, timestamp: str, body: bytes) -> bytes:
-    return "\n".join((method.upper(), path, timestamp, hashlib.sha256(body).hexdigest())).encode()
+    return _canonical(method, path, timestamp, hashlib.sha256(body).hexdigest())
+
+
+def _canonical(method: str, path: str, timestamp: str, body_sha256: str) -> bytes:
+    return "\n".join((method.upper(), path, timestamp, body_sha256)).encode()
 
 
 def sign_request(secret: bytes, method: str, path: str, body: bytes, timestamp: int) -> dict[str, str]:
@@ -115,6 +135,31 @@ def verify_request(ledger: Ledger, keystore, request: SignedRequest, *, now: flo
     if not hmac.compare_digest(expected, signature):
         raise OperatorAuthError(f"the signature of operator {key_id!r} does not match the request")
     _remember(ledger, key_id, signature, now)
+    return key_id
+
+
+def verify_recorded(keystore, record: Mapping[str, str]) -> str:
+    """Check a request kept by :meth:`SignedRequest.record` (from the audit log) against the
+    operator's key in ``keystore``; the operator's key id, else OperatorAuthError naming what
+    does not hold. Freshness and replays were the mint's to check when it was accepted."""
+    from backends.keystore import EntryNotFound
+
+    try:
+        key_id = check_key_id(record["key_id"])
+        method, path, stamp = str(record["method"]), str(record["path"]), str(record["timestamp"])
+        body_hash, signature = str(record["body_sha256"]).lower(), str(record["signature"]).lower()
+    except KeyError as exc:
+        raise OperatorAuthError(f"the recorded request has no {exc.args[0]!r}") from None
+    if "body" in record and hashlib.sha256(str(record["body"]).encode()).hexdigest() != body_hash:
+        raise OperatorAuthError("the recorded body is not the one that was signed (its hash differs)")
+    try:
+        secret = keystore.get_secret(keystore_label(key_id))
+    except EntryNotFound:
+        raise OperatorAuthError(f"no operator key {key_id!r} is known to this keystore") from None
+    expected = hmac.new(secret, _canonical(method, path, stamp, body_hash), hashlib.sha256).hexdigest()
+    del secret
+    if not hmac.compare_digest(expected, signature):
+        raise OperatorAuthError(f"the recorded request is not signed by operator {key_id!r} as it reads")
     return key_id
 
 

@@ -255,8 +255,13 @@ class Mint:
 
     def authenticate(self, method: str, path: str, body: bytes, headers) -> str:
         """The operator key id of a signed admin request; refuses stale, wrong and replayed ones."""
+        return self.verify_operator_request(method, path, body, headers).key_id
+
+    def verify_operator_request(self, method: str, path: str, body: bytes, headers) -> SignedRequest:
+        """The signed admin request, once verified (its ``record()`` goes to the audit log)."""
         request = SignedRequest.from_headers(method, path, body, headers)
-        return verify_request(self.ledger, self._keystore, request, now=self._clock())
+        verify_request(self.ledger, self._keystore, request, now=self._clock())
+        return request
 
     # -- redemptions -------------------------------------------------------------------
 

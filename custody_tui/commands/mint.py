@@ -37,6 +37,11 @@ def hours_arg(high: float):
     return parse
 
 
+def add_operator_flag(parser) -> None:
+    parser.add_argument("--operator", metavar="KEY_ID",
+                        help="the operator key that signs the request (default: the first in the keystore, by id)")
+
+
 def register(subparsers) -> None:
     mint = subparsers.add_parser("mint", help="the mint: reserves, deposits, keys, redemptions")
     actions = mint.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -76,18 +81,25 @@ def register(subparsers) -> None:
     p = red_actions.add_parser("list", help="redemptions, oldest first")
     p.add_argument("--status", choices=STATUSES)
     add_json_flag(p)
-    p = red_actions.add_parser("approve", help="approve, sign with the reserve key and broadcast")
+    p = red_actions.add_parser("approve", help="approve, sign with the reserve key and broadcast (an "
+                                               "operator-signed request, as over HTTP)")
     p.add_argument("batch_id")
+    add_operator_flag(p)
     add_json_flag(p)
-    p = red_actions.add_parser("reject", help="reject a pending redemption; its notes are restored")
+    p = red_actions.add_parser("reject", help="reject a pending redemption; its notes are restored (an "
+                                              "operator-signed request, as over HTTP)")
     p.add_argument("batch_id")
     p.add_argument("--reason", required=True)
+    add_operator_flag(p)
     add_json_flag(p)
 
     consolidate = actions.add_parser("consolidate", help="merge the reserve's small coins")
     con_actions = consolidate.add_subparsers(dest="consolidate_action", required=True, metavar="ACTION")
     add_json_flag(con_actions.add_parser("plan", help="the dry run: coins, fee, and the reserve after"))
-    add_json_flag(con_actions.add_parser("execute", help="sign with the reserve key, record, broadcast"))
+    p = con_actions.add_parser("execute", help="sign with the reserve key, record, broadcast (an operator-signed "
+                                               "request, as over HTTP)")
+    add_operator_flag(p)
+    add_json_flag(p)
     add_json_flag(con_actions.add_parser("list", help="consolidations so far"))
 
     p = actions.add_parser("attest", help="sign a reserve attestation at the chain tip")
@@ -292,21 +304,42 @@ def _redemptions(args, services: Services) -> None:
                           + (f"  ({r.reason})" if r.reason else "") for r in rows)] or ["(no redemptions)"])
              + (f"\n{allowance.text()}" if allowance else ""))
         return
+    # the signed request the HTTP API takes for the same action, signed with the operator's
+    # key and checked by the mint: the records name the operator key, not the local user
     if action == "approve":
-        with unlocked(services), services.audited("mint", "redemption approve", irreversible=True,
-                                                  batch_id=args.batch_id) as result:
-            redemption = mint.approve_redemption(args.batch_id, services.actor)
-            result.update(status=redemption.status, txid=redemption.txid, reason=redemption.reason)
+        def approve(operator: str, result: dict):
+            done = mint.approve_redemption(args.batch_id, operator)
+            result.update(status=done.status, txid=done.txid, reason=done.reason)
+            return done
+
+        with unlocked(services):
+            redemption = _as_operator(args, services, "redemption approve", "/redemptions/approve_broadcast",
+                                      {"batch_id": args.batch_id}, approve, irreversible=True,
+                                      batch_id=args.batch_id)
     else:
-        with services.audited("mint", "redemption reject", batch_id=args.batch_id, reason=args.reason) as result:
-            redemption = mint.reject_redemption(args.batch_id, services.actor, args.reason)
-            result["status"] = redemption.status
+        def reject(operator: str, result: dict):
+            done = mint.reject_redemption(args.batch_id, operator, args.reason)
+            result["status"] = done.status
+            return done
+
+        with unlocked(services):
+            redemption = _as_operator(args, services, "redemption reject", "/redemptions/update",
+                                      {"batch_id": args.batch_id, "action": "reject", "reason": args.reason},
+                                      reject, batch_id=args.batch_id, reason=args.reason)
     text = f"{redemption.redemption_id}: {redemption.status}"
     if redemption.txid:
         text += f" (txid {redemption.txid})"
     if redemption.reason:
         text += f"\n{redemption.reason}"
     emit(args, redemption.to_dict(depth_required=depth), text)
+
+
+def _as_operator(args, services: Services, action: str, path: str, fields: dict, run, **details):
+    from backends.mint.local_operator import run_as_operator
+
+    return run_as_operator(services.audited, services.mint, services.keystore, action, "POST", path, fields, run,
+                           now=lambda: services.clocks.wall().timestamp(), via="cli", key_id=args.operator,
+                           **details)
 
 
 def _consolidate(args, services: Services) -> None:
@@ -327,9 +360,14 @@ def _consolidate(args, services: Services) -> None:
             f"{c.consolidation_id}  {c.inputs} in  fee {c.fee_sat}  {c.status}  {c.txid}" for c in rows)
             or "(no consolidations)")
     else:
-        with unlocked(services), services.audited("mint", "consolidate", irreversible=True) as result:
-            done = mint.consolidate(services.actor)
-            result.update(consolidation_id=done.consolidation_id, txid=done.txid, inputs=done.inputs)
+        def execute(operator: str, result: dict):
+            made = mint.consolidate(operator)
+            result.update(consolidation_id=made.consolidation_id, txid=made.txid, inputs=made.inputs)
+            return made
+
+        with unlocked(services):
+            done = _as_operator(args, services, "consolidate", "/reserves/consolidate", {}, execute,
+                                irreversible=True)
         emit(args, done.to_dict(), f"consolidation {done.consolidation_id}: {done.status}, {done.inputs} coins, "
                                    f"txid {done.txid}")
 

@@ -81,6 +81,9 @@ def test_an_operator_runs_the_mint_from_the_command_line(cli):
     assert json.loads(cli("mint", "deposit", "list", "--json")[1])[0]["status"] == "credited"
 
     batch = _notes_redeemed(cli, deposit["mint_deposit_ref"], claim["claim_secret"])
+    code, _, err = cli("mint", "redemptions", "approve", batch)
+    assert code == 1 and "no mint operator key" in err and "mint operator create" in err
+    assert cli("mint", "operator", "create", "op-carol")[0] == 0
     assert cli("mint", "pause", "--reason", "key ceremony")[0] == 0
     code, _, err = cli("mint", "redemptions", "approve", batch)
     assert code == 1 and "paused by" in err and "key ceremony" in err
@@ -94,6 +97,7 @@ def test_an_operator_runs_the_mint_from_the_command_line(cli):
     assert code == 0, err
     paid = json.loads(out)
     assert paid["status"] == "broadcast" and len(paid["txid"]) == 64
+    assert paid["approved_by"] == "op-carol"  # the operator key, not the local user
 
     books = json.loads(cli("mint", "accounting", "--json")[1])
     assert (books["issued_sat"], books["redemptions_broadcast_sat"]) == (10_000, 10_000)
@@ -118,16 +122,40 @@ def test_an_operator_runs_the_mint_from_the_command_line(cli):
 
     code, out, _ = cli("mint", "consolidate", "plan", "--json")
     assert code == 0 and "nothing to consolidate" in json.loads(out)["reason"]
+    code, _, err = cli("mint", "consolidate", "execute", "--operator", "op-dave")  # signed, so a known key
+    assert code == 1 and "no operator key 'op-dave'" in err
+    code, _, err = cli("mint", "consolidate", "execute")
+    assert code == 1 and "nothing to consolidate" in err
 
     audit = cli("audit", "list", "--area", "mint", "--json")[1]
     assert claim["claim_secret"] not in audit
     for action in ("keys create", "deposit address", "deposit register", "refresh", "redemption approve", "pause", "resume",
                    "event ack", "event silence"):
         assert action in audit
+    _approval_is_verifiable_like_an_http_one(cli, batch)
+
+
+def _approval_is_verifiable_like_an_http_one(cli, batch: str) -> None:
+    from backends.mint.operators import verify_recorded
+
+    services = Services(cli.config, cli.data_dir)
+    try:
+        services.keystore.unlock(PASSPHRASE, 60)
+        [approval] = [e for e in services.audit.export_dicts()
+                      if e["action"] == "redemption approve" and e["outcome"] == "ok"]
+        details = approval["details"]
+        assert (details["via"], details["operator"], details["batch_id"]) == ("cli", "op-carol", batch)
+        recorded = details["signed_request"]
+        assert recorded["path"] == "/redemptions/approve_broadcast"
+        assert json.loads(recorded["body"])["batch_id"] == batch
+        assert verify_recorded(services.keystore, recorded) == "op-carol"
+    finally:
+        services.close()
 
 
 def test_a_refused_mint_action_exits_1_with_the_reason_and_is_audited(cli):
-    code, _, err = cli("mint", "redemptions", "reject", "nope", "--reason", "test")
+    assert cli("mint", "operator", "create", "op-carol")[0] == 0
+    code, _, err = cli("mint", "redemptions", "reject", "nope", "--reason", "test", "--operator", "op-carol")
     assert code == 1 and "no redemption has id 'nope'" in err
     assert "refused" in cli("audit", "list", "--area", "mint", "--json")[1]
 

@@ -162,6 +162,10 @@ def test_a_wallet_deposits_gets_notes_and_redeems_them_and_an_operator_approves(
     approvals = [e for e in api.services.audit.export_dicts() if e["action"] == "redemption approve"]
     assert [(e["outcome"], e["details"]["operator"], e["details"]["via"]) for e in approvals] == [
         ("ok", "op-alice", "http")]
+    from backends.mint.operators import verify_recorded
+
+    recorded = approvals[0]["details"]["signed_request"]  # checkable later, as a console approval is
+    assert recorded["body"] == body.decode() and verify_recorded(api.services.keystore, recorded) == "op-alice"
 
 
 def test_pause_policy_is_operator_signed_and_stops_approvals(api):
