@@ -265,6 +265,8 @@ class MintApi:
         if paused is None and auto is None:
             raise ApiError("give 'paused' (with a 'reason' to pause) or 'auto_pause'")
         reason = field(data, "reason", str, required=bool(paused))
+        if paused and not reason.strip():  # checked before anything changes (auto_pause included)
+            raise ApiError("a pause needs a reason the other operators can read")
 
         def update(op: str) -> dict[str, Any]:
             if auto is not None:

@@ -124,6 +124,8 @@ def create_redemption(
 
 def reject_redemption(ledger: Ledger, redemption_id: str, operator: str, reason: str, *, now: float) -> Redemption:
     """Refuse a pending redemption and give its notes back (they become spendable again)."""
+    if not isinstance(reason, str) or not reason.strip():
+        raise RedemptionError("a rejection needs a reason the user and the other operators can read")
     with ledger.transaction() as db:
         redemption = get_redemption(ledger, redemption_id)
         if redemption.status != "pending":

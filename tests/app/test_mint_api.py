@@ -188,6 +188,19 @@ def test_pause_policy_is_operator_signed_and_stops_approvals(api):
     assert api.get("/monitoring/events/policy").json()["retention_days"] == 90
 
 
+@pytest.mark.parametrize("path, body", [
+    # auto-pause is a safety control: a pause refused for its reason must not have turned it off
+    ("/policy/redemptions", {"auto_pause": False, "paused": True, "reason": "   "}),
+    ("/policy/redemptions", {"auto_pause": False, "paused": True, "reason": ""}),
+    ("/redemptions/update", {"action": "reject", "batch_id": "nope", "reason": " "}),
+])
+def test_an_admin_request_refused_for_one_field_changes_nothing_of_the_others(api, path, body):
+    before = api.get("/policy/redemptions").json()
+    answer = api.post(path, body, operator=True)
+    assert answer.status_code == 400 and "reason" in answer.json()["error"], answer.text
+    assert api.get("/policy/redemptions").json() == before
+
+
 def test_unknown_routes_and_methods_are_404_and_405(api):
     assert api.get("/nope").status_code == 404
     assert api.get("/deposits/register").status_code == 405
