@@ -291,8 +291,13 @@ class Mint:
         with self._spend_lock:
             self._check_running()
             if self.signs_with_quorum:
-                operator = self.redemption(redemption_id).approved_by or "operator"
-                return quorum_payouts.pay(self.ledger, redemption_id, operator, self._coordinator(),
+                # paying through the quorum is its approval path: only a redemption an operator
+                # already approved (and that waits for funding) may be retried here
+                redemption = self.redemption(redemption_id)
+                if redemption.status != "pending" or redemption.approved_by is None:
+                    raise RedemptionError(f"redemption {redemption_id[:16]} is not an approved pending redemption",
+                                          hint="an operator approves it first")
+                return quorum_payouts.pay(self.ledger, redemption_id, redemption.approved_by, self._coordinator(),
                                           now=self._clock())
             return retry_funding(self.ledger, redemption_id, self._reserve_wallet(), now=self._clock())
 

@@ -221,3 +221,23 @@ def test_two_approvals_at_once_in_one_process_both_pay_from_different_coins(rig)
         t.join()
     assert {r.status for r in results.values()} == {"broadcast"}
     assert rig.mint.in_flight().pending_spend_input_count == 2
+
+
+class _QuorumNeverAsked:
+    """Stands where the quorum's coordinator goes: any use of it is the defect under test."""
+
+    def __getattr__(self, name):
+        raise AssertionError(f"the quorum was asked ({name}) to pay a redemption no operator approved")
+
+
+def test_retrying_the_funding_of_a_redemption_no_operator_approved_is_refused_with_either_signer(rig):
+    import dataclasses
+
+    pending = rig.mint.create_redemption(rig.notes([10_000]), PAYOUT_ADDRESS)
+    with pytest.raises(RedemptionError, match="not an approved pending"):
+        rig.mint.retry_funding(pending.redemption_id)
+    rig.mint.settings = dataclasses.replace(rig.mint.settings, reserve_signer="quorum")
+    rig.mint._quorum = _QuorumNeverAsked()
+    with pytest.raises(RedemptionError, match="not an approved pending"):
+        rig.mint.retry_funding(pending.redemption_id)
+    assert rig.mint.redemption(pending.redemption_id).approved_by is None
