@@ -209,7 +209,11 @@ def register_deposit(
     existing = ledger.read(f"SELECT {_COLUMNS} FROM deposits WHERE reference=?", (reference,))
     if existing:
         return _row_to_deposit(existing[0])
-    coin = next((u for u in chain.utxos(reserve_descriptor) if u.txid == txid and u.vout == vout), None)
+    # anyone may call this: a transaction the node does not know is refused before the
+    # reserve's coins (100,000 of them, on a busy mint) are read
+    known = chain.tx_status(txid).state in ("mempool", "confirmed")
+    coin = next((u for u in chain.utxos(reserve_descriptor) if u.txid == txid and u.vout == vout), None) \
+        if known else None
     if coin is None:
         raise DepositError(
             f"{txid}:{vout} is not an unspent output paying the mint's reserve",

@@ -158,3 +158,27 @@ def test_the_change_of_a_mint_payout_cannot_be_registered_as_a_deposit(rig):
     with pytest.raises(DepositError, match="the mint's own"):
         rig.mint.register_deposit(change.txid, change.vout)
     assert [d.txid for d in rig.mint.deposits()] == [rig.deposit.txid]
+
+
+class _CoinReads:
+    """The shared chain, counting how often the reserve's coins are read."""
+
+    def __init__(self, chain) -> None:
+        self.chain, self.reads = chain, 0
+
+    def __getattr__(self, name):
+        return getattr(self.chain, name)
+
+    def utxos(self, descriptor=None):
+        self.reads += 1
+        return self.chain.utxos(descriptor)
+
+
+def test_registering_a_transaction_the_node_does_not_know_never_reads_the_reserve(mint, reserve_chain):
+    counting = _CoinReads(reserve_chain.chain)
+    mint.chain = counting
+    with pytest.raises(DepositError, match="not an unspent output paying the mint's reserve"):
+        mint.register_deposit("ab" * 32, 0)
+    assert counting.reads == 0 and mint.deposits() == []
+    assert mint.register_deposit(reserve_chain.deposit_txid, 0).status == "registered"
+    assert counting.reads == 1
