@@ -190,6 +190,7 @@ def _status(args, services: Services) -> None:
         "redemptions": {s: sum(1 for r in redemptions if r.status == s) for s in STATUSES},
         "pending_spend_commitment_count": flight.pending_spend_commitment_count,
         "pending_spend_input_count": flight.pending_spend_input_count,
+        "deposit_addresses": mint.deposit_address_figures(),
     }
     pause = mint.pause_state()
     data["pause"] = pause.to_dict()
@@ -206,6 +207,10 @@ def _status(args, services: Services) -> None:
         "deposits: " + ", ".join(f"{n} {s}" for s, n in data["deposits"].items()),
         "redemptions: " + ", ".join(f"{n} {s}" for s, n in data["redemptions"].items()),
         f"in flight: {flight.pending_spend_commitment_count} payout(s), {flight.pending_spend_input_count} input(s)",
+        "deposit addresses: {outstanding} waiting for a deposit (cap {cap}); refused so far: {rate} over a "
+        "client's rate, {cap_refused} at the cap".format(cap_refused=data["deposit_addresses"]["refused"]["cap"],
+                                                         rate=data["deposit_addresses"]["refused"]["rate"],
+                                                         **data["deposit_addresses"]),
     ]
     lines.append(f"payouts: paused by {pause.by}: {pause.reason}" if pause.paused else "payouts: running")
     lines.append(f"auto-pause: {'on' if pause.auto_pause else 'off'}")

@@ -104,6 +104,8 @@ def test_an_operator_runs_the_mint_from_the_command_line(cli):
     status = json.loads(cli("mint", "status", "--json")[1])
     assert status["redemptions"]["broadcast"] == 1 and status["health"]["status"] == "healthy"
     assert status["payout_allowance"] is None  # the hot key has no period limit of its own
+    assert (status["deposit_addresses"]["outstanding"], status["deposit_addresses"]["cap"]) == (0, 1000)
+    assert "deposit addresses: 0 waiting for a deposit (cap 1000)" in cli("mint", "status")[1]
     assert json.loads(cli("mint", "reserves", "--json")[1])["utxo_count"] == 1  # the other is in flight
 
     code, out, _ = cli("mint", "metrics")
