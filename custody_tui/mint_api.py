@@ -183,12 +183,19 @@ class MintApi:
         from backends.mint.deposit_limits import DepositAddressLimited
 
         request.json()  # a body, if any, must be JSON; it carries nothing yet
+        now = self.services.clocks.wall().timestamp()
         try:
             self.deposit_buckets.take(request.peer)
-            return self.mint.deposit_address().to_dict(self.mint.mint_id)
+            given = self.mint.deposit_address()
         except DepositAddressLimited as exc:
-            self.deposit_refusals.refused(self.mint, exc.reason, self.services.clocks.wall().timestamp())
+            self.deposit_refusals.refused(self.mint, exc.reason, now)
             raise
+        self.deposit_refusals.flush(self.mint, now)  # refusals counted since the last write, if due
+        return given.to_dict(self.mint.mint_id)
+
+    def stopped(self) -> None:
+        """The server stops: write the refusals counted since the last write."""
+        self.deposit_refusals.flush(self.mint, self.services.clocks.wall().timestamp(), force=True)
 
     def deposit_register(self, request: Request) -> dict[str, Any]:
         from backends.mint.keysets import MAX_DENOMINATION_SAT

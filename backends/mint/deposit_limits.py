@@ -16,8 +16,8 @@ from driving either:
 
 A refusal says when to come back (``retry_after``); the API turns it into 429 or 503 with
 ``Retry-After``. Refusals are counted into the ledger and raise a ``deposit_limit`` event at
-most once a minute (:class:`RefusalLog`), so a flood shows on the Reserves screen and in the
-alerts without writing a row per refused request.
+most once a minute (:class:`RefusalLog`; the API also writes what is left when it stops), so
+a flood shows on the Reserves screen and in the alerts without a write per refused request.
 """
 
 from __future__ import annotations
@@ -156,7 +156,13 @@ class RefusalLog:
     def refused(self, mint, reason: str, now: float) -> None:
         with self._lock:
             self._pending[reason] += 1
-            if self._last_flush is not None and now - self._last_flush < self.interval:
+        self.flush(mint, now)
+
+    def flush(self, mint, now: float, *, force: bool = False) -> None:
+        """Write what is counted, if a minute passed since the last write (or ``force``)."""
+        with self._lock:
+            if not self._pending or not force and self._last_flush is not None \
+                    and now - self._last_flush < self.interval:
                 return
             counts, self._pending = dict(self._pending), collections.Counter()
             self._last_flush = now

@@ -428,10 +428,12 @@ def _serve(args, services: Services) -> None:
             if services.mint.chain is not None:
                 services.mint.refresh()  # find payouts a crash left unrecorded before serving
         print(f"mint API on http://{args.host}:{args.port} (Ctrl-C stops it)", flush=True)
+        server = make_server(services, args.host, args.port)
         try:
-            make_server(services, args.host, args.port).run(sockets=[listener])
+            server.run(sockets=[listener])
         finally:
             keystore.lock()
+            server.config.app.stopped()
 
 
 def _listener(host: str, port: int):

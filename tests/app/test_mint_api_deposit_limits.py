@@ -53,6 +53,10 @@ def test_deposit_addresses_are_bounded_per_client_and_in_all_and_refusals_are_vi
         metrics = api.get("/monitoring/metrics").text
         assert 'mint_deposit_address_refusals_total{reason="rate"} 1' in metrics
         assert "mint_deposit_addresses_outstanding 4" in metrics and "mint_deposit_address_cap 4" in metrics
+        assert 'mint_deposit_address_refusals_total{reason="cap"} 0' in metrics  # within the minute
+        api.server.config.app.stopped()  # what mint serve does when it stops: the rest is written
+        assert 'mint_deposit_address_refusals_total{reason="cap"} 1' in api.get("/monitoring/metrics").text
+        assert "1 at the cap" in api.mint.events()[0]["message"]
     finally:
         first.close()
         second.close()
