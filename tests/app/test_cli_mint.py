@@ -162,10 +162,20 @@ def test_a_refused_mint_action_exits_1_with_the_reason_and_is_audited(cli):
     assert "refused" in cli("audit", "list", "--area", "mint", "--json")[1]
 
 
-def test_a_bad_mint_config_names_the_key(data_dir, capsys):
-    (data_dir / "config.toml").write_text("network = 'regtest'\n[mint]\nmax_inputs = 0\n")
+@pytest.mark.parametrize("line, message", [
+    ("max_inputs = 0", "mint.max_inputs must be 1 to 500"),
+    ("deposit_address_cap = 0", "mint.deposit_address_cap must be 1 to 1000000"),
+    ("deposit_address_expiry_hours = nan", "mint.deposit_address_expiry_hours must be a finite number"),
+    ("deposit_address_expiry_hours = 0.001", "mint.deposit_address_expiry_hours must be 1/60"),
+    ("deposit_address_rate_per_hour = inf", "mint.deposit_address_rate_per_hour must be a finite number"),
+    ("deposit_address_rate_per_hour = 0", "mint.deposit_address_rate_per_hour must be above 0"),
+    ("deposit_address_burst = 0", "mint.deposit_address_burst must be 1 to 10000"),
+    ("deposit_address_burst = 'many'", "mint.deposit_address_burst"),
+])
+def test_a_bad_mint_config_names_the_key(data_dir, capsys, line, message):
+    (data_dir / "config.toml").write_text(f"network = 'regtest'\n[mint]\n{line}\n")
     assert main(["--data-dir", str(data_dir), "mint", "status"]) == 1
-    assert "mint.max_inputs must be 1 to 500" in capsys.readouterr().err
+    assert message in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("port", ["99999", "-1", "http"])
