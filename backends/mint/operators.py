@@ -148,8 +148,11 @@ def verify_recorded(keystore, record: Mapping[str, str]) -> str:
         key_id = check_key_id(record["key_id"])
         method, path, stamp = str(record["method"]), str(record["path"]), str(record["timestamp"])
         body_hash, signature = str(record["body_sha256"]).lower(), str(record["signature"]).lower()
-    except KeyError as exc:
-        raise OperatorAuthError(f"the recorded request has no {exc.args[0]!r}") from None
+    except (KeyError, TypeError) as exc:
+        raise OperatorAuthError(f"the recorded request has no {exc.args[0]!r}" if isinstance(exc, KeyError)
+                                else "a recorded request is a mapping of its fields") from None
+    if not _SIGNATURE.fullmatch(signature) or not _SIGNATURE.fullmatch(body_hash):
+        raise OperatorAuthError("the recorded signature and body hash must be 64 hex digits each")
     if "body" in record and hashlib.sha256(str(record["body"]).encode()).hexdigest() != body_hash:
         raise OperatorAuthError("the recorded body is not the one that was signed (its hash differs)")
     try:

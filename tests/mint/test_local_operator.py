@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from backends.mint.errors import OperatorAuthError
 from backends.mint.local_operator import operator_key_ids, run_as_operator, sign_as_operator
@@ -86,3 +88,18 @@ def test_a_console_clock_far_from_the_mints_is_stale(mint, keystore):
     mint.create_operator_key("op-alice")
     with pytest.raises(OperatorAuthError, match="from the mint's clock"):
         sign_as_operator(mint, keystore, "op-alice", "POST", PATH, {}, now=NOW - 3600)
+
+
+@given(record=st.one_of(
+    st.dictionaries(st.sampled_from(["key_id", "method", "path", "timestamp", "body_sha256", "signature", "body"]),
+                    st.one_of(st.text(max_size=70), st.integers(), st.none(), st.just("ab" * 32),
+                              st.just("op-alice")), max_size=7),
+    st.lists(st.text(max_size=5), max_size=3), st.none()))
+@settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_any_recorded_request_read_back_is_verified_or_refused_by_name(keystore, record):
+    from backends.mint.operators import create_operator_key
+
+    if not operator_key_ids(keystore):
+        create_operator_key(keystore, "op-alice")
+    with pytest.raises(OperatorAuthError):
+        verify_recorded(keystore, record)
