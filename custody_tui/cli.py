@@ -11,7 +11,7 @@
     custody-tui qr    show|split|export|join
     custody-tui bunker key|token|serve|relay|demo-client
     custody-tui ceremony node|roster|dkg|sign|sync|export|import|status|list|recover
-    custody-tui mint  status|reserves|health|accounting|metrics|refresh|keys|deposit|redemptions|consolidate|attest|verify-attestation|serve|events|pause|resume|auto-pause|operator
+    custody-tui mint  status|reserves|health|accounting|metrics|refresh|keys|deposit|redemptions|consolidate|attest|verify-attestation|verify-requests|serve|events|pause|resume|auto-pause|operator
 
 Exit codes: 0 done, 1 refused or failed (the message says why), 2 bad usage, 70 a bug
 (no traceback: its type is named, its text is not, as it could quote a secret). With

@@ -166,6 +166,42 @@ def verify_recorded(keystore, record: Mapping[str, str]) -> str:
     return key_id
 
 
+#: audit details an admin request's body also carries: they must say the same
+_BODY_FIELDS = ("batch_id", "reason", "event_id", "kind", "until")
+
+
+def check_audited_requests(keystore, entries) -> list[dict]:
+    """Each ``ok`` mint action in the audit log (``entries``: its records, oldest first) that
+    keeps a signed request, checked: the signature against the operator's key in
+    ``keystore``, the operator the record names against the key that signed, and the record's
+    details against the signed body. One row per action: ``seq``, ``action``, ``operator``,
+    ``problem`` (None when it holds)."""
+    import json
+
+    rows = []
+    for entry in entries:
+        details = entry.get("details") or {}
+        recorded = details.get("signed_request") if isinstance(details, dict) else None
+        if entry.get("area") != "mint" or entry.get("outcome") != "ok" or recorded is None:
+            continue
+        problem = None
+        try:
+            key_id = verify_recorded(keystore, recorded)
+            if details.get("operator") != key_id:
+                problem = f"the record names operator {details.get('operator')!r}; {key_id!r} signed the request"
+            elif "body" in recorded:
+                body = json.loads(recorded["body"] or "{}")
+                differs = [name for name in _BODY_FIELDS
+                           if name in details and isinstance(body, dict) and name in body and body[name] != details[name]]
+                if differs:
+                    problem = f"the record's {', '.join(differs)} differ from the signed request's"
+        except (OperatorAuthError, ValueError) as exc:
+            problem = str(exc)
+        rows.append({"seq": entry.get("seq"), "action": entry.get("action"), "operator": details.get("operator"),
+                     "problem": problem})
+    return rows
+
+
 def _remember(ledger: Ledger, key_id: str, signature: str, now: float) -> None:
     digest = hashlib.sha256(bytes.fromhex(signature)).hexdigest()
     with ledger.transaction() as db:

@@ -110,6 +110,10 @@ def register(subparsers) -> None:
     p.add_argument("--pubkey", help="the mint's attestation key (x-only hex) it must be signed by")
     add_json_flag(p)
 
+    p = actions.add_parser("verify-requests", help="check every operator-signed request the audit log keeps "
+                                                  "against the operator keys (exit 1 if any fails)")
+    add_json_flag(p)
+
     p = actions.add_parser("serve", help="serve the mint's JSON HTTP API")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=count_arg(1, 65535), default=8080)
@@ -170,7 +174,7 @@ def run(args, services: Services) -> int:
         "status": _status, "reserves": _reserves, "health": _health, "accounting": _accounting,
         "refresh": _refresh, "metrics": lambda args, services: print(services.mint.metrics_text(), end=""), "keys": _keys, "deposit": _deposit, "redemptions": _redemptions,
         "operator": _operator, "consolidate": _consolidate, "attest": _attest,
-        "verify-attestation": _verify_attestation, "serve": _serve, "demo-wallet": _demo_wallet, "events": _events, "pause": _pause, "resume": _pause, "auto-pause": _pause,
+        "verify-attestation": _verify_attestation, "verify-requests": _verify_requests, "serve": _serve, "demo-wallet": _demo_wallet, "events": _events, "pause": _pause, "resume": _pause, "auto-pause": _pause,
     }[args.action]
     handler(args, services)
     return 0
@@ -412,6 +416,21 @@ def _verify_attestation(args, services: Services) -> None:
     emit(args, fields, f"attestation verified (key {fields['pubkey'][:16]}...): reserves {fields['reserves_sat']} "
                        f"sat, liabilities {fields['liabilities_sat']} sat, surplus {fields['surplus_sat']} sat "
                        f"at height {fields['height']} ({fields['block_hash']})")
+
+
+def _verify_requests(args, services: Services) -> None:
+    from backends.errors import CustodyError
+    from backends.mint.operators import check_audited_requests
+
+    with unlocked(services):  # the operator keys are HMAC secrets: checking needs them
+        rows = check_audited_requests(services.keystore, services.audit.export_dicts())
+    emit(args, rows, "\n".join(f"{r['seq']:>6}  {r['action']:<20} {r['operator']!s:<16} "
+                               f"{'ok' if r['problem'] is None else 'FAILED: ' + r['problem']}" for r in rows)
+         or "(no signed requests in the audit log)")
+    failed = sum(r["problem"] is not None for r in rows)
+    if failed:
+        raise CustodyError(f"{failed} of {len(rows)} signed requests in the audit log do not verify",
+                           hint="the audit log or the operator keys were altered; compare with a backup")
 
 
 def _serve(args, services: Services) -> None:

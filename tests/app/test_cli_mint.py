@@ -151,8 +151,19 @@ def _approval_is_verifiable_like_an_http_one(cli, batch: str) -> None:
         assert recorded["path"] == "/redemptions/approve_broadcast"
         assert json.loads(recorded["body"])["batch_id"] == batch
         assert verify_recorded(services.keystore, recorded) == "op-carol"
+        # a record altered after the fact: another operator named, another batch, another body
+        from backends.mint.operators import check_audited_requests
+
+        for change in ({"operator": "op-mallory"}, {"batch_id": "another"},
+                       {"signed_request": {**recorded, "body": recorded["body"].replace(batch, "x" * len(batch))}}):
+            [row] = check_audited_requests(services.keystore, [{**approval, "details": {**details, **change}}])
+            assert row["problem"], change
     finally:
         services.close()
+    code, out, err = cli("mint", "verify-requests", "--json")
+    assert code == 0, err
+    assert [(r["action"], r["operator"], r["problem"]) for r in json.loads(out)] == [
+        ("redemption approve", "op-carol", None)]
 
 
 def test_a_refused_mint_action_exits_1_with_the_reason_and_is_audited(cli):
