@@ -27,7 +27,7 @@ def open_wal_database(
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     try:
         connection = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
-        connection.execute("PRAGMA journal_mode=WAL")
+        _enter_wal(connection, timeout=30.0)
         connection.execute(f"PRAGMA synchronous={synchronous}")
         connection.executescript(schema)
         found = connection.execute("PRAGMA user_version").fetchone()[0]
@@ -44,6 +44,23 @@ def open_wal_database(
     if created:
         os.chmod(path, 0o600)
     return connection
+
+
+def _enter_wal(connection: sqlite3.Connection, *, timeout: float) -> None:
+    """``PRAGMA journal_mode=WAL``, waiting out another connection doing the same: on a new
+    file SQLite answers "database is locked" at once instead of calling the busy handler,
+    so two openers of a fresh database (two workers, two processes) would fail one."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.005)
 
 
 @contextlib.contextmanager

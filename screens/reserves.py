@@ -10,6 +10,7 @@ with the operator's key, inside ``Services.audited``.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from rich.markup import escape
@@ -93,6 +94,7 @@ class ReservesScreen(AreaScreen):
     def __init__(self) -> None:
         super().__init__()
         self.pages: Any = None
+        self._pages_opening = threading.Lock()  # two first workers would open (and leak) two caches
         self.state: Any = None  # the last backends.mint.overview.Overview
         self.reading_shown: float | None = None  # when the reading on screen was taken
         self.reading = False  # a reading of the reserve is under way: polls do not pile up
@@ -149,11 +151,12 @@ class ReservesScreen(AreaScreen):
 
     def _coin_pages(self):
         """The reserve coin cache, opened on first use (in a worker)."""
-        if self.pages is None:
-            from backends.mint.coin_pages import CoinPages
+        with self._pages_opening:
+            if self.pages is None:
+                from backends.mint.coin_pages import CoinPages
 
-            self.pages = CoinPages.in_data_dir(self.services.data_dir)
-        return self.pages
+                self.pages = CoinPages.in_data_dir(self.services.data_dir)
+            return self.pages
 
     def action_reload(self) -> None:
         services = self.services

@@ -51,3 +51,29 @@ def test_an_empty_cache_says_it_has_no_reading(pages):
     reading = pages.reading()
     assert (reading.count, reading.height, reading.taken_at) == (0, None, None)
     assert pages.page(0, 10) == []
+
+
+def test_two_workers_opening_a_new_cache_at_once_both_get_it(tmp_path):
+    # the Reserves screen's first two workers open it together; switching a new file to WAL
+    # gets no busy wait from SQLite, and one of them failed with "database is locked"
+    import threading
+
+    failures = []
+    for attempt in range(150):
+        directory = tmp_path / str(attempt)
+        opened = []
+
+        def open_it():
+            try:
+                opened.append(CoinPages.in_data_dir(directory))
+            except Exception as exc:  # noqa: BLE001 - any failure is the defect
+                failures.append(exc)
+
+        workers = [threading.Thread(target=open_it) for _ in range(2)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        for pages in opened:
+            pages.close()
+    assert failures == []
