@@ -10,14 +10,11 @@ from backends.keystore import verify_message
 from screens.keys import KeysScreen
 from screens.widgets import ConfirmTypedScreen, FormScreen, ResultScreen
 
+from .pilot import settle
 from .conftest import PASSPHRASE, fail_audit_after
 
 ABANDON = " ".join(["abandon"] * 11 + ["about"])
 
-
-async def settle(app, pilot) -> None:
-    await app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 async def fill(pilot, *values: str) -> None:
@@ -29,7 +26,7 @@ async def fill(pilot, *values: str) -> None:
 
 async def open_keys(app, pilot) -> KeysScreen:
     await pilot.press("7")
-    await settle(app, pilot)
+    await settle(pilot)
     assert isinstance(app.screen, KeysScreen)
     return app.screen
 
@@ -47,13 +44,13 @@ async def test_initialise_unlock_import_and_lock(app_factory, clocks):
         await pilot.press("i")
         assert isinstance(app.screen, FormScreen)
         await fill(pilot, PASSPHRASE, PASSPHRASE)
-        await settle(app, pilot)
+        await settle(pilot)
         assert app.services.keystore.exists()
         assert "locked" in text_of(keys, "#keys-lock")
 
         await pilot.press("u")
         await fill(pilot, PASSPHRASE)
-        await settle(app, pilot)
+        await settle(pilot)
         assert "locks in 5:00" in text_of(keys, "#keys-lock")
         clocks.advance(61)
         keys.update_lock_line()
@@ -63,13 +60,13 @@ async def test_initialise_unlock_import_and_lock(app_factory, clocks):
         await pilot.press(*"cold", "tab")
         app.screen.query_one("#field-mnemonic", Input).value = ABANDON  # typing 12 words is slow
         await pilot.press("enter", "enter")
-        await settle(app, pilot)
+        await settle(pilot)
         table = keys.query_one("#keys-table", DataTable)
         assert table.row_count == 1
         assert table.get_row_at(0)[:3] == ["cold", "mnemonic", "73c5da0a"]
 
         await pilot.press("l")
-        await settle(app, pilot)
+        await settle(pilot)
         assert not app.services.keystore.is_unlocked
         assert "locked" in text_of(keys, "#keys-lock")
 
@@ -84,7 +81,7 @@ async def test_a_wrong_passphrase_brings_the_form_back_saying_why(app_factory):
         keys = await open_keys(app, pilot)
         await pilot.press("u")
         await fill(pilot, "wrong horse")
-        await settle(app, pilot)
+        await settle(pilot)
         assert not app.services.keystore.is_unlocked
         assert isinstance(app.screen, FormScreen)  # back, with the reason inside
         error = str(app.screen.query_one("#form-error", Static).render())
@@ -93,7 +90,7 @@ async def test_a_wrong_passphrase_brings_the_form_back_saying_why(app_factory):
         assert not any("Traceback" in n.message for n in app._notifications)
 
         await fill(pilot, PASSPHRASE)
-        await settle(app, pilot)
+        await settle(pilot)
         assert app.services.keystore.is_unlocked and app.screen is keys
 
 
@@ -108,13 +105,13 @@ async def test_a_refused_import_keeps_what_was_typed(app_factory):
         app.screen.query_one("#field-label", Input).value = "cold"
         app.screen.query_one("#field-mnemonic", Input).value = bad_checksum
         app.screen.query_one("#submit").press()
-        await settle(app, pilot)
+        await settle(pilot)
         assert isinstance(app.screen, FormScreen)
         assert "checksum" in str(app.screen.query_one("#form-error", Static).render()).lower()
         assert app.screen.query_one("#field-label", Input).value == "cold"
         assert app.screen.query_one("#field-mnemonic", Input).value == bad_checksum
         await pilot.press("escape")
-        await settle(app, pilot)
+        await settle(pilot)
         assert app.services.keystore.entries() == []
 
 
@@ -131,7 +128,7 @@ async def test_derive_address_shows_it_with_a_qr(app_factory):
         await open_keys(app, pilot)
         await pilot.press("a")
         await pilot.press("enter")  # empty path: the standard first address, wpkh
-        await settle(app, pilot)
+        await settle(pilot)
         assert isinstance(app.screen, ResultScreen)
         assert "bcrt1q6rz28mcfaxtmd6v789l9rrlrusdprr9pz3cppk" in app.screen.text
         assert app.screen.query_one("QRCodeView")
@@ -145,7 +142,7 @@ async def test_sign_then_verify_a_message(app_factory):
         await pilot.press("s")
         await pilot.press(*"hello custody", "enter")
         await pilot.press("enter")  # empty path, wpkh
-        await settle(app, pilot)
+        await settle(pilot)
         assert isinstance(app.screen, ResultScreen)
         lines = dict(line.split(":", 1) for line in app.screen.text.splitlines())
         address, signature = lines["address"].strip(), lines["signature"].strip()
@@ -158,7 +155,7 @@ async def test_sign_then_verify_a_message(app_factory):
         form.query_one("#field-message", Input).value = "hello custody"
         form.query_one("#field-signature", Input).value = signature
         form.submit()
-        await settle(app, pilot)
+        await settle(pilot)
         assert any(n.title == "Verified" for n in app._notifications)
 
 
@@ -172,13 +169,13 @@ async def test_reveal_needs_the_label_typed(app_factory, clocks):
         await pilot.press(*"col", "enter")
         assert isinstance(app.screen, ConfirmTypedScreen)  # a near miss reveals nothing
         await pilot.press("escape")
-        await settle(app, pilot)
+        await settle(pilot)
         assert isinstance(app.screen, KeysScreen)
         assert not any(e.action == "reveal-mnemonic" for e in app.services.audit.entries())
 
         await pilot.press("R")
         await pilot.press(*"cold", "enter")
-        await settle(app, pilot)
+        await settle(pilot)
         assert isinstance(app.screen, ResultScreen)
         lines = app.screen.text.splitlines()
         assert len(lines) == 6  # two columns: the whole mnemonic fits the dialog
@@ -202,7 +199,7 @@ async def test_the_selected_entry_stays_selected_when_a_dialog_closes(app_factor
         assert keys.selected_label() == "second"
         await pilot.press("s")
         await pilot.press("escape")
-        await settle(app, pilot)
+        await settle(pilot)
         assert isinstance(app.screen, KeysScreen)
         assert keys.selected_label() == "second"
 
@@ -228,7 +225,7 @@ async def test_a_message_with_square_brackets_is_signed_and_shown_as_typed(app_f
         await pilot.press("s")
         app.screen.query_one("#field-message", Input).value = "pay [/b] to [b]me"
         app.screen.submit()
-        await settle(app, pilot)
+        await settle(pilot)
         assert isinstance(app.screen, ResultScreen)
         shown = str(app.screen.query_one(".result-text", Static).render())
         assert "message:   pay [/b] to [b]me" in shown
@@ -245,7 +242,7 @@ async def test_an_error_that_echoes_typed_brackets_is_shown_not_a_crash(app_fact
         form.query_one("#field-message", Input).value = "hello"
         form.query_one("#field-signature", Input).value = base64.b64encode(bytes([31]) + bytes(64)).decode()
         form.submit()
-        await settle(app, pilot)
+        await settle(pilot)
         assert isinstance(app.screen, FormScreen)  # back with the reason, quoting what was typed
         assert "bc1[/b]x" in str(app.screen.query_one("#form-error", Static).render())
 
@@ -261,7 +258,7 @@ async def test_a_mangled_signature_is_called_mangled_not_a_mismatch(app_factory)
         form.query_one("#field-message", Input).value = "hello"
         form.query_one("#field-signature", Input).value = "not[b]base64!"
         form.submit()
-        await settle(app, pilot)
+        await settle(pilot)
         assert isinstance(app.screen, FormScreen)
         assert "the signature is not base64" in str(app.screen.query_one("#form-error", Static).render())
 
@@ -276,7 +273,7 @@ async def test_done_but_unrecorded_is_not_offered_again_as_a_form(app_factory, m
         await pilot.press("n")
         app.screen.query_one("#field-label", Input).value = "hot"
         app.screen.query_one("#submit").press()
-        await settle(app, pilot)
+        await settle(pilot)
         assert app.screen is keys  # no form inviting a second creation
         assert any("was done, but the audit log could not record it" in n.message for n in app._notifications)
         assert [e.label for e in app.services.keystore.entries()] == ["hot"]

@@ -16,13 +16,10 @@ from screens.policy_parts import DiffScreen, TierEditor
 from screens.widgets import FormScreen, ResultScreen
 from tests.quorum.rig import OFF_LIST, SINK
 
+from .pilot import settle
 from .conftest import PASSPHRASE
 from .quorum_app import quorum_app  # noqa: F401  (a fixture)
 
-
-async def settle(pilot) -> None:
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 def shown(screen, selector: str) -> str:

@@ -7,14 +7,11 @@ from __future__ import annotations
 import pytest
 from textual.widgets import Input
 
+from .pilot import settle
 from .quorum_app import quorum_app  # noqa: F401  (a fixture)
 
 SIZE = (80, 24)
 
-
-async def settle(pilot) -> None:
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 async def open_policy(pilot) -> None:

@@ -36,7 +36,7 @@ async def test_the_quorum_screen_dashboard_and_status_show_used_of_limit_and_whe
     assert isinstance(done, Done)
     used = 400_000 + done.fee_sat
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(app, pilot)
+        await settle(pilot)
         dashboard = " ".join(str(app.screen.query_one("#dashboard-areas", Static).render()).split())
         assert re.search(f"cap {used:,}/1,200,000 sat, rolls in 5[0-9] min", dashboard), dashboard
         screen = await open_quorum(app, pilot)

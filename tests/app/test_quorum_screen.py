@@ -12,20 +12,17 @@ from screens.quorum_parts import PreflightScreen, SignerCard
 from screens.widgets import FormScreen, ResultScreen
 from tests.quorum.rig import SINK
 
+from .pilot import settle
 from .demo_rig import new_demo_dir
 from .quorum_app import quorum_app  # noqa: F401  (a fixture)
 
 OVER_CAP = 2_000_000  # the rig's policy allows 1,000,000 a transaction
 
 
-async def settle(app, pilot) -> None:
-    await app.workers.wait_for_complete()
-    await pilot.pause()
-
 
 async def open_quorum(app, pilot) -> QuorumScreen:
     await pilot.press("2")
-    await settle(app, pilot)
+    await settle(pilot)
     assert isinstance(app.screen, QuorumScreen)
     return app.screen
 
@@ -59,7 +56,7 @@ async def spend(app, pilot, amount: int, to: str, totp: str = "") -> PreflightSc
     await pilot.press("s")
     assert isinstance(app.screen, FormScreen)
     await fill(pilot, str(amount), to, "", totp)
-    await settle(app, pilot)
+    await settle(pilot)
     assert isinstance(app.screen, PreflightScreen)
     return app.screen
 
@@ -76,7 +73,7 @@ async def test_a_spend_within_policy_is_pre_flighted_confirmed_signed_and_broadc
         assert flight.flight.would_pass and [v.approved for v in flight.flight.verdicts] == [True] * 3
         assert audit(app, "spend") == []  # nothing asked of a device before the confirmation
         await pilot.press("enter")  # "Send to signers" has the focus
-        await settle(app, pilot)
+        await settle(pilot)
 
         row = app.services.quorum.ledger.recent(1)[0]
         assert row.state == "recorded" and quorum_app.rig.chain.tx_status(row.txid).state == "mempool"
@@ -96,7 +93,7 @@ async def test_a_refused_spend_shows_each_devices_words_and_broadcasts_nothing(q
         assert not flight.flight.would_pass
         assert app.screen.focused.id == "cancel"  # a predicted refusal is not sent by reflex
         await pilot.press("shift+tab", "enter")  # "Send anyway"
-        await settle(app, pilot)
+        await settle(pilot)
 
         assert isinstance(app.screen, ResultScreen)
         words = "Rejected: rule #1: amount exceeded"
@@ -119,7 +116,7 @@ async def test_arm_disable_and_enable_signers_from_their_cards(quorum_app):
         assert "quorum: down 0/3 live" in status_line(screen)
         for _ in "abc":  # arm the selected card, then select the next one
             await pilot.press("a")
-            await settle(app, pilot)
+            await settle(pilot)
             await pilot.press("right")
         assert all("● live" in card_text(screen, n) for n in "abc")
         assert "uploading the policy and starting HSM mode" in log_text(screen)
@@ -127,11 +124,11 @@ async def test_arm_disable_and_enable_signers_from_their_cards(quorum_app):
         assert "quorum: ok 3/3 live" in status_line(screen)
 
         await pilot.press("right", "d")  # the selection went round to a; b is next
-        await settle(app, pilot)
+        await settle(pilot)
         assert "● disabled" in card_text(screen, "b") and not app.services.quorum.statuses()[1].enabled
         assert "quorum: degraded 2/3" in status_line(screen)
         await pilot.press("e")
-        await settle(app, pilot)
+        await settle(pilot)
         assert "● live" in card_text(screen, "b")
         assert "quorum: ok 3/3 live" in status_line(screen)
         assert audit(app, "disable") == ["ok"] and audit(app, "enable") == ["ok"]
@@ -144,7 +141,7 @@ async def test_proof_of_control_shows_each_signers_address_and_a_signature_that_
         await open_quorum(app, pilot)
         await pilot.press("m")
         await fill(pilot, "reserves held 2026-11-22")
-        await settle(app, pilot)
+        await settle(pilot)
         assert isinstance(app.screen, ResultScreen)
         lines = app.screen.text.splitlines()
         addresses = [line.split()[1] for line in lines if line.startswith("address:")]
@@ -195,7 +192,7 @@ async def test_a_quorum_that_cannot_open_is_said_plainly_and_its_actions_refuse_
         assert "quorum unavailable: quorum.policy_file: cannot read" in health and "gone.json" in health
         assert "quorum: unavailable" in status_line(screen)
         await pilot.press("a")
-        await settle(app, pilot)
+        await settle(pilot)
         assert screen.running is None
         assert any("gone.json" in n.message for n in app._notifications)
         assert not any("Internal error" == n.title for n in app._notifications)
@@ -225,14 +222,14 @@ async def test_on_the_demo_rig_a_power_cycled_signer_goes_down_and_auto_heal_bri
                 app.services.quorum.start_polling(heal=True)
                 assert rig.quorum.holds_heal_lease() and not app.services.quorum.holds_heal_lease()
                 await pilot.press("right", "p")
-                await settle(app, pilot)
+                await settle(pilot)
                 assert "b restarted out of HSM mode" in log_text(screen)
                 deadline = time.monotonic() + 30
                 while "● live" not in card_text(screen, "b"):  # the rig's poller re-arms it
                     assert time.monotonic() < deadline, card_text(screen, "b")
                     await asyncio.sleep(0.5)
                     await pilot.press("r")
-                    await settle(app, pilot)
+                    await settle(pilot)
                 assert audit(app, "power-cycle") == ["ok"]
                 assert audit(app, "auto-heal").count("ok") == 1  # one healer re-armed it, once
         assert not rig.runs_demo_devices  # the devices stopped with the rig
@@ -312,7 +309,7 @@ async def test_a_surge_spend_takes_the_owners_code_in_the_form_and_never_shows_o
         screen = await open_quorum(app, pilot)
         await pilot.press("s")
         await fill(pilot, str(OVER_CAP), SINK, "", "12x456")
-        await settle(app, pilot)
+        await settle(pilot)
         assert isinstance(app.screen, FormScreen)  # refused in the form, with the reason
         await pilot.press("escape")
 
@@ -320,7 +317,7 @@ async def test_a_surge_spend_takes_the_owners_code_in_the_form_and_never_shows_o
         flight = await spend(app, pilot, OVER_CAP, SINK, totp=code)
         assert flight.flight.would_pass  # judged by the surge rule, as the owner gave a code
         await pilot.press("enter")
-        await settle(app, pilot)
+        await settle(pilot)
 
         row = app.services.quorum.ledger.recent(1)[0]
         assert row.state == "recorded"
@@ -338,7 +335,7 @@ async def test_enter_shows_the_selected_signer_in_full_with_the_reason_its_card_
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_quorum(app, pilot)
         await pilot.press("right", "right", "enter")  # c
-        await settle(app, pilot)
+        await settle(pilot)
         assert isinstance(app.screen, ResultScreen) and app.screen.result_title == "Signer c"
         problem = app.services.quorum.statuses()[2].problem
         assert problem and problem in card_text(screen, "c")  # the card has it, cut at 80x24 (snapshot)

@@ -10,14 +10,11 @@ import pytest
 
 from tests.quorum.rig import SINK
 
+from .pilot import settle
 from .quorum_app import HeldGate, quorum_app  # noqa: F401  (a fixture)
 
 SIZE = (80, 24)
 
-
-async def settle(pilot) -> None:
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 async def open_quorum(pilot) -> None:

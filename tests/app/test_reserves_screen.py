@@ -16,15 +16,10 @@ from backends.mint.coin_pages import CoinPages
 from custody_tui.services import DEMO_PASSPHRASE
 from screens.reserves_coins import CoinTable
 
+from .pilot import settle
 from .reserves_rig import build_template, install
 
 SIZE = (80, 24)
-
-
-async def settle(pilot) -> None:
-    for _ in range(3):  # a reload may start another worker when the first one lands
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
 
 
 @pytest.fixture(scope="module")

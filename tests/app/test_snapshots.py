@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import pytest
 
+from .pilot import settle
 from .conftest import PASSPHRASE
 
 ABANDON = " ".join(["abandon"] * 11 + ["about"])
 SIZE = (80, 24)
 
-
-async def settle(pilot) -> None:
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 def press_then_settle(*keys: str):
