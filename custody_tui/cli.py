@@ -65,7 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", type=directory_arg, help="data directory (default: XDG data dir)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    sub.add_parser("run", help="open the app (the default)")
+    sub.add_parser("run", help="open the app (the default)",
+                   description="Open the console on the configured data dir (what `custody-tui` alone does).")
     demo = sub.add_parser("demo", help="the embedded demo rig: everything on one machine")
     demo.add_argument("--data-dir", dest="demo_data_dir", type=directory_arg,
                       help="demo data dir (default: XDG data dir/demo)")

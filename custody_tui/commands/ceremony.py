@@ -65,10 +65,10 @@ def register(subparsers) -> None:
     p.add_argument("-t", "--threshold", type=count_arg(1, 64), required=True, help="signers needed")
     add_json_flag(p)
     p = acts.add_parser("join", help="join a DKG this node was invited to")
-    p.add_argument("id")
+    p.add_argument("id", help="the ceremony id (or a unique prefix; see `ceremony list`)")
     add_json_flag(p)
     p = acts.add_parser("status", help="DKGs: state, group key, taproot address, params hash")
-    p.add_argument("id", nargs="?")
+    p.add_argument("id", nargs="?", help="one ceremony (default: all)")
     add_json_flag(p)
 
     sign = areas.add_parser("sign", help="signing ceremonies: request, review, approve, decline")
@@ -85,7 +85,7 @@ def register(subparsers) -> None:
                        ("approve", "approve after review: posts this node's nonce commitment"),
                        ("decline", "decline the request")):
         p = acts.add_parser(name, help=text)
-        p.add_argument("id")
+        p.add_argument("id", help="the ceremony id (or a unique prefix; see `ceremony list`)")
         if name == "decline":
             p.add_argument("--reason", default="", help="why, for the others")
         add_json_flag(p)
@@ -95,7 +95,7 @@ def register(subparsers) -> None:
     p.add_argument("--timeout", type=count_arg(1, 86_400), default=60, help="seconds --until-idle waits at most")
     add_json_flag(p)
     p = areas.add_parser("export", help="write a ceremony's messages to a file (for an offline node or a courier)")
-    p.add_argument("id")
+    p.add_argument("id", help="the ceremony id (or a unique prefix; see `ceremony list`)")
     p.add_argument("file", type=Path, nargs="?", help="the ceremony file (not with --qr)")
     p.add_argument("--qr", choices=("png", "svg", "text"),
                    help="as QR codes instead: BBQr parts as PNG or SVG images in --out, or as text lines")
@@ -106,7 +106,7 @@ def register(subparsers) -> None:
                    help="a file of scanned BBQr parts, one per line, any order (from `export --qr`)")
     add_json_flag(p)
     p = areas.add_parser("status", help="local state against the board, per ceremony; what waits on me")
-    p.add_argument("id", nargs="?")
+    p.add_argument("id", nargs="?", help="one ceremony (default: all)")
     add_json_flag(p)
     p = areas.add_parser("list", help="the ceremonies this node knows")
     add_json_flag(p)

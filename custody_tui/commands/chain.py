@@ -18,7 +18,7 @@ def register(subparsers) -> None:
     add_json_flag(p)
 
     p = actions.add_parser("mine", help="mine N blocks (regtest only)")
-    p.add_argument("blocks", type=count_arg(0, 10_000))
+    p.add_argument("blocks", type=count_arg(0, 10_000), help="how many blocks, 0 to 10,000")
     p.add_argument("--to", dest="address",
                    help="address paid by the blocks (default: chain.auto_mine_address)")
     add_json_flag(p)

@@ -82,14 +82,14 @@ def register(subparsers) -> None:
     p.add_argument("--status", choices=STATUSES)
     add_json_flag(p)
     p = red_actions.add_parser("approve", help="approve, sign with the reserve key and broadcast (an "
-                                               "operator-signed request, as over HTTP)")
-    p.add_argument("batch_id")
+                                               "operator-signed request, as over HTTP); irreversible")
+    p.add_argument("batch_id", help="the redemption's batch id (see `mint redemptions list`)")
     add_operator_flag(p)
     add_json_flag(p)
     p = red_actions.add_parser("reject", help="reject a pending redemption; its notes are restored (an "
                                               "operator-signed request, as over HTTP)")
-    p.add_argument("batch_id")
-    p.add_argument("--reason", required=True)
+    p.add_argument("batch_id", help="the redemption's batch id (see `mint redemptions list`)")
+    p.add_argument("--reason", required=True, help="why, kept with the redemption and in the audit log")
     add_operator_flag(p)
     add_json_flag(p)
 
