@@ -11,6 +11,8 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
+from backends.amounts import btc
+
 from backends.errors import CustodyError
 
 from .base import AreaAction, AreaScreen
@@ -35,17 +37,17 @@ def chain_summary(services) -> AreaSummary:
         utxos = chain.utxos()
     except CustodyError as exc:
         return AreaSummary("chain", "Chain", " ", f"unavailable: {exc}", "bad")
-    watched = sum(u.amount_sat for u in utxos) / 100_000_000
+    watched = sum(u.amount_sat for u in utxos)
     return AreaSummary(
         "chain", "Chain", " ",
         f"{chain.backend_name} {chain.network} #{tip.height} · "
-        f"{watched:.8f} BTC · {len(utxos)} coin{'' if len(utxos) == 1 else 's'}",
+        f"{btc(watched)} · {len(utxos)} coin{'' if len(utxos) == 1 else 's'}",
     )
 
 
 def quorum_summary(services) -> AreaSummary:
     """Health, live signers and the quorum wallet's balance, read from the devices now."""
-    from .quorum_parts import HEALTH_LEVEL, btc
+    from .quorum_parts import HEALTH_LEVEL
 
     if not services.quorum_configured:
         return AreaSummary("quorum", "Signer quorum", "2", "not configured", "off")
@@ -106,7 +108,7 @@ def bunker_summary(services) -> AreaSummary:
 
 def reserves_summary(services) -> AreaSummary:
     """Health, reserves against liabilities, and what waits for the operator."""
-    from .reserves import btc, mint_configured
+    from .reserves import mint_configured
 
     if not mint_configured(services):
         return AreaSummary("reserves", "Mint reserves", "5", "not configured", "off")

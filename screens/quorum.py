@@ -15,6 +15,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import RichLog, Static
 
+from backends.amounts import btc
 from backends.errors import CustodyError
 from backends.outside_input import is_decimal
 
@@ -22,7 +23,6 @@ from .base import AreaAction, OperationScreen, error_text, unconfigured_panel
 from .quorum_parts import (
     PreflightScreen,
     SignerCard,
-    btc,
     event_lines,
     failure_text,
     health_words,

@@ -41,8 +41,6 @@ def sats(amount: int) -> str:
     return f"{amount:,} sat"
 
 
-def btc(amount_sat: int) -> str:
-    return f"{amount_sat / 100_000_000:.8f} BTC"
 
 
 def _mark(ok: bool, known: bool) -> str:

@@ -19,8 +19,9 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
+from backends.amounts import btc
+
 from .base import AreaAction, AreaScreen, unconfigured_panel
-from .quorum_parts import btc
 from .reserves_coins import HEADER, CoinTable
 from .widgets import ConfirmTypedScreen, FormField, FormScreen, ResultScreen
 

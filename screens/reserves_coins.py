@@ -25,6 +25,8 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from backends.amounts import btc_digits
+
 log = logging.getLogger("custody_tui.screens")
 
 CHUNK_ROWS = 64
@@ -40,7 +42,7 @@ def short_outpoint(outpoint: str) -> str:
 
 def row_text(row) -> str:
     conf = f"{row.confirmations:,}" if row.confirmations < 1_000_000 else "1M+"
-    return (f"{row.position:>7,}  {short_outpoint(row.outpoint):<22} {row.amount_sat / 1e8:>14.8f} "
+    return (f"{row.position:>7,}  {short_outpoint(row.outpoint):<22} {btc_digits(row.amount_sat):>14} "
             f"{conf:>6}  {row.state}")
 
 

@@ -14,6 +14,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from backends.amounts import btc
 from backends.wallet import PsbtError, WalletError, parse_psbt
 from backends.wallet.addresses import address_from_script
 from backends.wallet.fees import TR_KEYPATH, estimate_vsize, output_size
@@ -77,7 +78,7 @@ class Review:
             tag = "change (back to the group)" if line.change else "payment"
             out.append(f"  out {line.address}  {line.amount_sat:>14,} sat  {tag}")
         out.append(f"fee {self.fee_sat:,} sat for ~{self.vsize} vB ({self.fee_rate:.2f} sat/vB); "
-                   f"leaves the group: {self.spent_sat:,} sat")
+                   f"leaves the group: {self.spent_sat:,} sat ({btc(self.spent_sat)})")
         return out
 
     def to_dict(self) -> dict[str, Any]:

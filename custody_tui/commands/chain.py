@@ -6,6 +6,8 @@ import dataclasses
 import sys
 from datetime import UTC, datetime
 
+from backends.amounts import btc_digits
+
 from ..services import Services
 from .common import UsageError, add_json_flag, count_arg, emit
 
@@ -49,8 +51,6 @@ def record(value) -> dict:
     return {k: v.hex() if isinstance(v, bytes) else v for k, v in data.items()}
 
 
-def btc(sat: int) -> str:
-    return f"{sat / 100_000_000:.8f}"
 
 
 def run(args, services: Services) -> int:
@@ -82,13 +82,13 @@ def run(args, services: Services) -> int:
         print("watching")
     elif action == "utxos":
         utxos = chain.utxos(args.descriptor)
-        lines = [f"{u.outpoint}  {btc(u.amount_sat)}  {u.confirmations} conf" for u in utxos]
+        lines = [f"{u.outpoint}  {btc_digits(u.amount_sat)}  {u.confirmations} conf" for u in utxos]
         total = sum(u.amount_sat for u in utxos)
         emit(args, [record(u) for u in utxos],
-             "\n".join(lines + [f"total {btc(total)} BTC in {len(utxos)} output(s)"]))
+             "\n".join(lines + [f"total {btc_digits(total)} BTC in {len(utxos)} output(s)"]))
     elif action == "history":
         entries = chain.history(args.descriptor)
-        lines = [f"{e.txid}  {e.net_sat / 1e8:+.8f}  {e.confirmations} conf" for e in entries]
+        lines = [f"{e.txid}  {btc_digits(e.net_sat, signed=True)}  {e.confirmations} conf" for e in entries]
         emit(args, [record(e) for e in entries], "\n".join(lines) or "(no transactions)")
     elif action == "broadcast":
         text = sys.stdin.read() if args.raw_tx == "-" else args.raw_tx
